@@ -1,0 +1,5 @@
+"""``python -m ontomap`` runs the command line."""
+
+from ontomap.cli import main
+
+main()

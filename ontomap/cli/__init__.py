@@ -1,0 +1,81 @@
+"""The ``ontomap`` command line: a thin shell over the Python API.
+
+Exit codes (scripts rely on them):
+
+  0  everything worked
+  1  some inputs failed (the others were converted); or problems were found
+  2  usage error (bad option, unknown format, bad query syntax, missing tool)
+  3  not found (an unknown or malformed code, a model that is not in the store)
+  4  store error (cannot open, locked, built with another base IRI)
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from ontomap import __version__
+from ontomap.errors import OntomapError, StoreError, UnknownFormatError
+
+EXIT_OK = 0
+EXIT_INPUT_ERRORS = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_STORE = 4
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int) -> None:
+    """Print ``ontomap: error: message`` on stderr and exit with ``code``."""
+    click.echo(f"ontomap: error: {message}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(func: F) -> F:
+    """Turn ontomap's exceptions into a one-line message and the documented exit code."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except StoreError as exc:
+            fail(str(exc), EXIT_STORE)
+        except UnknownFormatError as exc:
+            fail(str(exc), EXIT_USAGE)
+        except OntomapError as exc:
+            fail(str(exc), EXIT_INPUT_ERRORS)
+        except BrokenPipeError:
+            sys.exit(EXIT_OK)
+
+    return wrapper  # type: ignore[return-value]
+
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, prog_name="ontomap")
+def main() -> None:
+    """ontomap: radiology finding models (OIFM) as one RDF knowledge graph.
+
+    Read finding models (OIFM JSON *.fm.json or their Markdown rendering *.md), convert them to
+    RDF, keep them in an on-disk store, and export Turtle, N-Triples or JSON-LD.
+
+    \b
+    Typical use:
+      ontomap build defs/ more.md --store ./kg    read, convert, load into a store
+      ontomap export defs/ -o findings.ttl        convert straight to a file
+      ontomap export --store ./kg -o findings.nt  export what a store holds
+
+    \b
+    Exit codes: 0 ok, 1 some inputs failed (the rest converted), 2 usage error,
+    3 not found, 4 store error.
+    """
+
+
+from ontomap.cli import build as _build  # noqa: E402,F401  (registers commands)

@@ -1,0 +1,184 @@
+"""``ontomap build`` and ``ontomap export``."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ontomap.cli import EXIT_INPUT_ERRORS, EXIT_USAGE, fail, handle_errors, main
+from ontomap.exporters import EXPORTERS, exporter_for
+from ontomap.graph import GraphBuilder, check_base_iri
+from ontomap.progress import Progress
+from ontomap.readers import ReadReport, discover, read_models
+from ontomap.store import STORE_ENV, Store, default_store_path
+from ontomap.vocab import DEFAULT_BASE_IRI
+
+FORMATS = sorted(EXPORTERS)
+
+store_option = click.option(
+    "--store",
+    "store_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar=STORE_ENV,
+    show_envvar=True,
+    help=f"Store folder. Default: ${STORE_ENV}, else {default_store_path()}.",
+)
+base_option = click.option(
+    "--base-iri",
+    metavar="IRI",
+    help=f"Base of finding, attribute and value IRIs ({{base}}{{ID}}). Default: {DEFAULT_BASE_IRI} "
+    "(a store keeps the base it was built with).",
+)
+strict_option = click.option(
+    "--strict", is_flag=True, help="Stop at the first bad input file (exit code 1)."
+)
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+
+
+def _read(sources: tuple[Path, ...], strict: bool, quiet: bool) -> ReadReport:
+    files = list(discover(sources))
+    progress = Progress("reading", len(files), enabled=None if not quiet else False)
+    try:
+        report = read_models(files, strict=strict, progress=lambda _p: progress.advance())
+    finally:
+        progress.close()
+    for diagnostic in report.diagnostics:
+        if diagnostic.severity == "error" or not quiet:
+            click.echo(str(diagnostic), err=True)
+    return report
+
+
+def _check_base(base_iri: str | None) -> None:
+    if base_iri is not None:
+        try:
+            check_base_iri(base_iri)
+        except ValueError as exc:
+            fail(str(exc), EXIT_USAGE)
+
+
+def _summary(report: ReadReport) -> str:
+    errors, warnings = len(report.errors), len(report.warnings)
+    return (
+        f"read {report.files} file{'s' * (report.files != 1)}: {len(report.models)} models, "
+        f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+    )
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@store_option
+@base_option
+@strict_option
+@quiet_option
+@handle_errors
+def build(
+    sources: tuple[Path, ...],
+    store_path: Path | None,
+    base_iri: str | None,
+    strict: bool,
+    quiet: bool,
+) -> None:
+    """Read finding models and load them into a store.
+
+    SOURCES are files (*.fm.json, *.json, *.md) and folders (read recursively). A model already
+    in the store is replaced whole by the new one; the store records each model's source file.
+    Bad files are reported with file and line and skipped; the others are loaded (exit 1).
+
+    \b
+    Examples:
+      ontomap build ontologies/examples --store ./kg
+      ontomap build defs/ text/extra.md --store ./kg --strict
+    """
+    _check_base(base_iri)
+    started = time.perf_counter()
+    report = _read(sources, strict, quiet)
+    with Store(store_path) as store:
+        summary = store.load(report.models, base_iri)
+        total = len(store.model_ids())
+        location = store.path
+    if not quiet:
+        click.echo(
+            f"{_summary(report)}\n"
+            f"store {location}: {summary.added} added, {summary.replaced} replaced, "
+            f"{total} models in all ({summary.quads} quads written) "
+            f"in {time.perf_counter() - started:.2f} s"
+        )
+    if not report.ok:
+        sys.exit(EXIT_INPUT_ERRORS)
+
+
+@main.command()
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Output file ('-' for standard output). Its extension names the format "
+    "(.ttl, .nt, .jsonld) unless --format is given.",
+)
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), help="Output format.")
+@store_option
+@base_option
+@strict_option
+@quiet_option
+@handle_errors
+def export(
+    sources: tuple[Path, ...],
+    output: Path,
+    fmt: str | None,
+    store_path: Path | None,
+    base_iri: str | None,
+    strict: bool,
+    quiet: bool,
+) -> None:
+    """Convert finding models to an RDF file, from SOURCES or from a store.
+
+    With SOURCES (files and folders), the models are converted directly; without, the store's
+    models are exported. The file is written atomically: it appears complete or not at all.
+    The same input always gives the same bytes.
+
+    \b
+    Formats:
+      turtle    .ttl     grouped by subject, only the prefixes used
+      ntriples  .nt      one triple per line, sorted
+      jsonld    .jsonld  JSON-LD with a @context
+
+    \b
+    Examples:
+      ontomap export defs/ -o findings.ttl
+      ontomap export --store ./kg -o findings.nt
+      ontomap export defs/seed.fm.json -f jsonld -o -
+    """
+    _check_base(base_iri)
+    to_stdout = str(output) == "-"
+    exporter = exporter_for(None if to_stdout else output, fmt or ("turtle" if to_stdout else None))
+    report = None
+    if sources:
+        report = _read(sources, strict, quiet)
+        graph = GraphBuilder(base_iri or DEFAULT_BASE_IRI).graph(s.model for s in report.models)
+        what = f"{len(report.models)} models"
+    else:
+        if base_iri is not None:
+            fail(
+                "--base-iri applies to SOURCES; a store keeps the base it was built with",
+                EXIT_USAGE,
+            )
+        with Store(store_path, read_only=True) as store:
+            graph = store.graph()
+            what = f"{len(store.model_ids())} models from {store.path}"
+    if to_stdout:
+        exporter.write(graph, sys.stdout.buffer)
+        sys.stdout.flush()
+    else:
+        from ontomap.exporters import export as write
+
+        write(graph, output, exporter.name)
+    if not quiet and not to_stdout:
+        prefix = f"{_summary(report)}\n" if report is not None else ""
+        click.echo(f"{prefix}wrote {output} ({exporter.name}, {len(graph)} triples, {what})")
+    if report is not None and not report.ok:
+        sys.exit(EXIT_INPUT_ERRORS)

@@ -1,0 +1,82 @@
+"""Exceptions raised by ontomap.
+
+Every error is an :class:`OntomapError` (itself a :class:`ValueError`), carries the offending
+value, and its message says what went wrong, where, and what to do about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+
+class OntomapError(ValueError):
+    """Base class of every error ontomap raises on purpose."""
+
+
+class ModelReadError(OntomapError):
+    """A source file could not be read as a finding model.
+
+    ``line`` is 1-based and ``None`` where the problem has no single line (e.g. an unreadable file).
+    """
+
+    def __init__(self, path: Path | str, reason: str, line: int | None = None) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.reason = reason
+        super().__init__(f"{self.location}: {reason}")
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line}" if self.line is not None else str(self.path)
+
+
+class InvalidIdentifierError(OntomapError):
+    """An OIFM, OIFMA or value identifier does not follow its pattern."""
+
+    def __init__(self, kind: str, value: str, pattern: str) -> None:
+        self.kind = kind
+        self.value = value
+        self.pattern = pattern
+        super().__init__(f"invalid {kind} {value!r}: expected the pattern {pattern}")
+
+
+class ModelValidationError(OntomapError):
+    """A finding model is structurally wrong (missing field, bad type, broken numbering...)."""
+
+
+class DuplicateModelError(OntomapError):
+    """The same OIFM ID comes from two source files in one run."""
+
+    def __init__(self, oifm_id: str, first: Path | str, second: Path | str) -> None:
+        self.oifm_id = oifm_id
+        self.first = Path(first)
+        self.second = Path(second)
+        super().__init__(
+            f"{oifm_id} is defined again (first in {first}); keep one of the two files"
+        )
+
+
+class UnknownCodeSystemError(OntomapError):
+    """A code system name that the registry does not know, where a known one is required."""
+
+    def __init__(self, system: str, known: Iterable[str]) -> None:
+        self.system = system
+        self.known = sorted(known)
+        super().__init__(f"unknown code system {system!r}; known systems: {', '.join(self.known)}")
+
+
+class UnknownFormatError(OntomapError):
+    """An export format (or file extension) that no exporter handles."""
+
+    def __init__(self, value: str, known: Iterable[str]) -> None:
+        self.value = value
+        self.known = sorted(known)
+        super().__init__(
+            f"cannot tell the output format from {value!r}; use --format with one of: "
+            f"{', '.join(self.known)}"
+        )
+
+
+class StoreError(OntomapError):
+    """The store could not be opened, read or written."""

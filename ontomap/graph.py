@@ -1,0 +1,552 @@
+"""The graph builder: the only code that mints triples, and its inverse.
+
+:class:`GraphBuilder` turns a :class:`FindingModel` into RDF triples (pyoxigraph terms) using the
+vocabulary of ``ontologies/oifm.ttl``; :func:`models_from_triples` reads the models back, so a
+graph can be checked against its source.
+
+Findings, attributes and values are named ``{base}{ID}`` (value IDs keep their ``.N``).
+Index codes are ``skos:Concept`` IRIs in their terminology's namespace and scheme.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import pyoxigraph as ox
+
+from ontomap.model import (
+    Attribute,
+    ChoiceAttribute,
+    ChoiceValue,
+    Contributor,
+    FindingModel,
+    IndexCode,
+    NumericAttribute,
+    Organization,
+    Person,
+)
+from ontomap.ntriples import canonical_order, iri, literal, typed_literal
+from ontomap.readers.common import SourceModel
+from ontomap.terminology import SCHEME_NAMESPACE, CodeSystem, default_registry
+from ontomap.vocab import (
+    DCTERMS,
+    DEFAULT_BASE_IRI,
+    GRAPH_NS,
+    OIFM,
+    RDF,
+    RDFS,
+    SKOS,
+    STANDARD_PREFIXES,
+    XSD,
+)
+
+if TYPE_CHECKING:
+    import rdflib
+
+#: Named graph of a store holding bookkeeping (sources, base IRI), never exported.
+META_GRAPH = ox.NamedNode(GRAPH_NS + "_meta")
+#: Named graph of a store holding the concepts and schemes of all index codes.
+CODES_GRAPH = ox.NamedNode(GRAPH_NS + "_codes")
+
+
+def model_graph_iri(oifm_id: str) -> ox.NamedNode:
+    """The named graph that holds one model's triples in a store."""
+    return ox.NamedNode(GRAPH_NS + oifm_id)
+
+
+class _Terms:
+    """The vocabulary as N-Triples terms, looked up once."""
+
+    def __init__(self) -> None:
+        n = iri
+        self.type = n(RDF.type.value)
+        self.label = n(RDFS.label.value)
+        self.description = n(DCTERMS.description.value)
+        self.alt_label = n(SKOS.altLabel.value)
+        self.notation = n(SKOS.notation.value)
+        self.in_scheme = n(SKOS.inScheme.value)
+        self.concept = n(SKOS.Concept.value)
+        self.concept_scheme = n(SKOS.ConceptScheme.value)
+        for name in sorted(OIFM.names):
+            setattr(self, name, n(OIFM_NS_IRI + name))
+        self.true = typed_literal("true", XSD.boolean.value)
+        self.false = typed_literal("false", XSD.boolean.value)
+        self.integer = XSD.integer.value
+        self.decimal = XSD.decimal.value
+        self.any_uri = XSD.anyURI.value
+
+
+OIFM_NS_IRI = OIFM.iri
+
+
+def decimal_text(value: float) -> str:
+    """A float as the canonical ``xsd:decimal`` text Oxigraph writes (``1``, ``2.5``, ``0.001``)."""
+    text = format(Decimal(repr(value)), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def _number(value: int | float) -> str:
+    if isinstance(value, int):
+        return typed_literal(str(value), XSD.integer.value)
+    return typed_literal(decimal_text(value), XSD.decimal.value)
+
+
+class GraphBuilder:
+    """Mints the triples of finding models under one base IRI.
+
+    Triples are N-Triples lines (``"<s> <p> <o> .\\n"``): cheap to make, to sort and to hand to
+    Oxigraph in bulk. :class:`KnowledgeGraph` turns them into pyoxigraph or rdflib terms.
+    """
+
+    def __init__(self, base_iri: str = DEFAULT_BASE_IRI) -> None:
+        check_base_iri(base_iri)
+        self.base_iri = base_iri
+        self._t = _Terms()
+        self._concepts: dict[IndexCode, tuple[str, list[str], list[str]]] = {}
+        self._schemes: dict[str, list[str]] = {}
+
+    def iri(self, oifm_id: str) -> str:
+        """IRI of a finding, attribute or value (as an N-Triples term)."""
+        return iri(self.base_iri + oifm_id)
+
+    # -------------------------------------------------------------- codes
+
+    def scheme_lines(self, system: CodeSystem) -> list[str]:
+        cached = self._schemes.get(system.key)
+        if cached is None:
+            t = self._t
+            scheme = iri(system.scheme_iri)
+            cached = [
+                f"{scheme} {t.type} {t.concept_scheme} .\n",
+                f"{scheme} {t.label} {literal(system.label)} .\n",
+                f"{scheme} {t.notation} {literal(system.key)} .\n",
+                f"{scheme} {t.codeNamespace} {typed_literal(system.namespace, t.any_uri)} .\n",
+            ]
+            if system.fhir_system:
+                cached.append(
+                    f"{scheme} {t.fhirSystem} {typed_literal(system.fhir_system, t.any_uri)} .\n"
+                )
+            self._schemes[system.key] = cached
+        return cached
+
+    def concept(self, code: IndexCode) -> tuple[str, list[str], list[str]]:
+        """An index code's concept term, its display-independent lines, and its label lines."""
+        cached = self._concepts.get(code)
+        if cached is None:
+            t = self._t
+            system = code.code_system
+            node = iri(system.code_iri(code.code))
+            lines = [
+                f"{node} {t.type} {t.concept} .\n",
+                f"{node} {t.in_scheme} {iri(system.scheme_iri)} .\n",
+                f"{node} {t.notation} {literal(code.code)} .\n",
+            ]
+            labels = [f"{node} {t.label} {literal(code.display)} .\n"] if code.display else []
+            cached = (node, lines, labels)
+            self._concepts[code] = cached
+        return cached
+
+    def code_lines(self, codes: Iterable[IndexCode], labels: bool = True) -> list[str]:
+        """Lines describing ``codes`` as concepts, and their code systems as schemes."""
+        out: list[str] = []
+        systems: dict[str, CodeSystem] = {}
+        for code in codes:
+            _node, lines, label_lines = self.concept(code)
+            out.extend(lines)
+            if labels:
+                out.extend(label_lines)
+            system = code.code_system
+            systems[system.key] = system
+        for system in systems.values():
+            out.extend(self.scheme_lines(system))
+        return out
+
+    def label_lines(self, codes: Iterable[IndexCode]) -> list[str]:
+        """Only the ``rdfs:label`` lines (the displays) of ``codes``."""
+        return [line for code in codes for line in self.concept(code)[2]]
+
+    # -------------------------------------------------------------- entities
+
+    def model_lines(self, model: FindingModel) -> list[str]:
+        """All lines of one model: its entities, then the concepts and schemes it uses."""
+        out, codes = self.entity_lines(model)
+        out.extend(self.code_lines(codes))
+        return out
+
+    def entity_lines(self, model: FindingModel) -> tuple[list[str], dict[IndexCode, None]]:
+        """The lines of a model's finding, attributes, values and contributors, and the index
+        codes they link to (whose own lines :meth:`code_lines` gives)."""
+        t = self._t
+        out: list[str] = []
+        add = out.append
+        codes: dict[IndexCode, None] = {}
+        base = self.base_iri
+        finding = iri(base + model.oifm_id)
+        add(f"{finding} {t.type} {t.FindingModel} .\n")
+        add(f"{finding} {t.oifmId} {literal(model.oifm_id)} .\n")
+        add(f"{finding} {t.label} {literal(model.name)} .\n")
+        if model.description is not None:
+            add(f"{finding} {t.description} {literal(model.description)} .\n")
+        for synonym in model.synonyms:
+            add(f"{finding} {t.alt_label} {literal(synonym)} .\n")
+        for tag in model.tags:
+            add(f"{finding} {t.tag} {literal(tag)} .\n")
+        self._codes(finding, t.hasIndexCode, model.index_codes, out, codes)
+        self._codes(finding, t.anatomicLocation, model.anatomic_locations, out, codes)
+        for position, contributor in enumerate(model.contributors):
+            node = iri(f"{base}{model.oifm_id}-contributor-{position}")
+            add(f"{finding} {t.hasContributor} {node} .\n")
+            self._contributor(node, contributor, position, out)
+        for position, attribute in enumerate(model.attributes):
+            node = iri(base + attribute.oifma_id)
+            add(f"{finding} {t.hasAttribute} {node} .\n")
+            self._attribute(node, attribute, position, out, codes)
+        return out, codes
+
+    def _codes(
+        self,
+        subject: str,
+        predicate: str,
+        index_codes: Iterable[IndexCode],
+        out: list[str],
+        seen: dict[IndexCode, None],
+    ) -> None:
+        for code in index_codes:
+            out.append(f"{subject} {predicate} {self.concept(code)[0]} .\n")
+            seen[code] = None
+
+    def _position(self, position: int) -> str:
+        return f'"{position}"^^<{self._t.integer}>'
+
+    def _contributor(
+        self, node: str, contributor: Contributor, position: int, out: list[str]
+    ) -> None:
+        t = self._t
+        add = out.append
+        kind = t.Person if isinstance(contributor, Person) else t.Organization
+        add(f"{node} {t.type} {kind} .\n")
+        add(f"{node} {t.type} {t.Contributor} .\n")
+        add(f"{node} {t.label} {literal(contributor.name)} .\n")
+        add(f"{node} {t.position} {self._position(position)} .\n")
+        if isinstance(contributor, Person):
+            literals = (
+                (t.email, contributor.email),
+                (t.githubUsername, contributor.github_username),
+                (t.organizationCode, contributor.organization_code),
+            )
+        else:
+            literals = ((t.organizationCode, contributor.code),)
+        for predicate, value in literals:
+            if value is not None:
+                add(f"{node} {predicate} {literal(value)} .\n")
+        if contributor.url is not None:
+            add(f"{node} {t.url} {typed_literal(contributor.url, t.any_uri)} .\n")
+
+    def _attribute(
+        self,
+        node: str,
+        attribute: Attribute,
+        position: int,
+        out: list[str],
+        codes: dict[IndexCode, None],
+    ) -> None:
+        t = self._t
+        add = out.append
+        kind = t.ChoiceAttribute if isinstance(attribute, ChoiceAttribute) else t.NumericAttribute
+        add(f"{node} {t.type} {kind} .\n")
+        add(f"{node} {t.type} {t.Attribute} .\n")
+        add(f"{node} {t.oifmId} {literal(attribute.oifma_id)} .\n")
+        add(f"{node} {t.label} {literal(attribute.name)} .\n")
+        if attribute.description is not None:
+            add(f"{node} {t.description} {literal(attribute.description)} .\n")
+        add(f"{node} {t.position} {self._position(position)} .\n")
+        if attribute.required is not None:
+            add(f"{node} {t.required} {t.true if attribute.required else t.false} .\n")
+        self._codes(node, t.hasIndexCode, attribute.index_codes, out, codes)
+        if isinstance(attribute, ChoiceAttribute):
+            if attribute.max_selected is not None:
+                add(f"{node} {t.maxSelected} {_number(attribute.max_selected)} .\n")
+            base = self.base_iri
+            for value_position, value in enumerate(attribute.values):
+                value_node = iri(base + value.value_code)
+                add(f"{node} {t.hasValue} {value_node} .\n")
+                self._value(value_node, value, value_position, out, codes)
+        else:
+            if attribute.minimum is not None:
+                add(f"{node} {t.minimum} {_number(attribute.minimum)} .\n")
+            if attribute.maximum is not None:
+                add(f"{node} {t.maximum} {_number(attribute.maximum)} .\n")
+            if attribute.unit is not None:
+                add(f"{node} {t.unit} {literal(attribute.unit)} .\n")
+
+    def _value(
+        self,
+        node: str,
+        value: ChoiceValue,
+        position: int,
+        out: list[str],
+        codes: dict[IndexCode, None],
+    ) -> None:
+        t = self._t
+        add = out.append
+        add(f"{node} {t.type} {t.ChoiceValue} .\n")
+        add(f"{node} {t.oifmId} {literal(value.value_code)} .\n")
+        add(f"{node} {t.label} {literal(value.name)} .\n")
+        if value.description is not None:
+            add(f"{node} {t.description} {literal(value.description)} .\n")
+        add(f"{node} {t.position} {self._position(position)} .\n")
+        self._codes(node, t.hasIndexCode, value.index_codes, out, codes)
+
+    # -------------------------------------------------------------- collections
+
+    def graph(self, models: Iterable[FindingModel]) -> KnowledgeGraph:
+        """The union graph of ``models``."""
+        out: list[str] = []
+        codes: dict[IndexCode, None] = {}
+        for model in models:
+            entity, used = self.entity_lines(model)
+            out.extend(entity)
+            codes.update(used)
+        out.extend(self.code_lines(codes))
+        return KnowledgeGraph(out, self.base_iri)
+
+    def store_nquads(
+        self, sources: Iterable[SourceModel]
+    ) -> tuple[list[str], dict[IndexCode, None]]:
+        """N-Quads lines for a store: each model's entities and code displays in the model's
+        own named graph; returns them with the codes used (whose concept and scheme lines
+        belong in :data:`CODES_GRAPH`)."""
+        out: list[str] = []
+        codes: dict[IndexCode, None] = {}
+        for source in sources:
+            graph = f" <{model_graph_iri(source.model.oifm_id).value}> .\n"
+            entity, used = self.entity_lines(source.model)
+            codes.update(used)
+            entity.extend(dict.fromkeys(self.label_lines(used)))
+            out.extend(line[:-3] + graph for line in entity)
+        return out, codes
+
+
+def check_base_iri(base_iri: str) -> None:
+    """Raise ValueError unless ``base_iri`` is an absolute IRI ending in ``/``, ``#`` or ``:``."""
+    if not base_iri or base_iri[-1] not in "/#:" or ":" not in base_iri:
+        raise ValueError(
+            f"base IRI {base_iri!r} must be absolute and end with '/', '#' or ':' "
+            "(e.g. https://example.org/oifm/)"
+        )
+    if any(c in base_iri for c in ' <>"{}|^`\\') or any(ord(c) < 0x21 for c in base_iri):
+        raise ValueError(f"base IRI {base_iri!r} contains characters not allowed in an IRI")
+
+
+def known_prefixes(base_iri: str | None = DEFAULT_BASE_IRI) -> dict[str, str]:
+    """Every prefix ontomap writes: the vocabularies, each known code system, the schemes,
+    and ``fm:`` for the base IRI of findings, attributes and values."""
+    prefixes = dict(STANDARD_PREFIXES)
+    for system in default_registry().systems:
+        prefixes[system.prefix] = system.namespace
+    prefixes["scheme"] = SCHEME_NAMESPACE
+    if base_iri:
+        prefixes["fm"] = base_iri
+    return prefixes
+
+
+def build_graph(models: Iterable[FindingModel], base_iri: str = DEFAULT_BASE_IRI) -> KnowledgeGraph:
+    """The RDF graph of ``models``."""
+    return GraphBuilder(base_iri).graph(models)
+
+
+class KnowledgeGraph:
+    """An immutable set of RDF triples, kept as canonical N-Triples lines in canonical order.
+
+    Equal graphs (same triples) have equal :meth:`ntriples` bytes. Use :meth:`triples` for
+    pyoxigraph terms, :meth:`to_rdflib` for an :class:`rdflib.Graph`, :meth:`models` to read the
+    finding models back, and :mod:`ontomap.exporters` to write files.
+    """
+
+    __slots__ = ("lines", "prefixes")
+
+    def __init__(self, lines: Iterable[str], base_iri: str | None = DEFAULT_BASE_IRI) -> None:
+        self.lines: tuple[str, ...] = tuple(canonical_order(set(lines)))
+        #: Prefixes exporters may use (only those a file needs are written).
+        self.prefixes: dict[str, str] = known_prefixes(base_iri)
+
+    @classmethod
+    def from_ntriples(
+        cls, data: bytes | str, base_iri: str | None = DEFAULT_BASE_IRI
+    ) -> KnowledgeGraph:
+        """A graph from N-Triples text (re-serialised by Oxigraph into canonical form)."""
+        text = data if isinstance(data, bytes) else data.encode()
+        canonical = ox.serialize(
+            ox.parse(text, format=ox.RdfFormat.N_TRIPLES), format=ox.RdfFormat.N_TRIPLES
+        )
+        return cls(canonical.decode().splitlines(keepends=True), base_iri)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, KnowledgeGraph) and self.lines == other.lines
+
+    def __hash__(self) -> int:
+        return hash(self.lines)
+
+    def ntriples(self) -> bytes:
+        """The graph as N-Triples, in canonical order."""
+        return "".join(self.lines).encode()
+
+    def triples(self) -> Iterator[ox.Triple]:
+        """The triples as pyoxigraph terms, in canonical order."""
+        return iter(ox.parse(self.ntriples(), format=ox.RdfFormat.N_TRIPLES))
+
+    def to_rdflib(self) -> rdflib.Graph:
+        """The graph as an :class:`rdflib.Graph` (rdflib is imported only here)."""
+        import rdflib
+
+        graph = rdflib.Graph()
+        for prefix, namespace in STANDARD_PREFIXES.items():
+            graph.bind(prefix, namespace)
+        graph.parse(data=self.ntriples(), format="nt")
+        return graph
+
+    def models(self) -> list[FindingModel]:
+        """The finding models this graph describes (see :func:`models_from_triples`)."""
+        return models_from_triples(self.triples())
+
+
+# ------------------------------------------------------------------ graph → model
+
+
+@dataclass(slots=True)
+class _Index:
+    by_subject: dict[ox.NamedNode | ox.BlankNode, dict[ox.NamedNode, list[ox.Term]]]
+
+    def values(self, subject: ox.Term, predicate: ox.NamedNode) -> list[ox.Term]:
+        return self.by_subject.get(subject, {}).get(predicate, [])  # type: ignore[arg-type]
+
+    def one(self, subject: ox.Term, predicate: ox.NamedNode) -> str | None:
+        found = self.values(subject, predicate)
+        return found[0].value if found else None  # type: ignore[union-attr]
+
+    def number(self, subject: ox.Term, predicate: ox.NamedNode) -> int | float | None:
+        found = self.values(subject, predicate)
+        if not found:
+            return None
+        literal = found[0]
+        assert isinstance(literal, ox.Literal)
+        return int(literal.value) if literal.datatype == XSD.integer else float(literal.value)
+
+    def position(self, subject: ox.Term) -> int:
+        found = self.one(subject, OIFM.position)
+        return int(found) if found is not None else 0
+
+
+def models_from_triples(triples: Iterable[ox.Triple]) -> list[FindingModel]:
+    """Read the finding models back from a graph built by :class:`GraphBuilder`.
+
+    Index codes come back in (system, code) order: their order in the source is not kept.
+    """
+    index = _Index(defaultdict(lambda: defaultdict(list)))
+    for triple in triples:
+        index.by_subject[triple.subject][triple.predicate].append(triple.object)  # type: ignore[index]
+    registry = default_registry()
+
+    def codes(
+        subject: ox.Term, predicate: ox.NamedNode = OIFM.hasIndexCode
+    ) -> tuple[IndexCode, ...]:
+        found = []
+        for concept in index.values(subject, predicate):
+            scheme = index.values(concept, SKOS.inScheme)
+            system = index.one(scheme[0], SKOS.notation) if scheme else None
+            code = index.one(concept, SKOS.notation)
+            if system is None or code is None:
+                continue
+            found.append(
+                IndexCode(registry.resolve(system).key, code, index.one(concept, RDFS.label))
+            )
+        return tuple(sorted(set(found), key=lambda c: (c.system, c.code)))
+
+    def ordered(subject: ox.Term, predicate: ox.NamedNode) -> list[ox.Term]:
+        return sorted(index.values(subject, predicate), key=index.position)
+
+    models = []
+    for subject, props in index.by_subject.items():
+        if OIFM.FindingModel not in props.get(RDF.type, []):
+            continue
+        attributes: list[Attribute] = []
+        for node in ordered(subject, OIFM.hasAttribute):
+            required = index.one(node, OIFM.required)
+            common = dict(
+                oifma_id=index.one(node, OIFM.oifmId) or "",
+                name=index.one(node, RDFS.label) or "",
+                description=index.one(node, DCTERMS.description),
+                required=None if required is None else required == "true",
+                index_codes=codes(node),
+            )
+            if OIFM.ChoiceAttribute in index.values(node, RDF.type):
+                values = tuple(
+                    ChoiceValue(
+                        value_code=index.one(v, OIFM.oifmId) or "",
+                        name=index.one(v, RDFS.label) or "",
+                        description=index.one(v, DCTERMS.description),
+                        index_codes=codes(v),
+                    )
+                    for v in ordered(node, OIFM.hasValue)
+                )
+                max_selected = index.number(node, OIFM.maxSelected)
+                attributes.append(
+                    ChoiceAttribute(
+                        values=values,
+                        max_selected=None if max_selected is None else int(max_selected),
+                        **common,  # type: ignore[arg-type]
+                    )
+                )
+            else:
+                attributes.append(
+                    NumericAttribute(
+                        minimum=index.number(node, OIFM.minimum),
+                        maximum=index.number(node, OIFM.maximum),
+                        unit=index.one(node, OIFM.unit),
+                        **common,  # type: ignore[arg-type]
+                    )
+                )
+        contributors: list[Contributor] = []
+        for node in ordered(subject, OIFM.hasContributor):
+            name = index.one(node, RDFS.label) or ""
+            if OIFM.Person in index.values(node, RDF.type):
+                contributors.append(
+                    Person(
+                        name=name,
+                        email=index.one(node, OIFM.email),
+                        github_username=index.one(node, OIFM.githubUsername),
+                        organization_code=index.one(node, OIFM.organizationCode),
+                        url=index.one(node, OIFM.url),
+                    )
+                )
+            else:
+                contributors.append(
+                    Organization(
+                        name=name,
+                        code=index.one(node, OIFM.organizationCode),
+                        url=index.one(node, OIFM.url),
+                    )
+                )
+        models.append(
+            FindingModel(
+                oifm_id=index.one(subject, OIFM.oifmId) or "",
+                name=index.one(subject, RDFS.label) or "",
+                description=index.one(subject, DCTERMS.description),
+                synonyms=tuple(v.value for v in index.values(subject, SKOS.altLabel)),  # type: ignore[union-attr]
+                tags=tuple(v.value for v in index.values(subject, OIFM.tag)),  # type: ignore[union-attr]
+                contributors=tuple(contributors),
+                attributes=tuple(attributes),
+                index_codes=codes(subject),
+                anatomic_locations=codes(subject, OIFM.anatomicLocation),
+            )
+        )
+    return sorted(models, key=lambda m: m.oifm_id)

@@ -1,0 +1,548 @@
+"""Reader for the Markdown rendering of a finding model (``*.md``), as the corpus writes it.
+
+The layout (one model per file)::
+
+    # Name—`OIFM_XXX_NNNNNN`
+    **Synonyms:** a, b
+    **Tags:** c, d
+    Description of the finding.
+    **Codes:** SYSTEM code display; SYSTEM code display
+    ## Attributes
+    ### Attribute name—`OIFMA_XXX_NNNNNN`
+    Description of the attribute.
+    **Codes**: SYSTEM code display; ...
+    *(Select one)*              or  *(Select up to N)*
+    - **value name**: value description
+    _SYSTEM code display; SYSTEM code display_
+    Mininum: 0                  (numeric attributes; "Minimum:" is accepted too)
+    Maximum: 100
+    Unit: mm
+    ---
+    **Contributors**
+    - [Organisation](url) (CODE)        or  - Organisation (CODE)
+    - Person Name (ORG) — [Email](mailto:someone@example.org) — [Link](https://example.org)
+
+Value codes are numbered in the order of the bullets: ``OIFMA_….0``, ``.1``, ...
+A code list is split where a code-system name starts an entry, not at every ``;``: a display
+may contain ``;`` itself. An entry starts with a system the registry knows (key or alias), or
+with an unknown ALL-CAPS word followed by a code containing a digit; such unknown systems are
+kept and reported as warnings.
+
+What the Markdown rendering cannot carry (so a model read from it differs from the JSON it was
+rendered from in exactly these ways; nothing here is guessed):
+
+- ``required`` of every attribute: it is not rendered, so it is read as ``None`` (unknown).
+- The original case of finding and attribute names: they are rendered capitalised (first
+  letter upper case, the rest lower case), and that capitalised text is kept as the name.
+  Value names keep their case.
+- ``github_username`` of a person: it is not rendered, so it is ``None``.
+- ``max_selected`` of ``0``, ``None`` and ``1`` all render as ``*(Select one)*``, which is read
+  as ``1``.
+- A numeric ``maximum`` of ``0`` is not rendered (the renderer drops a falsy maximum), so it is
+  read as ``None``. A minimum of ``0`` is kept.
+- Whitespace (spaces, line breaks, blank lines) at the start and end of a description is not
+  kept, and an empty description (or unit) is read as ``None``.
+- A synonym or tag that itself contains ``", "`` comes back as several (the list is rendered
+  joined with ``", "``).
+- The order and duplicates of index codes are not significant (they are read in rendered
+  order, which need not be the source order).
+- ``anatomic_locations`` are not rendered, so they are empty.
+- A person with neither an email nor a link renders like an organisation and is read as
+  ``Organization(name, code=organization_code)``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ontomap.errors import InvalidIdentifierError, ModelReadError, ModelValidationError
+from ontomap.model import (
+    OIFM_ID_PATTERN,
+    OIFMA_ID_PATTERN,
+    Attribute,
+    ChoiceAttribute,
+    ChoiceValue,
+    Contributor,
+    FindingModel,
+    IndexCode,
+    NumericAttribute,
+    Organization,
+    Person,
+)
+from ontomap.readers.common import Diagnostic, unknown_system_warnings
+from ontomap.terminology import default_registry
+
+_TITLE_FORM = "'# Name—`OIFM_XXX_NNNNNN`'"
+_ATTRIBUTE_FORM = "'### Name—`OIFMA_XXX_NNNNNN`'"
+_CODES_FORM = "'SYSTEM code display; SYSTEM code display'"
+
+_TITLE_RE = re.compile(r"# (?P<name>.*)—`(?P<id>[^`]*)`\s*")
+_ATTRIBUTE_RE = re.compile(r"### (?P<name>.*)—`(?P<id>[^`]*)`\s*")
+_HEADING_RE = re.compile(r"#{1,6}(?:\s|$)")
+_OIFM_RE = re.compile(OIFM_ID_PATTERN)
+_OIFMA_RE = re.compile(OIFMA_ID_PATTERN)
+_CODES_RE = re.compile(r"\*\*Codes(?::\*\*|\*\*:)\s*(?P<codes>.*?)\s*")
+_SYNONYMS_RE = re.compile(r"\*\*Synonyms:\*\*\s?(?P<items>.*?)\s*")
+_TAGS_RE = re.compile(r"\*\*Tags:\*\*\s?(?P<items>.*?)\s*")
+_SELECT_RE = re.compile(r"\*\(Select (?:one|up to (?P<n>[0-9]+))\)\*\s*")
+_VALUE_RE = re.compile(r"- \*\*(?P<name>.+?)\*\*(?::(?P<description>.*))?\s*")
+_VALUE_CODES_RE = re.compile(r"_(?P<codes>.+)_\s*")
+_NUMERIC_RE = re.compile(r"(?P<field>Mininum|Minimum|Maximum|Unit):(?P<value>.*)")
+_PERSON_RE = re.compile(
+    r"- (?P<name>.+?)(?: \((?P<org>[^()]*)\))?"
+    r"(?: — \[Email\]\(mailto:(?P<email>[^()\s]*)\))?"
+    r"(?: — \[Link\]\((?P<url>\S*)\))?\s*"
+)
+_ORG_LINK_RE = re.compile(r"- \[(?P<name>.*?)\]\((?P<url>\S*)\)(?: \((?P<code>[^()]*)\))?\s*")
+_ORG_PLAIN_RE = re.compile(r"- (?P<name>.+?)(?: \((?P<code>[^()]*)\))?\s*")
+_WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+_ALL_CAPS_RE = re.compile(r"[A-Z][A-Z0-9_-]*")
+_DIGIT_RE = re.compile(r"[0-9]")
+
+
+class _Attr:
+    """Internal: an attribute being read (mutable until the next heading closes it)."""
+
+    __slots__ = (
+        "codes",
+        "description",
+        "line",
+        "name",
+        "numeric",
+        "numeric_line",
+        "oifma_id",
+        "seen_structure",
+        "select",
+        "values",
+    )
+
+    def __init__(self, oifma_id: str, name: str, line: int) -> None:
+        self.oifma_id = oifma_id
+        self.name = name
+        self.line = line
+        self.description: list[str] = []
+        self.codes: list[IndexCode] = []
+        self.select: int | None = None
+        # each value: (name, description lines, index codes, line of its bullet)
+        self.values: list[tuple[str, list[str], list[IndexCode], int]] = []
+        self.numeric: dict[str, int | float | str | None] = {}
+        self.numeric_line = 0
+        self.seen_structure = False
+
+
+def read_markdown(path: Path, text: str) -> tuple[FindingModel, list[Diagnostic]]:
+    """Parse one finding model rendered as Markdown; raises :class:`ModelReadError` with a line.
+
+    The result equals what :func:`~ontomap.readers.json_reader.read_json` gives for the JSON the
+    Markdown was rendered from, except for the losses listed in this module's docstring.
+    """
+    model = _Parser(path, text).parse()
+    return model, unknown_system_warnings(path, model, text)
+
+
+class _Parser:
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.split("\n")
+        if self.lines and self.lines[0].startswith("\ufeff"):
+            self.lines[0] = self.lines[0][1:]
+
+    def error(self, reason: str, line: int) -> ModelReadError:
+        return ModelReadError(self.path, reason, line)
+
+    def parse(self) -> FindingModel:
+        lines = self.lines
+        count = len(lines)
+        index = 0
+        while index < count and not lines[index].strip():
+            index += 1
+        first = lines[index].rstrip("\r") if index < count else ""
+        title = _TITLE_RE.fullmatch(first)
+        title_line = min(index, count - 1) + 1
+        if title is None:
+            hint = ""
+            if first.startswith("# ") and "OIFM_" in first:
+                hint = f" (found {first.strip()!r}: write the ID in backticks after an em dash '—')"
+            raise self.error(
+                f"not a finding model: no heading of the form {_TITLE_FORM}{hint}", title_line
+            )
+        oifm_id = title["id"].strip()
+        self.check_id("OIFM ID", oifm_id, _OIFM_RE, title_line)
+
+        synonyms: tuple[str, ...] = ()
+        tags: tuple[str, ...] = ()
+        description: list[str] = []
+        finding_codes: list[IndexCode] = []
+        contributors: list[Contributor] = []
+        attributes: list[Attribute] = []
+        attr_lines: dict[str, int] = {}
+        attr: _Attr | None = None
+        # "header" (before the attributes), "attributes", "footer" (after ---), "contributors"
+        section = "header"
+
+        for position in range(index + 1, count):
+            line = lines[position].rstrip("\r")
+            number = position + 1
+            stripped = line.strip()
+            head = line[:1]
+
+            if section == "contributors" or section == "footer":
+                if not stripped:
+                    continue
+                if stripped == "**Contributors**":
+                    section = "contributors"
+                    continue
+                if section == "contributors" and head == "-":
+                    contributors.append(self.contributor(line, number))
+                    continue
+                raise self.error(
+                    f"unexpected text after the attributes: {stripped[:60]!r} (expected "
+                    "'**Contributors**' followed by lines '- [Organisation](url) (CODE)' or "
+                    "'- Name (ORG) — [Email](mailto:…)')",
+                    number,
+                )
+
+            if head == "#" and _HEADING_RE.match(line):
+                if line.startswith("### "):
+                    if attr is not None:
+                        attributes.append(self.attribute(attr))
+                    attr = self.attribute_heading(line, number, attr_lines)
+                    section = "attributes"
+                    continue
+                if stripped == "## Attributes":
+                    if attr is not None:
+                        attributes.append(self.attribute(attr))
+                        attr = None
+                    section = "attributes"
+                    continue
+                raise self.error(
+                    f"unexpected heading {stripped[:60]!r}: expected '## Attributes' or an "
+                    f"attribute heading of the form {_ATTRIBUTE_FORM}",
+                    number,
+                )
+            if (stripped == "---" and section == "attributes") or stripped == "**Contributors**":
+                if attr is not None:
+                    attributes.append(self.attribute(attr))
+                    attr = None
+                if stripped == "---":
+                    section = "footer"
+                    continue
+                section = "contributors"
+                # a model without attributes: the rule before the contributors is no description
+                while description and description[-1].strip() in ("", "---"):
+                    description.pop()
+                continue
+
+            if attr is None:
+                # the finding's header, or between '## Attributes' and the first attribute
+                if line.startswith("- **") or _is_code_line(line):
+                    what = "value bullet" if head == "-" else "code line"
+                    raise self.error(
+                        f"a {what} outside an attribute: expected it under an attribute heading "
+                        f"of the form {_ATTRIBUTE_FORM}",
+                        number,
+                    )
+                if head == "*":
+                    match = _CODES_RE.fullmatch(line)
+                    if match:
+                        finding_codes.extend(self.codes(match["codes"], number))
+                        continue
+                    match = _SYNONYMS_RE.fullmatch(line)
+                    if match:
+                        synonyms = _split_list(match["items"])
+                        continue
+                    match = _TAGS_RE.fullmatch(line)
+                    if match:
+                        tags = _split_list(match["items"])
+                        continue
+                    if line.startswith("*(Select"):
+                        raise self.error(
+                            "a '*(Select …)*' line outside an attribute: expected it under an "
+                            f"attribute heading of the form {_ATTRIBUTE_FORM}",
+                            number,
+                        )
+                if section == "attributes":
+                    if stripped:
+                        raise self.error(
+                            f"unexpected text {stripped[:60]!r} before the first attribute: "
+                            f"expected an attribute heading of the form {_ATTRIBUTE_FORM}",
+                            number,
+                        )
+                    continue
+                if stripped or description:
+                    description.append(line)
+                continue
+
+            self.attribute_line(attr, line, stripped, head, number)
+
+        if attr is not None:
+            attributes.append(self.attribute(attr))
+
+        try:
+            return FindingModel(
+                oifm_id=oifm_id,
+                name=title["name"],
+                description=_text(description),
+                synonyms=synonyms,
+                tags=tags,
+                contributors=tuple(contributors),
+                attributes=tuple(attributes),
+                index_codes=tuple(finding_codes),
+            )
+        except (InvalidIdentifierError, ModelValidationError) as exc:
+            raise self.error(str(exc), title_line) from None
+
+    # -- attributes ------------------------------------------------------------------------
+
+    def attribute_heading(self, line: str, number: int, seen: dict[str, int]) -> _Attr:
+        match = _ATTRIBUTE_RE.fullmatch(line)
+        if match is None:
+            raise self.error(
+                f"attribute heading without an ID: {line.strip()[:60]!r} (expected "
+                f"{_ATTRIBUTE_FORM})",
+                number,
+            )
+        oifma_id = match["id"].strip()
+        self.check_id("attribute ID", oifma_id, _OIFMA_RE, number)
+        if oifma_id in seen:
+            raise self.error(
+                f"attribute {oifma_id} appears twice (first at line {seen[oifma_id]}); "
+                "each attribute needs its own ID",
+                number,
+            )
+        seen[oifma_id] = number
+        return _Attr(oifma_id, match["name"], number)
+
+    def attribute_line(self, attr: _Attr, line: str, stripped: str, head: str, number: int) -> None:
+        if head == "-" and line.startswith("- **"):
+            match = _VALUE_RE.fullmatch(line)
+            if match is None:
+                raise self.error(
+                    f"malformed value bullet in attribute {attr.oifma_id}: expected "
+                    "'- **value name**: description'",
+                    number,
+                )
+            described = match["description"]
+            attr.values.append(
+                (match["name"], [described] if described is not None else [], [], number)
+            )
+            attr.seen_structure = True
+            return
+        if head == "_":
+            match = _VALUE_CODES_RE.fullmatch(line)
+            if match is not None and _starts_entry(match["codes"]):
+                if not attr.values:
+                    raise self.error(
+                        f"a code line outside a value: in attribute {attr.oifma_id} a line "
+                        "'_SYSTEM code display_' must follow a value bullet '- **name**: …'",
+                        number,
+                    )
+                attr.values[-1][2].extend(self.codes(match["codes"], number))
+                return
+        elif head == "*":
+            match = _CODES_RE.fullmatch(line)
+            if match is not None:
+                attr.codes.extend(self.codes(match["codes"], number))
+                attr.seen_structure = True
+                return
+            if line.startswith("*(Select"):
+                match = _SELECT_RE.fullmatch(line)
+                if match is None:
+                    raise self.error(
+                        f"malformed selection line {stripped!r} in attribute {attr.oifma_id}: "
+                        "expected '*(Select one)*' or '*(Select up to N)*'",
+                        number,
+                    )
+                attr.select = int(match["n"]) if match["n"] else 1
+                attr.seen_structure = True
+                return
+        elif head and head in "MU":
+            match = _NUMERIC_RE.fullmatch(line)
+            if match is not None and not attr.values:
+                self.numeric_field(attr, match["field"], match["value"].strip(), number)
+                attr.seen_structure = True
+                return
+        if attr.values:
+            # a continuation line of the last value's description
+            attr.values[-1][1].append(line)
+        elif not attr.seen_structure:
+            if stripped or attr.description:
+                attr.description.append(line)
+        elif stripped:
+            raise self.error(
+                f"unexpected text {stripped[:60]!r} in attribute {attr.oifma_id}: expected "
+                "its '**Codes**:', '*(Select …)*', value bullets or 'Minimum:'/'Maximum:'/"
+                "'Unit:' lines",
+                number,
+            )
+
+    def numeric_field(self, attr: _Attr, field: str, raw: str, number: int) -> None:
+        key = {"Mininum": "minimum", "Minimum": "minimum"}.get(field, field.lower())
+        if key in attr.numeric:
+            raise self.error(f"{field} is given twice in attribute {attr.oifma_id}", number)
+        if not attr.numeric_line:
+            attr.numeric_line = number
+        if key == "unit":
+            attr.numeric[key] = raw or None
+            return
+        if not raw or raw == "None":
+            attr.numeric[key] = None
+            return
+        try:
+            attr.numeric[key] = int(raw)
+        except ValueError:
+            try:
+                attr.numeric[key] = float(raw)
+            except ValueError:
+                raise self.error(
+                    f"{field} of attribute {attr.oifma_id} must be a number or None, not {raw!r}",
+                    number,
+                ) from None
+
+    def attribute(self, attr: _Attr) -> Attribute:
+        is_choice = attr.select is not None or bool(attr.values)
+        if is_choice and attr.numeric:
+            raise self.error(
+                f"attribute {attr.oifma_id} is both a choice ('*(Select …)*' or value bullets) "
+                f"and numeric ('Minimum:'/'Maximum:'/'Unit:' at line {attr.numeric_line}); "
+                "it must be one of the two",
+                attr.line,
+            )
+        description = _text(attr.description)
+        try:
+            if is_choice:
+                values = tuple(
+                    ChoiceValue(
+                        value_code=f"{attr.oifma_id}.{position}",
+                        name=name,
+                        description=_text(lines),
+                        index_codes=tuple(codes),
+                    )
+                    for position, (name, lines, codes, _line) in enumerate(attr.values)
+                )
+                return ChoiceAttribute(
+                    oifma_id=attr.oifma_id,
+                    name=attr.name,
+                    values=values,
+                    description=description,
+                    required=None,
+                    max_selected=attr.select if attr.select is not None else 1,
+                    index_codes=tuple(attr.codes),
+                )
+            if attr.numeric:
+                unit = attr.numeric.get("unit")
+                return NumericAttribute(
+                    oifma_id=attr.oifma_id,
+                    name=attr.name,
+                    description=description,
+                    required=None,
+                    minimum=_num(attr.numeric.get("minimum")),
+                    maximum=_num(attr.numeric.get("maximum")),
+                    unit=unit if isinstance(unit, str) else None,
+                    index_codes=tuple(attr.codes),
+                )
+        except (InvalidIdentifierError, ModelValidationError) as exc:
+            raise self.error(str(exc), attr.line) from None
+        raise self.error(
+            f"attribute {attr.oifma_id} is neither a choice (no '*(Select one)*' / "
+            "'*(Select up to N)*' line and no '- **value**' bullets) nor numeric (no "
+            "'Minimum:', 'Maximum:' or 'Unit:' lines)",
+            attr.line,
+        )
+
+    # -- pieces ----------------------------------------------------------------------------
+
+    def check_id(self, kind: str, value: str, regex: re.Pattern[str], number: int) -> None:
+        if not regex.fullmatch(value):
+            raise self.error(str(InvalidIdentifierError(kind, value, regex.pattern)), number)
+
+    def codes(self, text: str, number: int) -> list[IndexCode]:
+        """Index codes of ``SYSTEM code display; SYSTEM code display``."""
+        text = text.strip()
+        if not text:
+            return []
+        registry = default_registry()
+        entries: list[str] = []
+        for piece in text.split(";"):
+            if entries and not _starts_entry(piece):
+                if len(entries[-1].split(None, 2)) < 3:
+                    raise self.error(
+                        f"malformed code list: {piece.strip()!r} after ';' does not start with "
+                        f"a code-system name (expected {_CODES_FORM})",
+                        number,
+                    )
+                # a ';' inside the previous code's display
+                entries[-1] += ";" + piece
+            else:
+                entries.append(piece)
+        out = []
+        for entry in entries:
+            parts = entry.split(None, 2)
+            system = parts[0] if parts else ""
+            if not _WORD_RE.fullmatch(system) or (
+                registry.find(system) is None and not _ALL_CAPS_RE.fullmatch(system)
+            ):
+                raise self.error(
+                    f"malformed code {entry.strip()!r}: expected a code-system name (such as "
+                    f"RADLEX or SNOMED) first, as in {_CODES_FORM}",
+                    number,
+                )
+            if len(parts) < 2:
+                raise self.error(
+                    f"code of system {system} has no code: expected {_CODES_FORM}", number
+                )
+            out.append(IndexCode.of(system, parts[1], parts[2] if len(parts) > 2 else None))
+        return out
+
+    def contributor(self, line: str, number: int) -> Contributor:
+        match = _PERSON_RE.fullmatch(line)
+        if match is not None and (match["email"] is not None or match["url"] is not None):
+            return Person(
+                name=match["name"],
+                email=match["email"] or None,
+                organization_code=match["org"] or None,
+                url=match["url"] or None,
+            )
+        match = _ORG_LINK_RE.fullmatch(line) or _ORG_PLAIN_RE.fullmatch(line)
+        if match is None:
+            raise self.error(
+                "malformed contributor: expected '- [Organisation](url) (CODE)', "
+                "'- Organisation (CODE)' or '- Name (ORG) — [Email](mailto:…)'",
+                number,
+            )
+        groups = match.groupdict()
+        return Organization(
+            name=groups["name"], code=groups["code"] or None, url=groups.get("url") or None
+        )
+
+
+def _starts_entry(piece: str) -> bool:
+    """Whether ``piece`` (e.g. the text after a ``;``) starts a ``SYSTEM code`` entry."""
+    parts = piece.split(None, 2)
+    if len(parts) < 2 or not _WORD_RE.fullmatch(parts[0]):
+        return False
+    if default_registry().find(parts[0]) is not None:
+        return True
+    return bool(_ALL_CAPS_RE.fullmatch(parts[0]) and _DIGIT_RE.search(parts[1]))
+
+
+def _is_code_line(line: str) -> bool:
+    """Whether ``line`` is an italic code line ``_SYSTEM code display; …_``."""
+    if not line.startswith("_"):
+        return False
+    match = _VALUE_CODES_RE.fullmatch(line)
+    return match is not None and _starts_entry(match["codes"])
+
+
+def _split_list(items: str) -> tuple[str, ...]:
+    return tuple(items.split(", ")) if items else ()
+
+
+def _text(lines: list[str]) -> str | None:
+    text = "\n".join(lines).strip()
+    return text or None
+
+
+def _num(value: object) -> int | float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -1,0 +1,248 @@
+"""The on-disk knowledge-graph store (an embedded Oxigraph database).
+
+Each finding model lives in its own named graph, so loading a model again replaces it whole
+(no duplicates, no stale triples). The concepts and schemes of index codes live in a shared
+graph; a bookkeeping graph records the base IRI and which file each model came from.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from ontomap.errors import StoreError
+from ontomap.graph import (
+    CODES_GRAPH,
+    META_GRAPH,
+    GraphBuilder,
+    KnowledgeGraph,
+    model_graph_iri,
+)
+from ontomap.ntriples import iri, literal, typed_literal
+from ontomap.readers.common import SourceModel
+from ontomap.vocab import DEFAULT_BASE_IRI, GRAPH_NS, OIFM, RDF, SKOS, XSD
+
+#: Environment variable naming the default store folder.
+STORE_ENV = "ONTOMAP_STORE"
+
+
+def default_store_path() -> Path:
+    """``$ONTOMAP_STORE``, else ``$XDG_DATA_HOME/ontomap/store``, else
+    ``~/.local/share/ontomap/store``."""
+    configured = os.environ.get(STORE_ENV)
+    if configured:
+        return Path(configured)
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "ontomap" / "store"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSummary:
+    """What :meth:`Store.load` did."""
+
+    added: int
+    replaced: int
+    quads: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """Where a model in the store came from."""
+
+    oifm_id: str
+    path: str
+    format: str
+
+
+_META = f"<{META_GRAPH.value}>"
+_CODES = f"<{CODES_GRAPH.value}>"
+
+_PRUNE_CODES = f"""
+PREFIX skos: <{SKOS.iri}>
+DELETE {{ GRAPH {_CODES} {{ ?concept ?p ?o }} }}
+WHERE {{
+  GRAPH {_CODES} {{ ?concept a skos:Concept ; ?p ?o }}
+  FILTER NOT EXISTS {{ GRAPH ?g {{ ?entity ?link ?concept }} FILTER (?g != {_CODES}) }}
+}};
+DELETE {{ GRAPH {_CODES} {{ ?scheme ?p ?o }} }}
+WHERE {{
+  GRAPH {_CODES} {{ ?scheme a skos:ConceptScheme ; ?p ?o }}
+  FILTER NOT EXISTS {{ GRAPH {_CODES} {{ ?concept skos:inScheme ?scheme }} }}
+}}
+"""
+
+_UNION = f"""
+CONSTRUCT {{ ?s ?p ?o }}
+WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {_META}) }}
+"""
+
+
+class Store:
+    """An Oxigraph store on disk holding finding models, one named graph per model.
+
+    Open it with ``Store(path)`` (created if missing) or ``Store(path, read_only=True)``; use it
+    as a context manager or call :meth:`close`.
+    """
+
+    def __init__(self, path: Path | str | None = None, *, read_only: bool = False) -> None:
+        self.path = Path(path) if path is not None else default_store_path()
+        self.read_only = read_only
+        try:
+            if read_only:
+                if not (self.path / "CURRENT").is_file():
+                    raise StoreError(
+                        f"no store at {self.path}; create one with "
+                        f"'ontomap build SOURCES --store {self.path}'"
+                    )
+                self._store = ox.Store.read_only(str(self.path))
+            else:
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._store = ox.Store(str(self.path))
+        except OSError as exc:
+            raise StoreError(
+                f"cannot open the store at {self.path}: {exc} "
+                "(is another ontomap process using it?)"
+            ) from None
+
+    # -------------------------------------------------------------- context
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Flush and release the store."""
+        store = getattr(self, "_store", None)
+        if store is not None:
+            if not self.read_only:
+                store.flush()
+            del self._store
+
+    @property
+    def oxigraph(self) -> ox.Store:
+        """The underlying :class:`pyoxigraph.Store` (for SPARQL and advanced use)."""
+        return self._store
+
+    # -------------------------------------------------------------- bookkeeping
+
+    @property
+    def base_iri(self) -> str | None:
+        """The base IRI the store's models were built with (``None`` for an empty store)."""
+        for quad in self._store.quads_for_pattern(META_GRAPH, OIFM.baseIri, None, META_GRAPH):
+            return quad.object.value
+        return None
+
+    def sources(self) -> dict[str, SourceInfo]:
+        """Each model's OIFM ID → the file and format it was loaded from."""
+        query = f"""
+            PREFIX oifm: <{OIFM.iri}>
+            SELECT ?id ?file ?format WHERE {{
+              GRAPH {_META} {{ ?record oifm:describes ?finding ; oifm:sourceFile ?file ;
+                                        oifm:sourceFormat ?format . }}
+              BIND (STRAFTER(STR(?record), "{GRAPH_NS}") AS ?id)
+            }}"""
+        out = {}
+        for row in self._store.query(query):  # type: ignore[union-attr]
+            oifm_id = row["id"].value
+            out[oifm_id] = SourceInfo(oifm_id, row["file"].value, row["format"].value)
+        return dict(sorted(out.items()))
+
+    def model_ids(self) -> list[str]:
+        """OIFM IDs of the models in the store, sorted."""
+        return list(self.sources())
+
+    def __len__(self) -> int:
+        """Number of quads in the store (all graphs)."""
+        return len(self._store)
+
+    # -------------------------------------------------------------- writing
+
+    def load(
+        self,
+        sources: Iterable[SourceModel],
+        base_iri: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> LoadSummary:
+        """Load models, replacing any model with the same OIFM ID already in the store.
+
+        ``base_iri`` defaults to the store's own (or ontomap's default for a new store); a store
+        cannot mix base IRIs.
+        """
+        if self.read_only:
+            raise StoreError(f"the store at {self.path} is open read-only")
+        current = self.base_iri
+        base = base_iri or current or DEFAULT_BASE_IRI
+        if current is not None and current != base:
+            raise StoreError(
+                f"the store at {self.path} was built with base IRI {current}; "
+                f"use --base-iri {current} or another store for {base}"
+            )
+        sources = list(sources)
+        existing = set(self.model_ids())
+        replaced = [s for s in sources if s.model.oifm_id in existing]
+        for source in replaced:
+            graph = model_graph_iri(source.model.oifm_id)
+            self._store.remove_graph(graph)
+            for quad in list(self._store.quads_for_pattern(graph, None, None, META_GRAPH)):
+                self._store.remove(quad)
+        builder = GraphBuilder(base)
+        lines, codes = builder.store_nquads(sources)
+        lines.extend(
+            line[:-3] + f" {_CODES} .\n" for line in builder.code_lines(codes, labels=False)
+        )
+        lines.extend(self._meta_lines(sources, base, builder))
+        if progress is not None:
+            progress(len(lines))
+        self._store.bulk_load("".join(lines).encode(), format=ox.RdfFormat.N_QUADS)
+        if replaced:
+            self._store.update(_PRUNE_CODES)
+        self._store.flush()
+        return LoadSummary(len(sources) - len(replaced), len(replaced), len(lines))
+
+    @staticmethod
+    def _meta_lines(sources: list[SourceModel], base: str, builder: GraphBuilder) -> list[str]:
+        out = [
+            f"{_META} {iri(OIFM.baseIri.value)} {typed_literal(base, XSD.anyURI.value)} {_META} .\n"
+        ]
+        for source in sources:
+            record = iri(model_graph_iri(source.model.oifm_id).value)
+            out.append(f"{record} {iri(RDF.type.value)} {iri(OIFM.SourceRecord.value)} {_META} .\n")
+            finding = builder.iri(source.model.oifm_id)
+            out.append(f"{record} {iri(OIFM.describes.value)} {finding} {_META} .\n")
+            out.append(
+                f"{record} {iri(OIFM.sourceFile.value)} "
+                f"{literal(str(source.path.resolve()))} {_META} .\n"
+            )
+            out.append(
+                f"{record} {iri(OIFM.sourceFormat.value)} {literal(source.format)} {_META} .\n"
+            )
+        return out
+
+    # -------------------------------------------------------------- reading
+
+    def graph(self) -> KnowledgeGraph:
+        """Everything the store holds about its models (bookkeeping excluded), as one graph."""
+        data = self._store.query(_UNION).serialize(format=ox.RdfFormat.N_TRIPLES)  # type: ignore[union-attr]
+        return KnowledgeGraph(data.decode().splitlines(keepends=True), self.base_iri)
+
+    def model_graph(self, oifm_id: str) -> KnowledgeGraph:
+        """One model's graph: its own named graph plus the concepts and schemes it uses."""
+        graph = model_graph_iri(oifm_id)
+        query = f"""
+            CONSTRUCT {{ ?s ?p ?o }} WHERE {{
+              {{ GRAPH <{graph.value}> {{ ?s ?p ?o }} }}
+              UNION
+              {{ GRAPH <{graph.value}> {{ ?e ?link ?concept }}
+                 GRAPH {_CODES} {{ ?concept ?p ?o . BIND (?concept AS ?s) }} }}
+              UNION
+              {{ GRAPH <{graph.value}> {{ ?e ?link ?concept }}
+                 GRAPH {_CODES} {{ ?concept <{SKOS.inScheme.value}> ?s . ?s ?p ?o }} }}
+            }}"""
+        data = self._store.query(query).serialize(format=ox.RdfFormat.N_TRIPLES)  # type: ignore[union-attr]
+        return KnowledgeGraph(data.decode().splitlines(keepends=True), self.base_iri)
