@@ -8,7 +8,8 @@ graph; a bookkeeping graph records the base IRI and which file each model came f
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,12 +23,24 @@ from ontomap.graph import (
     KnowledgeGraph,
     model_graph_iri,
 )
+from ontomap.model import IndexCode
 from ontomap.ntriples import iri, literal, typed_literal
 from ontomap.readers.common import SourceModel
 from ontomap.vocab import DEFAULT_BASE_IRI, GRAPH_NS, OIFM, RDF, SKOS, XSD
 
 #: Environment variable naming the default store folder.
 STORE_ENV = "ONTOMAP_STORE"
+
+
+def _batches(items: Iterable[SourceModel], size: int) -> Iterator[list[SourceModel]]:
+    batch: list[SourceModel] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def default_store_path() -> Path:
@@ -168,11 +181,15 @@ class Store:
         sources: Iterable[SourceModel],
         base_iri: str | None = None,
         progress: Callable[[int], None] | None = None,
+        batch_size: int = 400,
     ) -> LoadSummary:
         """Load models, replacing any model with the same OIFM ID already in the store.
 
-        ``base_iri`` defaults to the store's own (or ontomap's default for a new store); a store
-        cannot mix base IRIs.
+        ``sources`` may be a lazy iterable (e.g. a :class:`~ontomap.readers.ModelStream`):
+        models are converted in batches and each batch is bulk-loaded by a background thread
+        while the next one is read. ``base_iri`` defaults to the store's own (or ontomap's
+        default for a new store); a store cannot mix base IRIs. ``progress`` is called with the
+        number of models handed to the store so far.
         """
         if self.read_only:
             raise StoreError(f"the store at {self.path} is open read-only")
@@ -183,33 +200,59 @@ class Store:
                 f"the store at {self.path} was built with base IRI {current}; "
                 f"use --base-iri {current} or another store for {base}"
             )
-        sources = list(sources)
         existing = set(self.model_ids())
-        replaced = [s for s in sources if s.model.oifm_id in existing]
-        for source in replaced:
-            graph = model_graph_iri(source.model.oifm_id)
-            self._store.remove_graph(graph)
-            for quad in list(self._store.quads_for_pattern(graph, None, None, META_GRAPH)):
-                self._store.remove(quad)
         builder = GraphBuilder(base)
-        lines, codes = builder.store_nquads(sources)
-        lines.extend(
-            line[:-3] + f" {_CODES} .\n" for line in builder.code_lines(codes, labels=False)
-        )
-        lines.extend(self._meta_lines(sources, base, builder))
-        if progress is not None:
-            progress(len(lines))
-        self._store.bulk_load("".join(lines).encode(), format=ox.RdfFormat.N_QUADS)
+        emitted_codes: set[IndexCode] = set()
+        added = replaced = quads = done = 0
+        pending: list[Future[None]] = []
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ontomap-load") as pool:
+            for batch in _batches(sources, batch_size):
+                for source in batch:
+                    if source.model.oifm_id in existing:
+                        self._drop_model(source.model.oifm_id)
+                        replaced += 1
+                    else:
+                        added += 1
+                        existing.add(source.model.oifm_id)
+                lines, codes = builder.store_nquads(batch)
+                new_codes = [code for code in codes if code not in emitted_codes]
+                emitted_codes.update(new_codes)
+                lines.extend(
+                    line[:-3] + f" {_CODES} .\n"
+                    for line in builder.code_lines(new_codes, labels=False)
+                )
+                lines.extend(self._meta_lines(batch, builder))
+                quads += len(lines)
+                pending.append(pool.submit(self._bulk_load, "".join(lines).encode()))
+                done += len(batch)
+                if progress is not None:
+                    progress(done)
+            pending.append(pool.submit(self._bulk_load, self._base_line(base).encode()))
+            for future in pending:
+                future.result()
         if replaced:
             self._store.update(_PRUNE_CODES)
         self._store.flush()
-        return LoadSummary(len(sources) - len(replaced), len(replaced), len(lines))
+        return LoadSummary(added, replaced, quads)
+
+    def _bulk_load(self, data: bytes) -> None:
+        self._store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
+
+    def _drop_model(self, oifm_id: str) -> None:
+        graph = model_graph_iri(oifm_id)
+        self._store.remove_graph(graph)
+        for quad in list(self._store.quads_for_pattern(graph, None, None, META_GRAPH)):
+            self._store.remove(quad)
 
     @staticmethod
-    def _meta_lines(sources: list[SourceModel], base: str, builder: GraphBuilder) -> list[str]:
-        out = [
+    def _base_line(base: str) -> str:
+        return (
             f"{_META} {iri(OIFM.baseIri.value)} {typed_literal(base, XSD.anyURI.value)} {_META} .\n"
-        ]
+        )
+
+    @staticmethod
+    def _meta_lines(sources: list[SourceModel], builder: GraphBuilder) -> list[str]:
+        out = []
         for source in sources:
             record = iri(model_graph_iri(source.model.oifm_id).value)
             out.append(f"{record} {iri(RDF.type.value)} {iri(OIFM.SourceRecord.value)} {_META} .\n")

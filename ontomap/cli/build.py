@@ -12,7 +12,7 @@ from ontomap.cli import EXIT_INPUT_ERRORS, EXIT_USAGE, fail, handle_errors, main
 from ontomap.exporters import EXPORTERS, exporter_for
 from ontomap.graph import GraphBuilder, check_base_iri
 from ontomap.progress import Progress
-from ontomap.readers import ReadReport, discover, read_models
+from ontomap.readers import ModelStream, ReadReport, discover
 from ontomap.store import STORE_ENV, Store, default_store_path
 from ontomap.vocab import DEFAULT_BASE_IRI
 
@@ -40,15 +40,21 @@ quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print errors on
 
 def _read(sources: tuple[Path, ...], strict: bool, quiet: bool) -> ReadReport:
     files = list(discover(sources))
-    progress = Progress("reading", len(files), enabled=None if not quiet else False)
+    progress = Progress("reading", len(files), enabled=False if quiet else None)
+    stream = ModelStream(files, strict=strict, progress=lambda _path: progress.advance())
     try:
-        report = read_models(files, strict=strict, progress=lambda _p: progress.advance())
+        for _source in stream:
+            pass
     finally:
         progress.close()
+        _print_diagnostics(stream.report, quiet)
+    return stream.report
+
+
+def _print_diagnostics(report: ReadReport, quiet: bool) -> None:
     for diagnostic in report.diagnostics:
         if diagnostic.severity == "error" or not quiet:
             click.echo(str(diagnostic), err=True)
-    return report
 
 
 def _check_base(base_iri: str | None) -> None:
@@ -94,11 +100,18 @@ def build(
     """
     _check_base(base_iri)
     started = time.perf_counter()
-    report = _read(sources, strict, quiet)
-    with Store(store_path) as store:
-        summary = store.load(report.models, base_iri)
-        total = len(store.model_ids())
-        location = store.path
+    files = list(discover(sources))
+    progress = Progress("loading", len(files), enabled=False if quiet else None)
+    stream = ModelStream(files, strict=strict, progress=lambda _path: progress.advance())
+    try:
+        with Store(store_path) as store:
+            summary = store.load(stream, base_iri)
+            total = len(store.model_ids())
+            location = store.path
+    finally:
+        progress.close()
+        _print_diagnostics(stream.report, quiet)
+    report = stream.report
     if not quiet:
         click.echo(
             f"{_summary(report)}\n"

@@ -21,6 +21,7 @@ from ontomap.readers.markdown_reader import read_markdown
 __all__ = [
     "READERS",
     "Diagnostic",
+    "ModelStream",
     "ReadOutcome",
     "ReadReport",
     "SourceModel",
@@ -132,35 +133,65 @@ class ReadReport:
         return not self.errors
 
 
+class ModelStream:
+    """Iterate over the models under some paths while collecting a :class:`ReadReport`.
+
+    Iterating yields each good model as soon as its file is read (so a consumer can work while
+    reading goes on); errors and warnings go to :attr:`report`. The same OIFM ID in two files is
+    an error on the second file; the first one is kept. With ``strict``, the first error is
+    raised instead (:class:`ModelReadError` or :class:`DuplicateModelError`).
+    """
+
+    def __init__(
+        self,
+        paths: Iterable[Path | str],
+        *,
+        strict: bool = False,
+        progress: Callable[[Path], None] | None = None,
+    ) -> None:
+        self.paths = list(paths)
+        self.strict = strict
+        self.progress = progress
+        self.report = ReadReport()
+
+    def __iter__(self) -> Iterator[SourceModel]:
+        report = self.report
+        first_seen: dict[str, Path] = {}
+        for outcome in iter_models(self.paths, self.progress):
+            report.files += 1
+            report.diagnostics.extend(outcome.diagnostics)
+            if outcome.model is None:
+                if self.strict:
+                    error = outcome.diagnostics[0]
+                    raise ModelReadError(error.path, error.message, error.line)
+                continue
+            model = outcome.model
+            if model.oifm_id in first_seen:
+                duplicate = DuplicateModelError(
+                    model.oifm_id, first_seen[model.oifm_id], outcome.path
+                )
+                if self.strict:
+                    raise duplicate
+                report.diagnostics.append(Diagnostic("error", outcome.path, str(duplicate), 1))
+                continue
+            first_seen[model.oifm_id] = outcome.path
+            source = SourceModel(model, outcome.path, outcome.format or "json")
+            report.models.append(source)
+            yield source
+
+
 def read_models(
     paths: Iterable[Path | str],
     *,
     strict: bool = False,
     progress: Callable[[Path], None] | None = None,
 ) -> ReadReport:
-    """Read every finding model under ``paths``.
+    """Read every finding model under ``paths`` into a :class:`ReadReport`.
 
-    Errors are collected per file; with ``strict`` the first error is raised instead
-    (:class:`ModelReadError` or :class:`DuplicateModelError`). The same OIFM ID in two files is
-    an error on the second file; the first one is kept.
+    Errors are collected per file (one bad file never stops the others); with ``strict`` the
+    first error is raised instead. See :class:`ModelStream` to consume models while reading.
     """
-    report = ReadReport()
-    first_seen: dict[str, Path] = {}
-    for outcome in iter_models(paths, progress):
-        report.files += 1
-        report.diagnostics.extend(outcome.diagnostics)
-        if outcome.model is None:
-            if strict:
-                error = outcome.diagnostics[0]
-                raise ModelReadError(error.path, error.message, error.line)
-            continue
-        model = outcome.model
-        if model.oifm_id in first_seen:
-            duplicate = DuplicateModelError(model.oifm_id, first_seen[model.oifm_id], outcome.path)
-            if strict:
-                raise duplicate
-            report.diagnostics.append(Diagnostic("error", outcome.path, str(duplicate), 1))
-            continue
-        first_seen[model.oifm_id] = outcome.path
-        report.models.append(SourceModel(model, outcome.path, outcome.format or "json"))
-    return report
+    stream = ModelStream(paths, strict=strict, progress=progress)
+    for _source in stream:
+        pass
+    return stream.report
