@@ -42,7 +42,16 @@ class InvalidIdentifierError(OntomapError):
 
 
 class ModelValidationError(OntomapError):
-    """A finding model is structurally wrong (missing field, bad type, broken numbering...)."""
+    """A finding model is structurally wrong (duplicate ID, value of another attribute...).
+
+    ``value`` is the offending identifier where there is one; ``occurrence`` says which of its
+    appearances in the source is the wrong one (1 = the first).
+    """
+
+    def __init__(self, message: str, value: str | None = None, occurrence: int = 1) -> None:
+        self.value = value
+        self.occurrence = occurrence
+        super().__init__(message)
 
 
 class DuplicateModelError(OntomapError):

@@ -85,6 +85,8 @@ OIFM_NS_IRI = OIFM.iri
 
 def decimal_text(value: float) -> str:
     """A float as the canonical ``xsd:decimal`` text Oxigraph writes (``1``, ``2.5``, ``0.001``)."""
+    if value == 0:
+        return "0"
     text = format(Decimal(repr(value)), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
@@ -449,7 +451,8 @@ class _Index:
 def models_from_triples(triples: Iterable[ox.Triple]) -> list[FindingModel]:
     """Read the finding models back from a graph built by :class:`GraphBuilder`.
 
-    Index codes come back in (system, code) order: their order in the source is not kept.
+    Synonyms, tags and index codes are sets in the graph: they come back sorted (codes by
+    system and code), without repeats; their order in the source is not kept.
     """
     index = _Index(defaultdict(lambda: defaultdict(list)))
     for triple in triples:
@@ -541,8 +544,8 @@ def models_from_triples(triples: Iterable[ox.Triple]) -> list[FindingModel]:
                 oifm_id=index.one(subject, OIFM.oifmId) or "",
                 name=index.one(subject, RDFS.label) or "",
                 description=index.one(subject, DCTERMS.description),
-                synonyms=tuple(v.value for v in index.values(subject, SKOS.altLabel)),  # type: ignore[union-attr]
-                tags=tuple(v.value for v in index.values(subject, OIFM.tag)),  # type: ignore[union-attr]
+                synonyms=tuple(sorted({v.value for v in index.values(subject, SKOS.altLabel)})),  # type: ignore[union-attr]
+                tags=tuple(sorted({v.value for v in index.values(subject, OIFM.tag)})),  # type: ignore[union-attr]
                 contributors=tuple(contributors),
                 attributes=tuple(attributes),
                 index_codes=codes(subject),

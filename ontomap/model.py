@@ -125,12 +125,22 @@ class ChoiceAttribute:
 
     def __post_init__(self) -> None:
         _check_id("attribute ID", self.oifma_id, _OIFMA_RE)
+        seen: set[str] = set()
         for value in self.values:
             if value.value_code.rpartition(".")[0] != self.oifma_id:
                 raise ModelValidationError(
                     f"value code {value.value_code} does not belong to attribute {self.oifma_id}"
-                    f" (expected {self.oifma_id}.N)"
+                    f" (expected {self.oifma_id}.N)",
+                    value.value_code,
                 )
+            if value.value_code in seen:
+                raise ModelValidationError(
+                    f"value code {value.value_code} appears twice in {self.oifma_id}; "
+                    "number the values 0, 1, 2, ... in order",
+                    value.value_code,
+                    occurrence=2,
+                )
+            seen.add(value.value_code)
 
     @property
     def kind(self) -> str:
@@ -181,7 +191,9 @@ class FindingModel:
         for attribute in self.attributes:
             if attribute.oifma_id in seen:
                 raise ModelValidationError(
-                    f"attribute {attribute.oifma_id} appears twice in {self.oifm_id}"
+                    f"attribute {attribute.oifma_id} appears twice in {self.oifm_id}",
+                    attribute.oifma_id,
+                    occurrence=2,
                 )
             seen.add(attribute.oifma_id)
 

@@ -206,14 +206,22 @@ class Store:
         added = replaced = quads = done = 0
         pending: list[Future[None]] = []
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ontomap-load") as pool:
-            for batch in _batches(sources, batch_size):
+            loaded_now: set[str] = set()
+            for raw_batch in _batches(sources, batch_size):
+                batch = list({s.model.oifm_id: s for s in raw_batch}.values())  # last one wins
+                replaced += len(raw_batch) - len(batch)
                 for source in batch:
-                    if source.model.oifm_id in existing:
-                        self._drop_model(source.model.oifm_id)
+                    oifm_id = source.model.oifm_id
+                    if oifm_id in loaded_now:  # given again in this load: the later one wins
+                        for future in pending:
+                            future.result()
+                    if oifm_id in existing:
+                        self._drop_model(oifm_id)
                         replaced += 1
                     else:
                         added += 1
-                        existing.add(source.model.oifm_id)
+                        existing.add(oifm_id)
+                    loaded_now.add(oifm_id)
                 lines, codes = builder.store_nquads(batch)
                 new_codes = [code for code in codes if code not in emitted_codes]
                 emitted_codes.update(new_codes)

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from typing import BinaryIO
 
 import pyoxigraph as ox
 
 from ontomap.graph import KnowledgeGraph
 
+_STRING = re.compile(rb'"(?:[^"\\\n]|\\.)*"')
+
 
 def used_prefixes(body: bytes, prefixes: dict[str, str]) -> dict[str, str]:
-    """The prefixes whose ``name:`` starts a prefixed name somewhere in a Turtle body (after
-    white space, a list separator or ``^^``), sorted by name."""
-    used = {}
-    for name in sorted(prefixes):
-        token = name.encode() + b":"
-        if body.startswith(token) or any(
-            lead + token in body for lead in (b" ", b"\t", b"\n", b"^^", b",", b"(", b"[")
-        ):
-            used[name] = prefixes[name]
-    return used
+    """The prefixes whose ``name:`` starts a prefixed name in a Turtle body (string literals
+    left out), sorted by name."""
+    names = set(
+        re.findall(rb"(?:^|[\s,;(\[]|\^\^)([A-Za-z][\w.-]*):", _STRING.sub(b'""', body), re.M)
+    )
+    return {name: prefixes[name] for name in sorted(prefixes) if name.encode() in names}
 
 
 def write_turtle(graph: KnowledgeGraph, handle: BinaryIO) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ontomap.errors import DuplicateModelError, ModelReadError
-from ontomap.readers.common import Diagnostic, Reader, ReadOutcome, SourceModel
+from ontomap.readers.common import Diagnostic, Reader, ReadOutcome, SourceModel, line_of
 from ontomap.readers.json_reader import read_json
 from ontomap.readers.markdown_reader import read_markdown
 
@@ -72,6 +72,8 @@ def discover(paths: Iterable[Path | str]) -> Iterator[Path]:
 def read_file(path: Path | str) -> tuple[SourceModel, list[Diagnostic]]:
     """Read one file; raises :class:`ModelReadError` when it is not a usable finding model."""
     path = Path(path)
+    if not path.exists():
+        raise ModelReadError(path, "no such file or folder")
     fmt = format_of(path)
     if fmt is None:
         known = ", ".join(e for _r, endings in READERS.values() for e in endings)
@@ -133,6 +135,14 @@ class ReadReport:
         return not self.errors
 
 
+def _id_line(path: Path, oifm_id: str) -> int | None:
+    """The line where ``oifm_id`` first appears in a file (for messages about that ID)."""
+    try:
+        return line_of(path.read_text(encoding="utf-8-sig"), oifm_id)
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 class ModelStream:
     """Iterate over the models under some paths while collecting a :class:`ReadReport`.
 
@@ -159,11 +169,11 @@ class ModelStream:
         first_seen: dict[str, Path] = {}
         for outcome in iter_models(self.paths, self.progress):
             report.files += 1
+            if outcome.model is None and self.strict:
+                error = next(d for d in outcome.diagnostics if d.severity == "error")
+                raise ModelReadError(error.path, error.message, error.line)
             report.diagnostics.extend(outcome.diagnostics)
             if outcome.model is None:
-                if self.strict:
-                    error = outcome.diagnostics[0]
-                    raise ModelReadError(error.path, error.message, error.line)
                 continue
             model = outcome.model
             if model.oifm_id in first_seen:
@@ -172,7 +182,8 @@ class ModelStream:
                 )
                 if self.strict:
                     raise duplicate
-                report.diagnostics.append(Diagnostic("error", outcome.path, str(duplicate), 1))
+                line = _id_line(outcome.path, model.oifm_id)
+                report.diagnostics.append(Diagnostic("error", outcome.path, str(duplicate), line))
                 continue
             first_seen[model.oifm_id] = outcome.path
             source = SourceModel(model, outcome.path, outcome.format or "json")

@@ -54,7 +54,13 @@ def read_json(path: Path, text: str) -> tuple[FindingModel, list[Diagnostic]]:
         raise ModelReadError(path, exc.reason, line) from None
     except OntomapError as exc:
         needle = getattr(exc, "value", None)
-        line = line_of(text, f'"{needle}"') if isinstance(needle, str) else None
+        line = None
+        if isinstance(needle, str):
+            start = 0
+            for _ in range(getattr(exc, "occurrence", 1) - 1):
+                found = text.find(f'"{needle}"', start)
+                start = found + 1 if found >= 0 else start
+            line = line_of(text, f'"{needle}"', start)
         raise ModelReadError(path, str(exc), line) from None
     return model, unknown_system_warnings(path, model, text)
 

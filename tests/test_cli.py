@@ -1,0 +1,419 @@
+"""Tests of the ``ontomap`` command line through its entry point and as real processes."""
+
+from __future__ import annotations
+
+import fcntl
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+import rdflib
+from click.testing import CliRunner, Result
+from conftest import EXAMPLES, RESOURCES, ROOT
+
+from ontomap import __version__
+from ontomap.cli import main
+from ontomap.exporters import EXPORTERS, serialize
+from ontomap.graph import GraphBuilder
+from ontomap.progress import Progress
+from ontomap.readers import read_models
+from ontomap.store import Store
+
+BROKEN = RESOURCES / "broken"
+#: file → line of its error (None: the line is checked in test_readers.py, not here again)
+BROKEN_ERRORS: dict[str, int | None] = {
+    "bad_oifm_id.fm.json": 3,
+    "bad_value_code.fm.json": 11,
+    "foreign_value_code.fm.json": None,
+    "invalid_json.fm.json": 4,
+    "missing_id.fm.json": 1,
+    "nested/duplicate_id.md": 1,
+    "not_a_model.md": 2,
+    "not_utf8.fm.json": 3,
+    "truncated.fm.json": 8,
+}
+EXAMPLE_IDS = ["OIFM_GMTS_005529", "OIFM_OMAP_000001", "OIFM_OMAP_000002"]
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> Result:
+    runner = CliRunner()
+    return runner.invoke(main, [str(a) for a in args], env=env, catch_exceptions=False)
+
+
+def _ids(store_path: Path) -> list[str]:
+    with Store(store_path, read_only=True) as store:
+        return store.model_ids()
+
+
+def _examples_graph(base: str | None = None):  # type: ignore[no-untyped-def]
+    builder = GraphBuilder(base) if base else GraphBuilder()
+    return builder.graph(s.model for s in read_models([EXAMPLES]).models)
+
+
+# -- help and version -------------------------------------------------------------------------
+
+
+def test_every_command_has_help() -> None:
+    assert {"build", "export"} <= set(main.commands)
+    for args in (["--help"], ["-h"]):
+        result = run(*args)
+        assert result.exit_code == 0
+        assert "Usage:" in result.output and "Exit codes" in result.output
+        for name in main.commands:
+            assert name in result.output
+    for name, command in main.commands.items():
+        result = run(name, "--help")
+        assert result.exit_code == 0, name
+        assert result.output.startswith("Usage: "), name
+        for parameter in command.params:
+            if isinstance(parameter, click.Option) and not parameter.hidden:
+                assert any(opt in result.output for opt in parameter.opts), (name, parameter.opts)
+
+
+def test_build_and_export_help_show_the_documented_options() -> None:
+    build = run("build", "--help").output
+    for option in ("--store", "--base-iri", "--strict", "--quiet", "ONTOMAP_STORE"):
+        assert option in build
+    export = run("export", "--help").output
+    for option in ("--output", "--format", "--store", "--base-iri", "--strict", "--quiet"):
+        assert option in export
+    for fmt in ("turtle", "ntriples", "jsonld"):
+        assert fmt in export
+
+
+def test_format_choices_are_the_exporter_registry() -> None:
+    (fmt,) = [p for p in main.commands["export"].params if p.name == "fmt"]
+    assert isinstance(fmt.type, click.Choice)
+    assert sorted(fmt.type.choices) == sorted(EXPORTERS)
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.output.strip() == f"ontomap, version {__version__}"
+
+
+# -- build ------------------------------------------------------------------------------------
+
+
+def test_build_examples(tmp_path: Path) -> None:
+    result = run("build", EXAMPLES, "--store", tmp_path / "kg")
+    assert result.exit_code == 0, result.output
+    assert "read 3 files: 3 models, 0 errors, 0 warnings" in result.stdout
+    assert "3 added, 0 replaced, 3 models in all" in result.stdout
+    assert result.stderr == ""
+    assert _ids(tmp_path / "kg") == EXAMPLE_IDS
+    again = run("build", EXAMPLES / "solitary_pulmonary_nodule.fm.json", "--store", tmp_path / "kg")
+    assert again.exit_code == 0
+    assert "read 1 file: 1 models" in again.stdout
+    assert "0 added, 1 replaced, 3 models in all" in again.stdout
+
+
+def test_build_bad_inputs(tmp_path: Path) -> None:
+    result = run("build", BROKEN, EXAMPLES, "--store", tmp_path / "kg")
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert len(errors) == len(BROKEN_ERRORS)
+    for name, line in BROKEN_ERRORS.items():
+        where = f"{BROKEN / name}:{line}" if line else f"{BROKEN / name}"
+        assert any(e.startswith(where) for e in errors), name
+    assert "read 13 files: 4 models, 9 errors, 0 warnings" in result.stdout
+    assert _ids(tmp_path / "kg") == [*EXAMPLE_IDS, "OIFM_TEST_000001"]
+
+
+@pytest.mark.parametrize("command", ["build", "export"])
+def test_strict_stops_at_the_first_error(tmp_path: Path, command: str) -> None:
+    where = ["--store", tmp_path / "kg"] if command == "build" else ["-o", tmp_path / "x.ttl"]
+    result = run(command, BROKEN, "--strict", *where)
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("ontomap: error: ")
+    assert f"{BROKEN / 'bad_oifm_id.fm.json'}:3: invalid OIFM ID" in lines[0]
+    assert "truncated" not in result.output and "read " not in result.stdout
+    assert not (tmp_path / "x.ttl").exists()
+
+
+def test_build_strict_with_good_input(tmp_path: Path) -> None:
+    result = run("build", EXAMPLES, "--strict", "--store", tmp_path / "kg")
+    assert result.exit_code == 0
+    assert _ids(tmp_path / "kg") == EXAMPLE_IDS
+
+
+def test_build_warnings_and_quiet(tmp_path: Path) -> None:
+    source = RESOURCES / "unknown_system.fm.json"
+    loud = run("build", source, "--store", tmp_path / "kg")
+    assert loud.exit_code == 0
+    assert f"{source}:6: warning: unknown code system 'FOOBAR'" in loud.stderr
+    assert "1 warning" in loud.stdout
+    quiet = run("build", source, "-q", "--store", tmp_path / "kg")
+    assert quiet.exit_code == 0 and quiet.output == ""
+    errors_only = run(
+        "build", BROKEN / "truncated.fm.json", source, "--quiet", "--store", tmp_path / "kg"
+    )
+    assert errors_only.exit_code == 1
+    assert errors_only.stdout == ""
+    assert (
+        errors_only.stderr.count("\n") == 1 and "truncated.fm.json:8: error:" in errors_only.stderr
+    )
+
+
+def test_build_with_base_iri(tmp_path: Path) -> None:
+    base = "http://example.org/oifm/"
+    assert run("build", EXAMPLES, "--store", tmp_path / "kg", "--base-iri", base).exit_code == 0
+    with Store(tmp_path / "kg", read_only=True) as store:
+        assert store.base_iri == base
+    # the store keeps its base when none is given ...
+    assert run("build", EXAMPLES, "--store", tmp_path / "kg").exit_code == 0
+    # ... and refuses another one (store error)
+    other = run(
+        "build", EXAMPLES, "--store", tmp_path / "kg", "--base-iri", "http://example.org/x/"
+    )
+    assert other.exit_code == 4
+    assert "ontomap: error: " in other.stderr and base in other.stderr
+
+
+def test_store_default_from_the_environment(tmp_path: Path) -> None:
+    env = {"ONTOMAP_STORE": str(tmp_path / "env-kg")}
+    built = run("build", EXAMPLES, env=env)
+    assert built.exit_code == 0, built.output
+    assert str(tmp_path / "env-kg") in built.stdout
+    assert _ids(tmp_path / "env-kg") == EXAMPLE_IDS
+    exported = run("export", "-o", tmp_path / "out.nt", env=env)
+    assert exported.exit_code == 0, exported.output
+    assert (tmp_path / "out.nt").read_bytes() == serialize(_examples_graph(), "ntriples")
+    # --store wins over the environment
+    assert (
+        run("export", "--store", tmp_path / "nope", "-o", tmp_path / "x.nt", env=env).exit_code == 4
+    )
+
+
+# -- usage errors (2) -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["build"],  # no sources
+        ["build", "--store"],
+        ["export", str(EXAMPLES)],  # no -o
+        ["export", str(EXAMPLES), "-o", "x.ttl", "--format", "rdfxml"],
+        ["export", str(EXAMPLES), "-o", "x.unknown"],
+        ["export", str(EXAMPLES), "-o", "noextension"],
+        ["build", str(EXAMPLES), "--base-iri", "not-an-iri"],
+        ["export", str(EXAMPLES), "-o", "x.ttl", "--base-iri", "http://example.org/no-slash"],
+        ["export", "-o", "x.ttl", "--base-iri", "http://example.org/oifm/"],  # store + base
+        ["nosuchcommand"],
+        ["build", str(EXAMPLES), "--no-such-option"],
+    ],
+)
+def test_usage_errors_exit_2(
+    tmp_path: Path, args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ONTOMAP_STORE", str(tmp_path / "kg"))
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip(), "a usage error says what is wrong"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [], "nothing written"
+
+
+def test_unknown_extension_message_lists_the_formats(tmp_path: Path) -> None:
+    result = run("export", EXAMPLES, "-o", tmp_path / "x.unknown")
+    assert "--format" in result.stderr
+    for fmt in ("turtle", "ntriples", "jsonld"):
+        assert fmt in result.stderr
+
+
+# -- store errors (4) -------------------------------------------------------------------------
+
+
+def test_export_from_a_missing_store(tmp_path: Path) -> None:
+    result = run("export", "--store", tmp_path / "missing", "-o", tmp_path / "x.ttl")
+    assert result.exit_code == 4
+    assert result.stderr.startswith("ontomap: error: no store at ")
+    assert "ontomap build" in result.stderr
+    assert not (tmp_path / "x.ttl").exists()
+
+
+def test_build_into_a_file(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    result = run("build", EXAMPLES, "--store", tmp_path / "file")
+    assert result.exit_code in (2, 4), result.output  # click refuses a file for a folder option
+    assert (tmp_path / "file").read_text(encoding="utf-8") == "x"
+
+
+def test_build_into_a_store_in_use(tmp_path: Path) -> None:
+    with Store(tmp_path / "kg"):
+        result = run("build", EXAMPLES, "--store", tmp_path / "kg")
+    assert result.exit_code == 4
+    assert "ontomap: error: cannot open the store" in result.stderr
+
+
+# -- export -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extension", "fmt"), [(".ttl", "turtle"), (".nt", "ntriples"), (".jsonld", "jsonld")]
+)
+def test_export_by_extension(tmp_path: Path, extension: str, fmt: str) -> None:
+    output = tmp_path / f"findings{extension}"
+    result = run("export", EXAMPLES, "-o", output)
+    assert result.exit_code == 0, result.output
+    assert f"wrote {output} ({fmt}, 581 triples, 3 models)" in result.stdout
+    assert output.read_bytes() == serialize(_examples_graph(), fmt)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [output.name]
+
+
+@pytest.mark.parametrize("fmt", ["turtle", "ntriples", "jsonld"])
+def test_export_format_option(tmp_path: Path, fmt: str) -> None:
+    output = tmp_path / "findings.txt"
+    assert run("export", EXAMPLES, "--format", fmt, "-o", output).exit_code == 0
+    assert output.read_bytes() == serialize(_examples_graph(), fmt)
+    assert run("export", EXAMPLES, "-f", fmt, "-o", tmp_path / "x.ttl").exit_code == 0
+    assert (tmp_path / "x.ttl").read_bytes() == serialize(_examples_graph(), fmt)
+
+
+def test_export_to_stdout() -> None:
+    result = run("export", EXAMPLES, "-o", "-")
+    assert result.exit_code == 0
+    assert result.stdout_bytes == serialize(_examples_graph(), "turtle")
+    assert len(rdflib.Graph().parse(data=result.stdout_bytes, format="turtle")) == 581
+    jsonld = run("export", EXAMPLES, "-f", "jsonld", "-o", "-")
+    assert jsonld.stdout_bytes == serialize(_examples_graph(), "jsonld")
+
+
+def test_export_with_base_iri(tmp_path: Path) -> None:
+    base = "http://example.org/oifm/"
+    result = run("export", EXAMPLES, "--base-iri", base, "-o", tmp_path / "x.nt")
+    assert result.exit_code == 0
+    data = (tmp_path / "x.nt").read_bytes()
+    assert data == serialize(_examples_graph(base), "ntriples")
+    assert f"<{base}OIFM_GMTS_005529>".encode() in data
+    assert b"https://w3id.org/ontomap/id/" not in data
+
+
+def test_export_bad_inputs_still_writes_the_good(tmp_path: Path) -> None:
+    result = run("export", BROKEN, "-o", tmp_path / "x.nt")
+    assert result.exit_code == 1
+    assert len([line for line in result.stderr.splitlines() if ": error: " in line]) == 9
+    data = (tmp_path / "x.nt").read_bytes()
+    assert b"<https://w3id.org/ontomap/id/OIFM_TEST_000001>" in data
+
+
+@pytest.mark.parametrize("fmt", ["turtle", "ntriples", "jsonld"])
+def test_export_from_store_equals_direct_export(tmp_path: Path, fmt: str) -> None:
+    assert run("build", EXAMPLES, "--store", tmp_path / "kg").exit_code == 0
+    from_store = run("export", "--store", tmp_path / "kg", "-f", fmt, "-o", tmp_path / "store.out")
+    assert from_store.exit_code == 0, from_store.output
+    assert "3 models from" in from_store.stdout
+    assert run("export", EXAMPLES, "-f", fmt, "-o", tmp_path / "direct.out").exit_code == 0
+    assert (tmp_path / "store.out").read_bytes() == (tmp_path / "direct.out").read_bytes()
+
+
+def test_export_replaces_an_existing_file(tmp_path: Path) -> None:
+    output = tmp_path / "x.ttl"
+    output.write_text("old", encoding="utf-8")
+    result = run("export", EXAMPLES, "-o", output, "-q")
+    assert result.exit_code == 0 and result.output == ""
+    assert output.read_bytes() == serialize(_examples_graph(), "turtle")
+
+
+# -- real processes ---------------------------------------------------------------------------
+
+
+def _process(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("ONTOMAP_STORE", None)
+    return subprocess.run(
+        [sys.executable, "-m", "ontomap", *map(str, args)],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_process_build_examples(tmp_path: Path) -> None:
+    done = _process("build", EXAMPLES, "--store", "kg", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    assert b"read 3 files: 3 models, 0 errors, 0 warnings" in done.stdout
+    assert done.stderr == b""
+    assert _ids(tmp_path / "kg") == EXAMPLE_IDS
+
+
+def test_process_bad_inputs_and_quiet_progress(tmp_path: Path) -> None:
+    done = _process("build", BROKEN, "--store", "kg", cwd=tmp_path)
+    assert done.returncode == 1
+    stderr = done.stderr.decode()
+    assert b"\r" not in done.stderr and b"\x1b" not in done.stderr, "progress must stay quiet"
+    for name, line in BROKEN_ERRORS.items():
+        where = f"{BROKEN / name}:{line}: error: " if line else f"{BROKEN / name}"
+        assert where in stderr, name
+    assert "Traceback" not in stderr
+    assert _ids(tmp_path / "kg") == ["OIFM_TEST_000001"]
+
+
+def test_process_exit_codes(tmp_path: Path) -> None:
+    assert _process("build", cwd=tmp_path).returncode == 2
+    assert _process("export", EXAMPLES, "-o", "x.xyz", cwd=tmp_path).returncode == 2
+    missing = _process("export", "--store", "missing", "-o", "x.ttl", cwd=tmp_path)
+    assert missing.returncode == 4
+    assert missing.stderr.startswith(b"ontomap: error: ") and b"Traceback" not in missing.stderr
+
+
+def test_process_export_to_stdout(tmp_path: Path) -> None:
+    done = _process("export", EXAMPLES, "-f", "ntriples", "-o", "-", cwd=tmp_path)
+    assert done.returncode == 0
+    assert done.stdout == serialize(_examples_graph(), "ntriples")
+    assert done.stderr == b""
+
+
+def test_process_export_into_a_closed_pipe(tmp_path: Path) -> None:
+    """Like ``ontomap export … -o - | head -c 100``: exit 0, no traceback."""
+    read_end, write_end = os.pipe()
+    if hasattr(fcntl, "F_SETPIPE_SZ"):  # a pipe smaller than the output, so that writing blocks
+        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ontomap", "export", str(EXAMPLES), "-f", "ntriples", "-o", "-"],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        cwd=tmp_path,
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+    )
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        assert reader.read(100).startswith(b"<")
+    _stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr.decode()
+    assert b"Traceback" not in stderr and b"BrokenPipeError" not in stderr
+
+
+# -- progress ---------------------------------------------------------------------------------
+
+
+def test_progress_is_silent_on_a_non_terminal() -> None:
+    stream = io.StringIO()
+    progress = Progress("reading", 3, stream=stream)
+    assert not progress.enabled
+    for _ in range(3):
+        progress.advance()
+    progress.close()
+    assert stream.getvalue() == "" and progress.done == 3
+
+
+def test_progress_on_a_terminal_overwrites_one_line_and_erases_it() -> None:
+    stream = io.StringIO()
+    progress = Progress("reading", 3, stream=stream, enabled=True)
+    progress.advance()
+    assert re.fullmatch(r"\rreading 1/3\x1b\[K", stream.getvalue())
+    progress.close()
+    assert stream.getvalue().endswith("\r\x1b[K")
+    progress.close()  # closing twice writes nothing more
+    assert stream.getvalue().count("\r") == 2
