@@ -297,3 +297,11 @@ class Store:
             }}"""
         data = self._store.query(query).serialize(format=ox.RdfFormat.N_TRIPLES)  # type: ignore[union-attr]
         return KnowledgeGraph(data.decode().splitlines(keepends=True), self.base_iri)
+
+    # -------------------------------------------------------------- queries and lookups
+    # Thin delegations, the store being their first argument: ``store.query(text, params)``
+    # is :func:`ontomap.query.run_query` and ``store.lookup(code, to=None)`` is
+    # :func:`ontomap.lookup.lookup`.
+
+    from ontomap.lookup import lookup
+    from ontomap.query import run_query as query

@@ -79,3 +79,6 @@ def main() -> None:
 
 
 from ontomap.cli import build as _build  # noqa: E402,F401  (registers commands)
+from ontomap.cli import lookup, query  # noqa: E402,F401  (registers `lookup`, `query`)
+from ontomap.cli import mappings as _mappings  # noqa: E402,F401  (registers `mappings`)
+from ontomap.cli import validate as _validate  # noqa: E402,F401  (registers `validate`)

@@ -1,0 +1,211 @@
+"""``ontomap query``: SPARQL over a store, free or named."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ontomap.cli import EXIT_NOT_FOUND, EXIT_USAGE, fail, handle_errors, main
+from ontomap.cli.build import store_option
+from ontomap.errors import UnknownCodeSystemError
+from ontomap.lookup import CodeLookupError
+from ontomap.query import (
+    GRAPH_FORMATS,
+    RESULT_FORMATS,
+    GraphResult,
+    NamedQuery,
+    QueryError,
+    format_table,
+    load_query,
+    named_queries,
+    parse_query,
+    prefixes,
+)
+from ontomap.store import Store
+
+FORMATS = ("table", *RESULT_FORMATS, *GRAPH_FORMATS)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def query_errors(func: F) -> F:
+    """Query errors exit 2 (usage); an unknown code or system in a parameter exits 3."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (CodeLookupError, UnknownCodeSystemError) as exc:
+            fail(str(exc), EXIT_NOT_FOUND)
+        except QueryError as exc:
+            fail(str(exc), EXIT_USAGE)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _params(values: tuple[str, ...]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"expected NAME=VALUE, got {value!r}", param_hint="--param")
+        params[name.strip()] = text
+    return params
+
+
+def _listing() -> str:
+    out = ["Named queries (ontomap query --name NAME [--param NAME=VALUE ...]):", ""]
+    for query in named_queries().values():
+        out.append(f"  {query.name}")
+        out.extend(
+            textwrap.wrap(query.description, 96, initial_indent=" " * 6, subsequent_indent=" " * 6)
+        )
+        for param in query.params:
+            how = (
+                "required"
+                if param.required
+                else f"default {param.default}"
+                if param.default is not None
+                else "optional"
+            )
+            out.append(
+                f"      --param {param.name}={param.type.upper()}  ({how}) {param.description}"
+            )
+        if query.example:
+            out.append(f"      e.g. {query.example}")
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _write(data: bytes) -> None:
+    stream = sys.stdout.buffer
+    stream.write(data)
+    if data and not data.endswith(b"\n") and sys.stdout.isatty():
+        stream.write(b"\n")
+    stream.flush()
+
+
+@main.command("query")
+@click.argument("text", metavar="[QUERY]", required=False)
+@click.option(
+    "-f",
+    "--file",
+    "query_file",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Read the query from a .rq file ('-' for standard input).",
+)
+@click.option(
+    "-n",
+    "--name",
+    type=click.Choice(sorted(named_queries())),
+    metavar="NAME",
+    help=f"Run a named query: {', '.join(sorted(named_queries()))} (see --list).",
+)
+@click.option(
+    "-p",
+    "--param",
+    "param_values",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Bind the selected variable ?NAME to VALUE (repeatable). Bound by the engine, never "
+    "pasted into the query text.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    help="SELECT/ASK: table (default), csv, tsv, json, xml (W3C SPARQL results). "
+    "CONSTRUCT/DESCRIBE: turtle (default), ntriples.",
+)
+@click.option(
+    "--width",
+    type=click.IntRange(min=0),
+    default=60,
+    show_default=True,
+    help="table: cut longer values to this many characters (0: never cut).",
+)
+@click.option("--list", "list_only", is_flag=True, help="List the named queries and exit.")
+@store_option
+@handle_errors
+@query_errors
+def query(
+    text: str | None,
+    query_file: Path | None,
+    name: str | None,
+    param_values: tuple[str, ...],
+    fmt: str | None,
+    width: int,
+    list_only: bool,
+    store_path: Path | None,
+) -> None:
+    """Run a SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE) on a store.
+
+    Give the QUERY text, a file (-f), or the name of a shipped query (--name). The default
+    graph is the union of the store's graphs, and the usual prefixes are pre-declared (oifm,
+    rdfs, skos, dcterms, fm for findings, radlex, sct, loinc, gamuts, radelement, icd10cm,
+    scheme), so radlex:RID5791 needs no PREFIX line. The store is opened read-only: updates are
+    refused (change a store with 'ontomap build').
+
+    --param NAME=VALUE binds the variable ?NAME, which the query must SELECT. A named query
+    converts VALUE by the parameter's type (a code may be written RADLEX:RID5791, sct:…,
+    "SNOMED 263768009" or as an IRI); for other queries <IRI> and prefix:local give IRIs and
+    anything else a string.
+
+    \b
+    Examples:
+      ontomap query --store ./kg 'SELECT ?f ?name WHERE { ?f oifm:tag "chest" ; rdfs:label ?name }'
+      ontomap query --store ./kg -f my.rq --format csv
+      ontomap query --store ./kg --name findings-with-code --param code=RADLEX:RID5791
+      ontomap query --store ./kg --name code-pairs --param source=RADLEX --param target=SNOMED
+      ontomap query --list
+
+    \b
+    Exit codes: 0 ok, 2 usage error (syntax error with line and column, update, bad
+    parameter), 3 unknown code or code system in a parameter, 4 store error.
+    """
+    if list_only:
+        click.echo(_listing(), nl=False)
+        return
+    given = [x for x in (text, query_file, name) if x is not None]
+    if len(given) != 1:
+        fail("give exactly one of QUERY, --file or --name (or --list)", EXIT_USAGE)
+    if name is not None:
+        named: NamedQuery = named_queries()[name]
+    elif query_file is not None:
+        if str(query_file) == "-":
+            named = parse_query(sys.stdin.read(), "stdin", "<stdin>")
+        else:
+            named = load_query(query_file)
+    else:
+        named = parse_query(text or "", "query", "<query>")
+    params = _params(param_values)
+    with Store(store_path, read_only=True) as store:
+        result = store.query(named, params)
+        prefix_map = prefixes(store.base_iri)
+    if isinstance(result, GraphResult):
+        chosen = fmt or "turtle"
+        if chosen not in GRAPH_FORMATS:
+            fail(
+                f"--format {chosen} is for SELECT and ASK; a CONSTRUCT or DESCRIBE result is "
+                f"written as {' or '.join(GRAPH_FORMATS)}",
+                EXIT_USAGE,
+            )
+        _write(result.serialize(chosen))
+        return
+    chosen = fmt or "table"
+    if chosen in GRAPH_FORMATS:
+        fail(
+            f"--format {chosen} is for CONSTRUCT and DESCRIBE; a {result.form.upper()} result "
+            f"is written as table, {', '.join(RESULT_FORMATS)}",
+            EXIT_USAGE,
+        )
+    if chosen == "table":
+        click.echo(format_table(result, prefix_map, width))
+    else:
+        _write(result.serialize(chosen))
