@@ -89,3 +89,7 @@ class UnknownFormatError(OntomapError):
 
 class StoreError(OntomapError):
     """The store could not be opened, read or written."""
+
+
+class MissingDependencyError(OntomapError):
+    """An optional part (a Python package or a program such as Java) is not installed."""

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from ontomap import __version__
-from ontomap.errors import OntomapError, StoreError, UnknownFormatError
+from ontomap.errors import MissingDependencyError, OntomapError, StoreError, UnknownFormatError
 
 EXIT_OK = 0
 EXIT_INPUT_ERRORS = 1
@@ -45,7 +45,7 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except StoreError as exc:
             fail(str(exc), EXIT_STORE)
-        except UnknownFormatError as exc:
+        except (UnknownFormatError, MissingDependencyError) as exc:
             fail(str(exc), EXIT_USAGE)
         except OntomapError as exc:
             fail(str(exc), EXIT_INPUT_ERRORS)
@@ -81,4 +81,5 @@ def main() -> None:
 from ontomap.cli import build as _build  # noqa: E402,F401  (registers commands)
 from ontomap.cli import lookup, query  # noqa: E402,F401  (registers `lookup`, `query`)
 from ontomap.cli import mappings as _mappings  # noqa: E402,F401  (registers `mappings`)
+from ontomap.cli import reason as _reason  # noqa: E402,F401  (registers `reason`)
 from ontomap.cli import validate as _validate  # noqa: E402,F401  (registers `validate`)

@@ -14,6 +14,7 @@ from typing import BinaryIO
 from ontomap.atomic import atomic_write
 from ontomap.errors import UnknownFormatError
 from ontomap.exporters.jsonld import write_jsonld
+from ontomap.exporters.owl import write_owl_turtle, write_owl_xml
 from ontomap.exporters.rdf import write_ntriples, write_turtle
 from ontomap.graph import KnowledgeGraph
 
@@ -50,6 +51,20 @@ EXPORTERS: dict[str, Exporter] = {
         "application/ld+json",
         write_jsonld,
         "JSON-LD with a @context of the prefixes used",
+    ),
+    "owl": Exporter(
+        "owl",
+        (".owl", ".rdf"),
+        "application/rdf+xml",
+        write_owl_xml,
+        "OWL 2 DL ontology in RDF/XML (owlready2; see docs/owl.md)",
+    ),
+    "owl-ttl": Exporter(
+        "owl-ttl",
+        (),
+        "text/turtle",
+        write_owl_turtle,
+        "OWL 2 DL ontology in Turtle (owlready2; see docs/owl.md)",
     ),
 }
 
