@@ -12,6 +12,7 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 from conftest import EXAMPLES, RESOURCES, SEED_MD
+from markdown_losses import apply_markdown_losses
 from rdflib.compare import graph_diff, isomorphic
 
 from ontomap import api, ntriples
@@ -428,51 +429,6 @@ def test_every_concept_has_one_scheme_and_notation(corpus_sparql: ox.Store) -> N
 
 
 # -- every Markdown file against its JSON, as graphs ------------------------------------------
-
-
-def _described(text: str | None) -> str | None:
-    return (text or "").strip() or None
-
-
-def apply_markdown_losses(model: FindingModel) -> FindingModel:
-    """``model`` as its Markdown rendering reads back: the losses documented in the docstring of
-    :mod:`ontomap.readers.markdown_reader`, and nothing else."""
-    attributes = []
-    for attribute in model.attributes:
-        changes: dict[str, object] = {
-            "name": attribute.name.capitalize(),
-            "description": _described(attribute.description),
-            "required": None,
-        }
-        if isinstance(attribute, ChoiceAttribute):
-            selected = attribute.max_selected
-            changes["max_selected"] = selected if selected and selected > 1 else 1
-            changes["values"] = tuple(
-                dataclasses.replace(v, description=_described(v.description))
-                for v in attribute.values
-            )
-        else:
-            changes["maximum"] = attribute.maximum or None
-            changes["unit"] = attribute.unit or None
-        attributes.append(dataclasses.replace(attribute, **changes))
-    contributors = []
-    for contributor in model.contributors:
-        if isinstance(contributor, Person):
-            if contributor.email or contributor.url:
-                contributor = dataclasses.replace(contributor, github_username=None)
-            else:
-                contributor = Organization(contributor.name, contributor.organization_code)
-        contributors.append(contributor)
-    return dataclasses.replace(
-        model,
-        name=model.name.capitalize(),
-        description=_described(model.description),
-        synonyms=tuple(part for item in model.synonyms for part in item.split(", ")),
-        tags=tuple(part for item in model.tags for part in item.split(", ")),
-        contributors=tuple(contributors),
-        attributes=tuple(attributes),
-        anatomic_locations=(),
-    )
 
 
 def _show(triples: rdflib.Graph, limit: int = 8) -> str:

@@ -47,11 +47,11 @@ def _read(sources: tuple[Path, ...], strict: bool, quiet: bool) -> ReadReport:
             pass
     finally:
         progress.close()
-        _print_diagnostics(stream.report, quiet)
+        print_diagnostics(stream.report, quiet)
     return stream.report
 
 
-def _print_diagnostics(report: ReadReport, quiet: bool) -> None:
+def print_diagnostics(report: ReadReport, quiet: bool) -> None:
     for diagnostic in report.diagnostics:
         if diagnostic.severity == "error" or not quiet:
             click.echo(str(diagnostic), err=True)
@@ -65,7 +65,7 @@ def _check_base(base_iri: str | None) -> None:
             fail(str(exc), EXIT_USAGE)
 
 
-def _summary(report: ReadReport) -> str:
+def read_summary(report: ReadReport) -> str:
     errors, warnings = len(report.errors), len(report.warnings)
     return (
         f"read {report.files} file{'s' * (report.files != 1)}: {len(report.models)} models, "
@@ -110,11 +110,11 @@ def build(
             location = store.path
     finally:
         progress.close()
-        _print_diagnostics(stream.report, quiet)
+        print_diagnostics(stream.report, quiet)
     report = stream.report
     if not quiet:
         click.echo(
-            f"{_summary(report)}\n"
+            f"{read_summary(report)}\n"
             f"store {location}: {summary.added} added, {summary.replaced} replaced, "
             f"{total} models in all ({summary.quads} quads written) "
             f"in {time.perf_counter() - started:.2f} s"
@@ -193,7 +193,7 @@ def export(
 
         write(graph, output, exporter.name)
     if not quiet and not to_stdout:
-        prefix = f"{_summary(report)}\n" if report is not None else ""
+        prefix = f"{read_summary(report)}\n" if report is not None else ""
         click.echo(f"{prefix}wrote {output} ({exporter.name}, {len(graph)} triples, {what})")
     if report is not None and not report.ok:
         sys.exit(EXIT_INPUT_ERRORS)

@@ -13,10 +13,10 @@ import click
 
 from ontomap.cli import EXIT_INPUT_ERRORS, EXIT_USAGE, fail, handle_errors, main
 from ontomap.cli.build import (
-    _print_diagnostics,
-    _summary,
     base_option,
+    print_diagnostics,
     quiet_option,
+    read_summary,
     store_option,
     strict_option,
 )
@@ -84,7 +84,7 @@ def _from_sources(
                 store.load(stream, base_iri)
                 mapping_set = build(store, mapping_date=date or _source_date(files))
         finally:
-            _print_diagnostics(stream.report, quiet)
+            print_diagnostics(stream.report, quiet)
     return mapping_set, stream.report
 
 
@@ -271,7 +271,7 @@ def mappings(
     else:
         write_mapping_set(mapping_set, output, mapping_format.name)
     if not quiet and not to_stdout:
-        prefix = f"{_summary(report)}\n" if report is not None else ""
+        prefix = f"{read_summary(report)}\n" if report is not None else ""
         click.echo(
             f"{prefix}wrote {output} ({mapping_format.name}, {_describe(mapping_set)}) "
             f"in {time.perf_counter() - started:.2f} s"
