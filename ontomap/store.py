@@ -244,7 +244,9 @@ class Store:
         return LoadSummary(added, replaced, quads)
 
     def _bulk_load(self, data: bytes) -> None:
-        self._store.bulk_load(data, format=ox.RdfFormat.N_QUADS)
+        # The graph builder only writes terms it has checked (OIFM ID patterns, the base IRI,
+        # percent-encoded codes, escaped literals), so Oxigraph's own re-validation is skipped.
+        self._store.bulk_load(data, format=ox.RdfFormat.N_QUADS, lenient=True)
 
     def _drop_model(self, oifm_id: str) -> None:
         graph = model_graph_iri(oifm_id)
