@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -61,6 +61,7 @@ __all__ = [
     "as_backend",
     "bind_values",
     "check_query",
+    "keywords",
     "open_backend",
     "sparql_term",
 ]
@@ -217,6 +218,20 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
+
+
+def keywords(text: str) -> Iterator[str]:
+    """The bare words of a SPARQL text, upper-cased: keywords, function names and the like,
+    never words inside strings, comments, IRIs, variables or prefixed names."""
+    position = 0
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None:
+            position += 1
+            continue
+        position = match.end()
+        if match.lastgroup == "word":
+            yield match.group().upper()
 
 
 def _group_start(text: str) -> int | None:

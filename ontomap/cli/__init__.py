@@ -81,5 +81,6 @@ def main() -> None:
 from ontomap.cli import build as _build  # noqa: E402,F401  (registers commands)
 from ontomap.cli import lookup, query  # noqa: E402,F401  (registers `lookup`, `query`)
 from ontomap.cli import mappings as _mappings  # noqa: E402,F401  (registers `mappings`)
+from ontomap.cli import push as _push  # noqa: E402,F401  (registers `push` and `serve`)
 from ontomap.cli import reason as _reason  # noqa: E402,F401  (registers `reason`)
 from ontomap.cli import validate as _validate  # noqa: E402,F401  (registers `validate`)

@@ -11,6 +11,7 @@ import click
 
 from ontomap.cli import EXIT_NOT_FOUND, fail, handle_errors, main
 from ontomap.cli.build import store_option
+from ontomap.cli.query import endpoint_option, open_target
 from ontomap.errors import UnknownCodeSystemError
 from ontomap.lookup import (
     DOMINANT_SHARE,
@@ -18,7 +19,7 @@ from ontomap.lookup import (
     CodeLookupError,
     LookupResult,
 )
-from ontomap.store import Store
+from ontomap.lookup import lookup as lookup_code
 from ontomap.terminology import default_registry
 
 FORMATS = ("table", "json", "csv")
@@ -168,8 +169,16 @@ def render_csv(result: LookupResult) -> str:
     help="table: how many uses to list (0: all).",
 )
 @store_option
+@endpoint_option
 @handle_errors
-def lookup(code: str, to: str | None, fmt: str, limit: int, store_path: Path | None) -> None:
+def lookup(
+    code: str,
+    to: str | None,
+    fmt: str,
+    limit: int,
+    store_path: Path | None,
+    endpoint: str | None,
+) -> None:
     """Look up a CODE: its labels in the corpus, where it is used, and the codes of other
     systems that index the same findings, attributes and values.
 
@@ -182,20 +191,24 @@ def lookup(code: str, to: str | None, fmt: str, limit: int, store_path: Path | N
     flag when the pairing is under 5% of a code's uses while another pairing to the same
     system has 50% or more.
 
+    With --endpoint URL the lookup runs on a SPARQL 1.1 endpoint holding the store's layout
+    (after 'ontomap push'), with the same answer.
+
     \b
     Examples:
       ontomap lookup RADLEX:RID5791 --store ./kg
       ontomap lookup RID5791 --to SNOMED --format json
       ontomap lookup "SNOMED 263768009"
       ontomap lookup 'http://snomed.info/sct|263768009' --format csv
+      ontomap lookup RID5791 --endpoint http://127.0.0.1:7878/query
 
     \b
     Exit codes: 0 found, 2 usage error, 3 unknown, ambiguous, malformed or unused code,
-    4 store error.
+    4 store or endpoint error (cannot open the store; endpoint unreachable or refusing).
     """
     try:
-        with Store(store_path, read_only=True) as store:
-            result = store.lookup(code, to=to)
+        with open_target(store_path, endpoint) as backend:
+            result = lookup_code(backend, code, to=to)
     except CodeLookupError as exc:
         fail(str(exc), EXIT_NOT_FOUND)
         return

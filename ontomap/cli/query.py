@@ -1,13 +1,18 @@
-"""``ontomap query``: SPARQL over a store, free or named."""
+"""``ontomap query``: SPARQL over a store or a SPARQL endpoint, free or named.
+
+Also the ``--endpoint`` option that ``ontomap lookup`` shares (:data:`endpoint_option`,
+:func:`open_target`): the caller names the backend, nothing is guessed from a string.
+"""
 
 from __future__ import annotations
 
 import sys
 import textwrap
+import urllib.parse
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -26,8 +31,11 @@ from ontomap.query import (
     named_queries,
     parse_query,
     prefixes,
+    run_query,
 )
-from ontomap.store import Store
+
+if TYPE_CHECKING:
+    from ontomap.backends import LocalBackend, RemoteBackend
 
 FORMATS = ("table", *RESULT_FORMATS, *GRAPH_FORMATS)
 
@@ -47,6 +55,40 @@ def query_errors(func: F) -> F:
             fail(str(exc), EXIT_USAGE)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _endpoint(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise click.BadParameter(f"{value!r} is not an http(s) URL of a SPARQL endpoint")
+    return value
+
+
+#: ``--endpoint URL``: run on a SPARQL 1.1 endpoint instead of a store.
+endpoint_option = click.option(
+    "--endpoint",
+    metavar="URL",
+    callback=_endpoint,
+    help="Run on this SPARQL 1.1 query endpoint instead of a store, e.g. "
+    "http://HOST:7878/query (ontomap serve, oxigraph serve --union-default-graph) after "
+    "'ontomap push'. Not with --store.",
+)
+
+
+def open_target(store_path: Path | None, endpoint: str | None) -> LocalBackend | RemoteBackend:
+    """The backend the command line names: ``--endpoint`` or the store (``--store``, else
+    $ONTOMAP_STORE, else the default). ``--store`` and ``--endpoint`` together are a usage
+    error; a store named only by the environment gives way to ``--endpoint``."""
+    from ontomap.backends import LocalBackend, RemoteBackend
+
+    if endpoint is not None:
+        context = click.get_current_context()
+        if context.get_parameter_source("store_path") == click.core.ParameterSource.COMMANDLINE:
+            fail("give --store or --endpoint, not both", EXIT_USAGE)
+        return RemoteBackend(endpoint)
+    return LocalBackend.open(store_path)
 
 
 def _params(values: tuple[str, ...]) -> dict[str, str]:
@@ -132,6 +174,7 @@ def _write(data: bytes) -> None:
 )
 @click.option("--list", "list_only", is_flag=True, help="List the named queries and exit.")
 @store_option
+@endpoint_option
 @handle_errors
 @query_errors
 def query(
@@ -143,14 +186,19 @@ def query(
     width: int,
     list_only: bool,
     store_path: Path | None,
+    endpoint: str | None,
 ) -> None:
-    """Run a SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE) on a store.
+    """Run a SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE) on a store or an endpoint.
 
     Give the QUERY text, a file (-f), or the name of a shipped query (--name). The default
     graph is the union of the store's graphs, and the usual prefixes are pre-declared (oifm,
     rdfs, skos, dcterms, fm for findings, radlex, sct, loinc, gamuts, radelement, icd10cm,
     scheme), so radlex:RID5791 needs no PREFIX line. The store is opened read-only: updates are
     refused (change a store with 'ontomap build').
+
+    With --endpoint URL the same query runs on a SPARQL 1.1 endpoint holding the store's
+    layout (see 'ontomap push'), with the same answers; parameters are then bound with a
+    VALUES block written from RDF terms.
 
     --param NAME=VALUE binds the variable ?NAME, which the query must SELECT. A named query
     converts VALUE by the parameter's type (a code may be written RADLEX:RID5791, sct:…,
@@ -163,11 +211,13 @@ def query(
       ontomap query --store ./kg -f my.rq --format csv
       ontomap query --store ./kg --name findings-with-code --param code=RADLEX:RID5791
       ontomap query --store ./kg --name code-pairs --param source=RADLEX --param target=SNOMED
+      ontomap query --endpoint http://127.0.0.1:7878/query --name code-systems
       ontomap query --list
 
     \b
     Exit codes: 0 ok, 2 usage error (syntax error with line and column, update, bad
-    parameter), 3 unknown code or code system in a parameter, 4 store error.
+    parameter, query rejected by the endpoint), 3 unknown code or code system in a parameter,
+    4 store or endpoint error (cannot open the store; endpoint unreachable or refusing).
     """
     if list_only:
         click.echo(_listing(), nl=False)
@@ -185,9 +235,9 @@ def query(
     else:
         named = parse_query(text or "", "query", "<query>")
     params = _params(param_values)
-    with Store(store_path, read_only=True) as store:
-        result = store.query(named, params)
-        prefix_map = prefixes(store.base_iri)
+    with open_target(store_path, endpoint) as backend:
+        result = run_query(backend, named, params)
+        prefix_map = prefixes(backend.base_iri)
     if isinstance(result, GraphResult):
         chosen = fmt or "turtle"
         if chosen not in GRAPH_FORMATS:

@@ -1,0 +1,154 @@
+"""``ontomap serve``: a SPARQL endpoint, lookup API and HTML page over a store."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import click
+
+from ontomap.cli import EXIT_USAGE, fail, handle_errors, main
+from ontomap.cli.build import store_option
+from ontomap.errors import StoreError
+
+#: Environment variable holding the update token (safer than --token on a shared machine).
+TOKEN_ENV = "ONTOMAP_TOKEN"
+
+
+@main.command("serve")
+@store_option
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. The default answers this machine only; 0.0.0.0 opens the "
+    "server to the network.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=7878,
+    show_default=True,
+    help="Port to listen on (0: any free port; the URL printed says which).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds a query or lookup may run; after that its worker is stopped and the client "
+    "gets 503.",
+)
+@click.option(
+    "--max-rows",
+    type=click.IntRange(min=1),
+    default=100_000,
+    show_default=True,
+    help="Most rows (SELECT) or triples (CONSTRUCT) in an answer; longer answers are cut and "
+    "carry the header X-Ontomap-Truncated: true.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Query worker processes. Default: two per CPU, at most 8.",
+)
+@click.option(
+    "--allow-update",
+    is_flag=True,
+    help="Accept SPARQL Update on /update from clients sending 'Authorization: Bearer TOKEN'.",
+)
+@click.option(
+    "--token",
+    envvar=TOKEN_ENV,
+    show_envvar=True,
+    help="The update token (needed by --allow-update; prefer the environment variable).",
+)
+@click.option("--access-log", is_flag=True, help="Print one line per request on stderr.")
+@handle_errors
+def serve(
+    store_path: Path | None,
+    host: str,
+    port: int,
+    timeout: float,
+    max_rows: int,
+    workers: int | None,
+    allow_update: bool,
+    token: str | None,
+    access_log: bool,
+) -> None:
+    """Serve a store over HTTP: SPARQL endpoint, code lookup API and an HTML page.
+
+    \b
+    Routes (the SPARQL paths are those of Oxigraph server):
+      /          HTML page: type a code, see its crosswalk and uses; run a query
+      /query     SPARQL 1.1 Protocol (GET or POST); JSON, XML, CSV, TSV results,
+                 Turtle, N-Triples, JSON-LD, RDF/XML graphs, by Accept header
+      /store     Graph Store Protocol, read side: ?graph=IRI or ?default
+      /lookup    ?code=RADLEX:RID5791[&to=SNOMED]: the JSON of 'ontomap lookup --format json'
+      /update    SPARQL Update, only with --allow-update and the bearer token (else 403)
+
+    Queries see the union of the store's graphs as default graph, with the usual prefixes
+    pre-declared. Each runs in a worker process: after --timeout seconds the worker is
+    stopped, the client gets 503 and the server goes on serving. Ctrl-C or SIGTERM stops
+    the server cleanly.
+
+    \b
+    Examples:
+      ontomap serve --store ./kg
+      ontomap serve --store ./kg --port 8080 --timeout 30 --max-rows 10000
+      ONTOMAP_TOKEN=s3cret ontomap serve --store ./kg --allow-update
+      curl -H 'Accept: text/csv' --data-urlencode 'query=SELECT * { ?s ?p ?o } LIMIT 3' \\
+           http://127.0.0.1:7878/query
+      curl 'http://127.0.0.1:7878/lookup?code=RID5791&to=SNOMED'
+
+    \b
+    Exit codes: 0 stopped by Ctrl-C or SIGTERM, 2 usage error (bad option, port taken),
+    4 store error (no store, cannot open it).
+    """
+    from ontomap.server import Server, ServerConfig, default_workers
+    from ontomap.store import default_store_path
+
+    try:
+        config = ServerConfig(
+            store=store_path or default_store_path(),
+            host=host,
+            port=port,
+            timeout=timeout,
+            max_rows=max_rows,
+            workers=workers or default_workers(),
+            allow_update=allow_update,
+            token=token if allow_update else None,
+            access_log=access_log,
+        )
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
+        return
+    if not (config.store / "CURRENT").is_file():
+        raise StoreError(
+            f"no store at {config.store}; create one with "
+            f"'ontomap build SOURCES --store {config.store}'"
+        )
+    server = Server(config, log=lambda message: click.echo(f"ontomap serve: {message}", err=True))
+    try:
+        server.start()
+    except OSError as exc:
+        reason = "the port is taken" if exc.errno == errno.EADDRINUSE else exc.strerror or exc
+        fail(f"cannot listen on {host}:{port}: {reason}; choose another --port", EXIT_USAGE)
+        return
+    mode = "read-write (updates with the token)" if allow_update else "read-only"
+    try:
+        click.echo(
+            f"ontomap serve: {server.url}  (store {config.store}, {config.workers} workers, "
+            f"timeout {config.timeout:g} s, max {config.max_rows} rows, {mode})"
+        )
+        if not server.loopback:
+            click.echo(
+                f"ontomap serve: warning: listening on {host}, reachable from other machines",
+                err=True,
+            )
+        click.echo("ontomap serve: press Ctrl-C to stop", err=True)
+        server.serve_forever()
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM before serving began
+        server.close()
+    click.echo("ontomap serve: stopped", err=True)

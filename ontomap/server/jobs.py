@@ -1,0 +1,320 @@
+"""What a worker process does: the jobs the HTTP front end hands it and how they are answered.
+
+A job is a small picklable value (:class:`QueryJob`, :class:`LookupJob`, :class:`GraphJob`,
+:class:`UpdateJob`); an :class:`Executor` owns the worker's store and turns each job into a
+complete :class:`Response` (status, content type, body), so the front end only relays bytes.
+Every serialisation is pyoxigraph's own; result sizes are capped at ``max_rows`` rows (SELECT)
+or triples (CONSTRUCT, DESCRIBE), with a header saying so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pyoxigraph as ox
+
+from ontomap.errors import OntomapError
+from ontomap.lookup import CodeNotFoundError, MalformedCodeError, lookup
+from ontomap.query import prefixes
+from ontomap.server.formats import (
+    GRAPH_FORMATS,
+    RESULT_FORMATS,
+    Offer,
+    choose,
+    content_type,
+    names,
+)
+from ontomap.store import Store
+
+__all__ = [
+    "MAX_ROWS_HEADER",
+    "TRUNCATED_HEADER",
+    "Executor",
+    "GraphJob",
+    "Job",
+    "LookupJob",
+    "QueryJob",
+    "Response",
+    "UpdateJob",
+    "lookup_json",
+]
+
+#: Response header carrying the server's row cap on query answers.
+MAX_ROWS_HEADER = "X-Ontomap-Max-Rows"
+#: Response header present (``true``) when an answer was cut at the row cap.
+TRUNCATED_HEADER = "X-Ontomap-Truncated"
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A complete HTTP answer: status, content type, body and extra headers."""
+
+    status: int
+    content_type: str
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def text(cls, status: int, message: str) -> Response:
+        """A plain-text answer (errors of the SPARQL endpoints), ending with a newline."""
+        return cls(status, "text/plain; charset=utf-8", (message.rstrip("\n") + "\n").encode())
+
+    @classmethod
+    def json(cls, status: int, data: Any) -> Response:
+        """A JSON answer, written like ``ontomap lookup --format json`` (indented, UTF-8)."""
+        body = (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()
+        return cls(status, "application/json", body)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryJob:
+    """A SPARQL query from the SPARQL 1.1 Protocol.
+
+    ``accept`` is the client's ``Accept`` header and ``format`` a ``format=`` parameter;
+    ``default_graphs`` and ``named_graphs`` are the protocol's ``default-graph-uri`` and
+    ``named-graph-uri`` (none given: the default graph is the union of all graphs).
+    """
+
+    text: str
+    accept: str | None = None
+    format: str | None = None
+    default_graphs: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LookupJob:
+    """A code lookup (``/lookup?code=...&to=...``)."""
+
+    code: str
+    to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GraphJob:
+    """A Graph Store Protocol read: one named graph, or the default graph when ``graph`` is
+    ``None``."""
+
+    graph: str | None
+    accept: str | None = None
+    format: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateJob:
+    """A SPARQL 1.1 Update (run only by the writer process)."""
+
+    text: str
+
+
+Job = QueryJob | LookupJob | GraphJob | UpdateJob
+
+
+def lookup_json(result_json: dict[str, Any]) -> bytes:
+    """A lookup's JSON exactly as ``ontomap lookup --format json`` prints it."""
+    return (json.dumps(result_json, ensure_ascii=False, indent=2) + "\n").encode()
+
+
+class _Stop(Exception):
+    """Raised into pyoxigraph's serializer to stop it at the row cap."""
+
+
+class _LineCap:
+    """A binary sink that keeps the first ``limit`` lines and stops the writer after them."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.lines = 0
+        self.parts: list[bytes] = []
+        self.truncated = False
+
+    def write(self, data: bytes) -> int:
+        chunk = bytes(data)
+        count = chunk.count(b"\n")
+        if self.lines + count > self.limit:
+            end = -1
+            for _ in range(self.limit - self.lines):
+                end = chunk.index(b"\n", end + 1)
+            self.parts.append(chunk[: end + 1])
+            self.lines = self.limit
+            self.truncated = True
+            raise _Stop
+        self.parts.append(chunk)
+        self.lines += count
+        return len(chunk)
+
+    def flush(self) -> None:
+        """Nothing to flush (the lines are kept in memory)."""
+
+    def value(self) -> bytes:
+        return b"".join(self.parts)
+
+
+class _TripleCap:
+    """Passes at most ``limit`` triples through, noting whether there were more."""
+
+    def __init__(self, triples: Iterator[ox.Triple], limit: int) -> None:
+        self.triples = triples
+        self.limit = limit
+        self.truncated = False
+
+    def __iter__(self) -> Iterator[ox.Triple]:
+        for count, triple in enumerate(self.triples):
+            if count >= self.limit:
+                self.truncated = True
+                return
+            yield triple
+
+
+def _graph_name(value: str) -> ox.NamedNode:
+    try:
+        return ox.NamedNode(value)
+    except ValueError:
+        raise OntomapError(f"{value!r} is not an IRI") from None
+
+
+class Executor:
+    """Answers jobs against one open store (read-only in readers, writable in the writer)."""
+
+    def __init__(self, store: Store, max_rows: int) -> None:
+        self.store = store
+        self.max_rows = max_rows
+        self.prefixes = prefixes(store.base_iri)
+
+    def run(self, job: Job) -> Response:
+        """The answer to ``job``; unexpected failures become a 500 with the reason."""
+        try:
+            if isinstance(job, QueryJob):
+                return self.query(job)
+            if isinstance(job, LookupJob):
+                return self.lookup(job)
+            if isinstance(job, GraphJob):
+                return self.graph(job)
+            return self.update(job)
+        except OSError as exc:
+            return Response.text(500, f"cannot read the store: {exc}")
+
+    # -------------------------------------------------------------- SPARQL queries
+
+    def _headers(self, truncated: bool) -> tuple[tuple[str, str], ...]:
+        headers = [(MAX_ROWS_HEADER, str(self.max_rows)), ("Vary", "Accept")]
+        if truncated:
+            headers.append((TRUNCATED_HEADER, "true"))
+        return tuple(headers)
+
+    def query(self, job: QueryJob) -> Response:
+        options: dict[str, Any] = {"prefixes": self.prefixes}
+        try:
+            if job.default_graphs or job.named_graphs:
+                options["default_graph"] = [_graph_name(g) for g in job.default_graphs]
+                options["named_graphs"] = [_graph_name(g) for g in job.named_graphs]
+            else:
+                options["use_default_graph_as_union"] = True
+        except OntomapError as exc:
+            return Response.text(400, f"bad graph URI: {exc}")
+        try:
+            result = self.store.oxigraph.query(job.text, **options)
+        except SyntaxError as exc:
+            return Response.text(400, f"SPARQL syntax error: {exc}")
+        except (RuntimeError, ValueError) as exc:
+            return Response.text(400, f"the query cannot run: {exc}")
+        offers = GRAPH_FORMATS if isinstance(result, ox.QueryTriples) else RESULT_FORMATS
+        offer = choose(offers, job.accept, job.format)
+        if offer is None:
+            kind = "graph" if offers is GRAPH_FORMATS else "SELECT/ASK"
+            wanted = f"format={job.format}" if job.format else f"Accept: {job.accept}"
+            return Response.text(
+                406, f"cannot write a {kind} answer as {wanted}; available: {names(offers)}"
+            )
+        try:
+            if isinstance(result, ox.QueryBoolean):
+                body, truncated = result.serialize(format=offer.format), False  # type: ignore[arg-type]
+            elif isinstance(result, ox.QuerySolutions):
+                body, truncated = self._solutions(result, offer)
+            else:
+                body, truncated = self._triples(iter(result), offer)
+        except (RuntimeError, ValueError) as exc:
+            return Response.text(400, f"the query failed: {exc}")
+        return Response(200, content_type(offer), body, self._headers(truncated))
+
+    def _solutions(self, solutions: ox.QuerySolutions, offer: Offer) -> tuple[bytes, bool]:
+        """SELECT results in ``offer``'s format, at most ``max_rows`` of them.
+
+        They are written once as TSV (lossless: terms in N-Triples syntax, one solution per
+        line) into a sink that stops Oxigraph after the header and ``max_rows`` lines; other
+        formats are then re-written by Oxigraph from that TSV.
+        """
+        sink = _LineCap(self.max_rows + 1)
+        with contextlib.suppress(_Stop):
+            solutions.serialize(sink, format=ox.QueryResultsFormat.TSV)  # type: ignore[arg-type]
+        data = sink.value()
+        if offer.format == ox.QueryResultsFormat.TSV:
+            return data, sink.truncated
+        parsed = ox.parse_query_results(data, format=ox.QueryResultsFormat.TSV)
+        return parsed.serialize(format=offer.format), sink.truncated  # type: ignore[arg-type,return-value]
+
+    def _triples(self, triples: Iterator[ox.Triple], offer: Offer) -> tuple[bytes, bool]:
+        capped = _TripleCap(triples, self.max_rows)
+        buffer = io.BytesIO()
+        ox.serialize(capped, buffer, offer.format, prefixes=self.prefixes)  # type: ignore[arg-type]
+        return buffer.getvalue(), capped.truncated
+
+    # -------------------------------------------------------------- lookup
+
+    def lookup(self, job: LookupJob) -> Response:
+        try:
+            result = lookup(self.store, job.code, to=job.to)
+        except (CodeNotFoundError, MalformedCodeError) as exc:
+            return Response.json(404, {"error": str(exc), "status": 404})
+        except OntomapError as exc:
+            return Response.json(400, {"error": str(exc), "status": 400})
+        return Response(200, "application/json", lookup_json(result.to_json()))
+
+    # -------------------------------------------------------------- Graph Store Protocol
+
+    def graph(self, job: GraphJob) -> Response:
+        offer = choose(GRAPH_FORMATS, job.accept, job.format)
+        if offer is None:
+            wanted = f"format={job.format}" if job.format else f"Accept: {job.accept}"
+            return Response.text(
+                406, f"cannot write a graph as {wanted}; available: {names(GRAPH_FORMATS)}"
+            )
+        store = self.store.oxigraph
+        if job.graph is None:
+            triples: Iterator[ox.Triple] = iter(
+                store.query(  # type: ignore[arg-type]
+                    "CONSTRUCT { ?s ?p ?o } WHERE { SELECT DISTINCT ?s ?p ?o { ?s ?p ?o } }",
+                    use_default_graph_as_union=True,
+                )
+            )
+        else:
+            try:
+                name = _graph_name(job.graph)
+            except OntomapError as exc:
+                return Response.text(400, f"bad graph IRI: {exc}")
+            if not store.contains_named_graph(name):
+                return Response.text(404, f"no graph <{job.graph}> in this store")
+            triples = (
+                ox.Triple(q.subject, q.predicate, q.object)
+                for q in store.quads_for_pattern(None, None, None, name)
+            )
+        buffer = io.BytesIO()
+        ox.serialize(triples, buffer, offer.format, prefixes=self.prefixes)  # type: ignore[arg-type]
+        return Response(200, content_type(offer), buffer.getvalue(), (("Vary", "Accept"),))
+
+    # -------------------------------------------------------------- updates
+
+    def update(self, job: UpdateJob) -> Response:
+        try:
+            self.store.oxigraph.update(job.text, prefixes=self.prefixes)
+        except SyntaxError as exc:
+            return Response.text(400, f"SPARQL Update syntax error: {exc}")
+        except (RuntimeError, ValueError) as exc:
+            return Response.text(400, f"the update failed: {exc}")
+        self.store.oxigraph.flush()
+        return Response(204, "text/plain; charset=utf-8", b"")

@@ -1,0 +1,216 @@
+"""``ontomap push`` against real servers: an Oxigraph server (the "existing engine") and
+``ontomap serve --allow-update``. Graphs on the server are compared with the store's."""
+
+from __future__ import annotations
+
+import shutil
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from conftest import EXAMPLES
+from servers import ENV, Served, ontomap_cli, oxigraph_server, request, sparql, start_ontomap
+
+from ontomap.push import push
+from ontomap.store import Store
+from ontomap.vocab import GRAPH_NS
+
+TOKEN = "push-token-42"
+ONE_GRAPH = "https://example.org/graph/findings"
+
+
+@pytest.fixture(scope="module")
+def examples_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("push-examples") / "kg"
+    done = ontomap_cli("build", EXAMPLES, "--store", path, "-q")
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+@pytest.fixture(scope="module")
+def two_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with two of the three examples."""
+    path = tmp_path_factory.mktemp("push-two") / "kg"
+    files = sorted(EXAMPLES.iterdir())[:2]
+    done = ontomap_cli("build", *files, "--store", path, "-q")
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+@pytest.fixture(scope="module")
+def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with oxigraph_server(tmp_path_factory.mktemp("oxigraph-push")) as url:
+        yield url
+
+
+def _store_graphs(path: Path) -> dict[str, set[ox.Triple]]:
+    with Store(path, read_only=True) as store:
+        out: dict[str, set[ox.Triple]] = {}
+        for quad in store.oxigraph:
+            out.setdefault(quad.graph_name.value, set()).add(  # type: ignore[union-attr]
+                ox.Triple(quad.subject, quad.predicate, quad.object)
+            )
+        return out
+
+
+def _remote_graphs(base: str, prefix: str | None = GRAPH_NS) -> dict[str, set[ox.Triple]]:
+    answer = sparql(
+        base + "query",
+        "SELECT ?g ?s ?p ?o WHERE { GRAPH ?g { ?s ?p ?o } }",
+        accept="application/sparql-results+json",
+    )
+    assert answer.status == 200, answer.text
+    out: dict[str, set[ox.Triple]] = {}
+    for g, s, p, o in ox.parse_query_results(answer.body, format=ox.QueryResultsFormat.JSON):  # type: ignore[misc]
+        if prefix is None or g.value.startswith(prefix):
+            out.setdefault(g.value, set()).add(ox.Triple(s, p, o))
+    return out
+
+
+def _graph_names(base: str) -> set[str]:
+    answer = sparql(base + "query", "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+    return {b["g"]["value"] for b in answer.json()["results"]["bindings"]}  # type: ignore[index]
+
+
+def _no_staging_left(base: str) -> None:
+    assert not [g for g in _graph_names(base) if g.startswith("urn:ontomap:push:")]
+
+
+def test_push_keeps_the_store_layout(oxigraph: str, examples_store: Path) -> None:
+    done = ontomap_cli("push", "--store", examples_store, "--endpoint", oxigraph + "update")
+    assert done.returncode == 0, done.stderr
+    assert "5 graphs" in done.stdout and "3 models" in done.stdout
+    assert _remote_graphs(oxigraph) == _store_graphs(examples_store)
+    _no_staging_left(oxigraph)
+
+
+def test_a_second_push_replaces_graphs_and_removes_models_gone(
+    oxigraph: str, examples_store: Path, two_models: Path
+) -> None:
+    assert ontomap_cli("push", "--store", examples_store, "--endpoint", oxigraph + "update")
+    done = ontomap_cli("push", "--store", two_models, "--endpoint", oxigraph + "update")
+    assert done.returncode == 0, done.stderr
+    remote = _remote_graphs(oxigraph)
+    assert remote == _store_graphs(two_models)
+    assert len([g for g in remote if "/OIFM_" in g]) == 2
+    done = ontomap_cli("push", "--store", examples_store, "--endpoint", oxigraph + "update")
+    assert _remote_graphs(oxigraph) == _store_graphs(examples_store)
+
+
+@pytest.mark.parametrize("atomic", [False, True])
+def test_small_batches_stage_large_graphs_and_give_the_same_graphs(
+    oxigraph: str, examples_store: Path, two_models: Path, atomic: bool
+) -> None:
+    assert ontomap_cli("push", "--store", two_models, "--endpoint", oxigraph + "update")
+    with Store(examples_store, read_only=True) as store:
+        sent: list[int] = []
+        summary = push(
+            store,
+            oxigraph + "update",
+            batch_size=40,
+            atomic=atomic,
+            progress=lambda done, total: sent.append(done),
+        )
+        total = len(store)
+    assert summary.graphs == 5 and summary.triples == total
+    assert summary.requests > total // 40
+    assert sent[-1] == total and sent == sorted(sent)
+    assert _remote_graphs(oxigraph) == _store_graphs(examples_store)
+    _no_staging_left(oxigraph)
+
+
+def test_push_into_one_named_graph(oxigraph: str, examples_store: Path) -> None:
+    with Store(examples_store, read_only=True) as store:
+        expected = {ox.Triple(t.subject, t.predicate, t.object) for t in store.graph().triples()}
+    for size in ("100000", "25"):  # one request, then staged in batches and moved
+        done = ontomap_cli(
+            "push",
+            "--store",
+            examples_store,
+            "--endpoint",
+            oxigraph + "update",
+            "--graph",
+            ONE_GRAPH,
+            "--batch-size",
+            size,
+        )
+        assert done.returncode == 0, done.stderr
+        assert f"graph <{ONE_GRAPH}>" in done.stdout
+        assert _remote_graphs(oxigraph, ONE_GRAPH) == {ONE_GRAPH: expected}
+    _no_staging_left(oxigraph)
+    gsp = request(
+        f"{oxigraph}store?{urllib.parse.urlencode({'graph': ONE_GRAPH})}",
+        headers={"Accept": "application/n-triples"},
+    )
+    assert gsp.status == 200 and len(gsp.text.splitlines()) == len(expected)
+
+
+def test_push_from_source_files(oxigraph: str, examples_store: Path) -> None:
+    done = ontomap_cli("push", EXAMPLES, "--endpoint", oxigraph + "update", "-q")
+    assert done.returncode == 0, done.stderr and done.stdout == ""
+    remote = _remote_graphs(oxigraph)
+    local = _store_graphs(examples_store)
+    assert remote.keys() == local.keys()
+    meta = GRAPH_NS + "_meta"
+    for name in local:
+        if name != meta:  # the bookkeeping graph records the (temporary) source store
+            assert remote[name] == local[name], name
+
+
+def test_push_to_ontomap_serve_with_the_token(
+    examples_store: Path, two_models: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "target"
+    shutil.copytree(two_models, target)
+    server: Served = start_ontomap(
+        target, "--allow-update", log_dir=tmp_path, env=dict(ENV, ONTOMAP_TOKEN=TOKEN)
+    )
+    try:
+        refused = ontomap_cli("push", "--store", examples_store, "--endpoint", server.update)
+        assert refused.returncode == 4 and "refused access" in refused.stderr
+        pushed = ontomap_cli(
+            "push", "--store", examples_store, "--endpoint", server.update, "--token", TOKEN
+        )
+        assert pushed.returncode == 0, pushed.stderr
+        count = sparql(
+            server.query, "SELECT (COUNT(*) AS ?n) WHERE { ?f a oifm:FindingModel }", "text/csv"
+        )
+        assert count.text.splitlines()[1] == "3"
+        lookup = request(server.url + "lookup?code=RID49896")
+        assert lookup.status == 200
+    finally:
+        assert server.stop() == 0
+    assert _store_graphs(target) == _store_graphs(examples_store)
+
+
+def test_a_read_only_server_refuses_a_push(examples_store: Path, tmp_path: Path) -> None:
+    server = start_ontomap(examples_store, log_dir=tmp_path)
+    try:
+        done = ontomap_cli("push", "--store", examples_store, "--endpoint", server.update)
+    finally:
+        server.stop()
+    assert done.returncode == 4 and "read-only" in done.stderr
+
+
+def test_push_errors(examples_store: Path) -> None:
+    unreachable = ontomap_cli(
+        "push", "--store", examples_store, "--endpoint", "http://127.0.0.1:9/update"
+    )
+    assert unreachable.returncode == 4 and "cannot reach" in unreachable.stderr
+    not_url = ontomap_cli("push", "--store", examples_store, "--endpoint", "kg/update")
+    assert not_url.returncode == 2 and "not an http(s) URL" in not_url.stderr
+    both = ontomap_cli("push", EXAMPLES, "--store", examples_store, "--endpoint", "http://x/")
+    assert both.returncode == 2
+    bad_graph = ontomap_cli(
+        "push", "--store", examples_store, "--endpoint", "http://127.0.0.1:9/u", "--graph", "a b"
+    )
+    assert bad_graph.returncode == 2 and "not an IRI" in bad_graph.stderr
+    no_store = ontomap_cli("push", "--store", "/nonexistent/kg", "--endpoint", "http://x/u")
+    assert no_store.returncode == 4
+
+
+def test_push_help_has_examples() -> None:
+    done = ontomap_cli("push", "--help")
+    assert done.returncode == 0 and "Examples:" in done.stdout and "--atomic" in done.stdout
