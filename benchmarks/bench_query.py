@@ -11,7 +11,7 @@
    query text through rdflib's SPARQL engine on the same graph (``Store.graph().to_rdflib()``,
    parameters passed as ``initBindings``), with a time limit per rdflib query.
 
-Targets (issue 3): warm lookup p50 < 5 ms, cold CLI lookup < 0.8 s, named queries >= 20x
+Targets: warm lookup p50 < 5 ms, cold CLI lookup < 0.8 s, named queries >= 20x
 faster than rdflib.
 """
 

@@ -13,7 +13,7 @@
    (a four-way cross join) over and over. Each must be stopped at ``--timeout`` (503) while the
    others stay within 2x of their baseline p99.
 
-Targets (issue 7): zero errors; the slow query times out; p99 with it <= 2x p99 without.
+Targets: zero errors; the slow query times out; p99 with it <= 2x p99 without.
 """
 
 from __future__ import annotations
