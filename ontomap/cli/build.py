@@ -159,7 +159,7 @@ def export(
       turtle    .ttl       grouped by subject, only the prefixes used
       ntriples  .nt        one triple per line, sorted
       jsonld    .jsonld    JSON-LD with a @context
-      owl       .owl .rdf  OWL 2 DL ontology, RDF/XML (needs owlready2; see docs/owl.md)
+      owl       .owl .rdf  OWL 2 DL ontology, RDF/XML (see docs/owl.md)
       owl-ttl   (-f only)  the same OWL ontology in Turtle
 
     \b

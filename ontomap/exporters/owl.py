@@ -107,7 +107,7 @@ class OwlreadyMissingError(MissingDependencyError):
     def __init__(self) -> None:
         super().__init__(
             "the OWL export and `ontomap reason` need owlready2, which is not installed; "
-            "install it with: pip install 'ontomap[owl]'"
+            "install it with: pip install owlready2"
         )
 
 
