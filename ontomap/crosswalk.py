@@ -31,13 +31,18 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from ontomap.lookup import DOMINANT_SHARE, OUTLIER_SHARE, Cardinality, Flag
+from ontomap.lookup import (
+    Cardinality,
+    Flag,
+    cardinality_of,
+    is_minority,
+)
 from ontomap.model import IndexCode
 from ontomap.terminology import SCHEME_NAMESPACE, CodeSystem, default_registry
 from ontomap.vocab import STANDARD_PREFIXES
@@ -140,21 +145,6 @@ class CodePair:
     def outlier(self) -> bool:
         """Whether the lookup flags the pairing as an outlier (a possible coding error)."""
         return self.flag == "outlier"
-
-
-def is_minority(share: float, other_shares: Iterable[float]) -> bool:
-    """Whether a pairing with ``share`` of a code's uses is an outlier: below
-    :data:`~ontomap.lookup.OUTLIER_SHARE` while another pairing of that code with the same
-    system (``other_shares``) has at least :data:`~ontomap.lookup.DOMINANT_SHARE`."""
-    return share < OUTLIER_SHARE and any(s >= DOMINANT_SHARE for s in other_shares)
-
-
-def cardinality_of(many_here: bool, many_there: bool) -> Cardinality:
-    """``1:1``, ``1:n``, ``n:1`` or ``n:m`` from whether the source code pairs with several
-    target codes (``many_here``) and the target code with several source codes."""
-    if many_here:
-        return "n:m" if many_there else "1:n"
-    return "n:1" if many_there else "1:1"
 
 
 def system_order(key: str) -> tuple[int, str]:

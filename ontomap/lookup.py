@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
@@ -523,16 +523,16 @@ class _Lookup:
         theirs = self.co_index(other, findings=False)
         back = theirs.in_system(code.system)
         share = entities / own.uses if own.uses else 0.0
-        outlier = _minority(share, [n / own.uses for c, (n, _f) in partners.items() if c != other])
+        outlier = is_minority(
+            share, [n / own.uses for c, (n, _f) in partners.items() if c != other]
+        )
         if not outlier and theirs.uses:
             their_share = back.get(code, 0) / theirs.uses
             others = [n / theirs.uses for c, n in back.items() if c != code]
-            outlier = _minority(their_share, others)
+            outlier = is_minority(their_share, others)
         many_here = len(partners) > 1
         many_there = len(back) > 1
-        cardinality: Cardinality = (
-            ("n:m" if many_there else "1:n") if many_here else ("n:1" if many_there else "1:1")
-        )
+        cardinality = cardinality_of(many_here, many_there)
         labels = self.labels(other.iri)
         return Match(
             system=other.system,
@@ -548,8 +548,19 @@ class _Lookup:
         )
 
 
-def _minority(share: float, other_shares: list[float]) -> bool:
+def is_minority(share: float, other_shares: Iterable[float]) -> bool:
+    """Whether a pairing with ``share`` of a code's uses is an outlier: below
+    :data:`OUTLIER_SHARE` while another pairing of that code with the same system
+    (``other_shares``) has at least :data:`DOMINANT_SHARE`."""
     return share < OUTLIER_SHARE and any(s >= DOMINANT_SHARE for s in other_shares)
+
+
+def cardinality_of(many_here: bool, many_there: bool) -> Cardinality:
+    """``1:1``, ``1:n``, ``n:1`` or ``n:m`` from whether the source code pairs with several
+    target codes (``many_here``) and the target code with several source codes."""
+    if many_here:
+        return "n:m" if many_there else "1:n"
+    return "n:1" if many_there else "1:1"
 
 
 def lookup(
