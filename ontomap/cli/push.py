@@ -120,8 +120,8 @@ def push(
     the endpoint rejected an update, 4 store or endpoint error (unreachable, refused).
     """
     from ontomap.progress import Progress
+    from ontomap.push import PushSummary, staged_store
     from ontomap.push import push as push_graph
-    from ontomap.push import staged_store
     from ontomap.readers import read_models
     from ontomap.store import Store
 
@@ -135,6 +135,18 @@ def push(
         progress.total = total
         progress.advance(sent - progress.done)
 
+    def push(store: Store) -> PushSummary:
+        return push_graph(
+            store,
+            endpoint,
+            graph=graph,
+            batch_size=batch_size,
+            atomic=atomic,
+            token=token,
+            timeout=timeout,
+            progress=show,
+        )
+
     try:
         if sources:
             report = read_models(list(sources))
@@ -144,29 +156,11 @@ def push(
             if not report.ok:
                 fail("some SOURCES could not be read; nothing was pushed", EXIT_INPUT_ERRORS)
             with staged_store(report.models, base_iri) as store:
-                summary = push_graph(
-                    store,
-                    endpoint,
-                    graph=graph,
-                    batch_size=batch_size,
-                    atomic=atomic,
-                    token=token,
-                    timeout=timeout,
-                    progress=show,
-                )
+                summary = push(store)
             what = f"{len(report.models)} models from SOURCES"
         else:
             with Store(store_path, read_only=True) as store:
-                summary = push_graph(
-                    store,
-                    endpoint,
-                    graph=graph,
-                    batch_size=batch_size,
-                    atomic=atomic,
-                    token=token,
-                    timeout=timeout,
-                    progress=show,
-                )
+                summary = push(store)
                 what = f"{len(store.model_ids())} models from {store.path}"
     except QueryError as exc:
         fail(str(exc), EXIT_USAGE)
