@@ -220,9 +220,8 @@ _TOKEN = re.compile(
 )
 
 
-def keywords(text: str) -> Iterator[str]:
-    """The bare words of a SPARQL text, upper-cased: keywords, function names and the like,
-    never words inside strings, comments, IRIs, variables or prefixed names."""
+def _tokens(text: str) -> Iterator[re.Match[str]]:
+    """The tokens of a SPARQL text (characters no token starts with are skipped)."""
     position = 0
     while position < len(text):
         match = _TOKEN.match(text, position)
@@ -230,6 +229,13 @@ def keywords(text: str) -> Iterator[str]:
             position += 1
             continue
         position = match.end()
+        yield match
+
+
+def keywords(text: str) -> Iterator[str]:
+    """The bare words of a SPARQL text, upper-cased: keywords, function names and the like,
+    never words inside strings, comments, IRIs, variables or prefixed names."""
+    for match in _tokens(text):
         if match.lastgroup == "word":
             yield match.group().upper()
 
@@ -240,13 +246,7 @@ def _group_start(text: str) -> int | None:
     depth = 0
     form: str | None = None
     where = template = False
-    position = 0
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if match is None:
-            position += 1
-            continue
-        position = match.end()
+    for match in _tokens(text):
         if match.lastgroup == "word":
             if depth == 0:
                 word = match.group().upper()
@@ -259,7 +259,7 @@ def _group_start(text: str) -> int | None:
                 if form == "CONSTRUCT" and where and not template:
                     return None  # CONSTRUCT WHERE { triples }: no VALUES allowed inside
                 if where or form in ("SELECT", "ASK"):
-                    return position
+                    return match.end()
                 template = True
             depth += 1
         elif match.lastgroup == "close":

@@ -65,9 +65,9 @@ class ClosedNamespace:
 
 
 @cache
-def declared_terms() -> frozenset[str]:
-    """Every IRI that ``ontologies/oifm.ttl`` declares as a subject."""
-    path = ontologies_dir() / "oifm.ttl"
+def declared_terms(filename: str = "oifm.ttl") -> frozenset[str]:
+    """Every IRI that an ontology file of ``ontologies/`` declares as a subject."""
+    path = ontologies_dir() / filename
     return frozenset(
         triple.subject.value
         for triple in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)
@@ -75,18 +75,19 @@ def declared_terms() -> frozenset[str]:
     )
 
 
-def _namespace(iri: str) -> ClosedNamespace:
+def closed_namespace(iri: str, filename: str = "oifm.ttl") -> ClosedNamespace:
+    """The terms of namespace ``iri`` that the ontology file ``filename`` declares."""
     names = frozenset(
         term[len(iri) :]
-        for term in declared_terms()
+        for term in declared_terms(filename)
         if term.startswith(iri) and term[len(iri) :] and "/" not in term[len(iri) :]
     )
     return ClosedNamespace(iri, names)
 
 
-OIFM = _namespace(OIFM_NS)
-RDF = _namespace(RDF_NS)
-RDFS = _namespace(RDFS_NS)
-SKOS = _namespace(SKOS_NS)
-DCTERMS = _namespace(DCTERMS_NS)
-XSD = _namespace(XSD_NS)
+OIFM = closed_namespace(OIFM_NS)
+RDF = closed_namespace(RDF_NS)
+RDFS = closed_namespace(RDFS_NS)
+SKOS = closed_namespace(SKOS_NS)
+DCTERMS = closed_namespace(DCTERMS_NS)
+XSD = closed_namespace(XSD_NS)

@@ -46,10 +46,9 @@ from ontomap.mappings import (
     source_date,
 )
 from ontomap.mappings.fhir import R4_EQUIVALENCE, R5_RELATIONSHIP, concept_map
-from ontomap.mappings.skos import SSSOM_NS, XWALK_NS, declared_terms
+from ontomap.mappings.skos import SSSOM_NS, XWALK_NS
 from ontomap.store import Store
-from ontomap.vocab import DEFAULT_BASE_IRI
-from ontomap.vocab import declared_terms as oifm_terms
+from ontomap.vocab import DEFAULT_BASE_IRI, declared_terms
 
 Code = tuple[str, str]  # (system key, code)
 
@@ -580,7 +579,7 @@ def test_skos_is_read_as_sssom_rdf(
 
 def test_skos_uses_only_declared_terms(all_systems: MappingSet) -> None:
     data = serialize(all_systems, "skos")
-    declared = declared_terms() | oifm_terms()
+    declared = declared_terms("mappings.ttl") | declared_terms()
     used = set()
     for triple in ox.parse(data, format=ox.RdfFormat.TURTLE):
         used.add(triple.predicate.value)

@@ -6,7 +6,7 @@ Exit codes (scripts rely on them):
   1  some inputs failed (the others were converted); or problems were found
   2  usage error (bad option, unknown format, bad query syntax, missing tool)
   3  not found (an unknown or malformed code, a model that is not in the store)
-  4  store error (cannot open, locked, built with another base IRI)
+  4  store or endpoint error (cannot open, locked, another base IRI; endpoint unreachable)
 """
 
 from __future__ import annotations
@@ -64,7 +64,9 @@ def main() -> None:
     """ontomap: radiology finding models (OIFM) as one RDF knowledge graph.
 
     Read finding models (OIFM JSON *.fm.json or their Markdown rendering *.md), convert them to
-    RDF, keep them in an on-disk store, and export Turtle, N-Triples or JSON-LD.
+    RDF, keep them in an on-disk store, export Turtle, N-Triples, JSON-LD or OWL, query them
+    with SPARQL, look codes up across terminologies, write mapping sets, validate a corpus, and
+    serve the graph over HTTP.
 
     \b
     Typical use:
@@ -74,7 +76,7 @@ def main() -> None:
 
     \b
     Exit codes: 0 ok, 1 some inputs failed (the rest converted), 2 usage error,
-    3 not found, 4 store error.
+    3 not found, 4 store or endpoint error.
     """
 
 

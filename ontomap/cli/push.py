@@ -13,7 +13,7 @@ import click
 import pyoxigraph as ox
 
 from ontomap.cli import EXIT_INPUT_ERRORS, EXIT_USAGE, fail, handle_errors, main
-from ontomap.cli.build import base_option, quiet_option, store_option
+from ontomap.cli.build import base_option, print_diagnostics, quiet_option, store_option
 from ontomap.cli.serve import TOKEN_ENV  # also registers `serve`
 from ontomap.query import QueryError
 
@@ -150,9 +150,7 @@ def push(
     try:
         if sources:
             report = read_models(list(sources))
-            for diagnostic in report.diagnostics:
-                if diagnostic.severity == "error" or not quiet:
-                    click.echo(str(diagnostic), err=True)
+            print_diagnostics(report, quiet)
             if not report.ok:
                 fail("some SOURCES could not be read; nothing was pushed", EXIT_INPUT_ERRORS)
             with staged_store(report.models, base_iri) as store:

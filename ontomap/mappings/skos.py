@@ -23,7 +23,6 @@ that file, so a term it does not declare cannot be written.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import BinaryIO
 
 import pyoxigraph as ox
@@ -32,8 +31,15 @@ from ontomap.exporters.rdf import used_prefixes
 from ontomap.graph import known_prefixes
 from ontomap.mappings import Mapping, MappingSet, number
 from ontomap.ntriples import canonical_order, iri, literal, typed_literal
-from ontomap.resources import ontologies_dir
-from ontomap.vocab import DCTERMS_NS, OWL_NS, RDF_NS, SKOS_NS, XSD_NS, ClosedNamespace
+from ontomap.vocab import (
+    DCTERMS_NS,
+    OWL_NS,
+    RDF_NS,
+    SKOS_NS,
+    XSD_NS,
+    ClosedNamespace,
+    closed_namespace,
+)
 
 __all__ = [
     "PREFIXES",
@@ -41,7 +47,6 @@ __all__ = [
     "SSSOM",
     "XWALK",
     "XWALK_NS",
-    "declared_terms",
     "mapping_lines",
     "write_skos",
 ]
@@ -54,24 +59,8 @@ SEMAPV_NS = "https://w3id.org/semapv/vocab/"
 PREFIXES = {"xwalk": XWALK_NS, "sssom": SSSOM_NS, "semapv": SEMAPV_NS}
 
 
-@cache
-def declared_terms() -> frozenset[str]:
-    """Every IRI that ``ontologies/mappings.ttl`` declares as a subject."""
-    path = ontologies_dir() / "mappings.ttl"
-    return frozenset(
-        triple.subject.value
-        for triple in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)
-        if isinstance(triple.subject, ox.NamedNode)
-    )
-
-
 def _namespace(namespace: str) -> ClosedNamespace:
-    names = frozenset(
-        term[len(namespace) :]
-        for term in declared_terms()
-        if term.startswith(namespace) and term[len(namespace) :]
-    )
-    return ClosedNamespace(namespace, names)
+    return closed_namespace(namespace, "mappings.ttl")
 
 
 XWALK = _namespace(XWALK_NS)

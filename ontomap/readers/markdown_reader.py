@@ -77,8 +77,9 @@ _TITLE_FORM = "'# Name—`OIFM_XXX_NNNNNN`'"
 _ATTRIBUTE_FORM = "'### Name—`OIFMA_XXX_NNNNNN`'"
 _CODES_FORM = "'SYSTEM code display; SYSTEM code display'"
 
-_TITLE_RE = re.compile(r"# (?P<name>.*)—`(?P<id>[^`]*)`\s*")
-_ATTRIBUTE_RE = re.compile(r"### (?P<name>.*)—`(?P<id>[^`]*)`\s*")
+#: The title line and an attribute heading (shared with the validator's line locator).
+TITLE_RE = re.compile(r"# (?P<name>.*)—`(?P<id>[^`]*)`\s*")
+ATTRIBUTE_RE = re.compile(r"### (?P<name>.*)—`(?P<id>[^`]*)`\s*")
 _HEADING_RE = re.compile(r"#{1,6}(?:\s|$)")
 _OIFM_RE = re.compile(OIFM_ID_PATTERN)
 _OIFMA_RE = re.compile(OIFMA_ID_PATTERN)
@@ -158,7 +159,7 @@ class _Parser:
         while index < count and not lines[index].strip():
             index += 1
         first = lines[index].rstrip("\r") if index < count else ""
-        title = _TITLE_RE.fullmatch(first)
+        title = TITLE_RE.fullmatch(first)
         title_line = min(index, count - 1) + 1
         if title is None:
             hint = ""
@@ -296,7 +297,7 @@ class _Parser:
     # -- attributes ------------------------------------------------------------------------
 
     def attribute_heading(self, line: str, number: int, seen: dict[str, int]) -> _Attr:
-        match = _ATTRIBUTE_RE.fullmatch(line)
+        match = ATTRIBUTE_RE.fullmatch(line)
         if match is None:
             raise self.error(
                 f"attribute heading without an ID: {line.strip()[:60]!r} (expected "

@@ -15,6 +15,8 @@ from json import scanner
 from json.decoder import scanstring
 from typing import Protocol
 
+from ontomap.readers.markdown_reader import ATTRIBUTE_RE, TITLE_RE
+
 Path = tuple[str | int, ...]
 
 
@@ -114,8 +116,6 @@ class JsonLocator:
 
 # -- Markdown -----------------------------------------------------------------------------------
 
-_TITLE = re.compile(r"# (?P<name>.*)—`(?P<id>[^`]*)`\s*$")
-_ATTRIBUTE = re.compile(r"### (?P<name>.*)—`(?P<id>[^`]*)`\s*$")
 _VALUE = re.compile(r"- \*\*")
 _VALUE_CODES = re.compile(r"_.+_\s*$")
 _CODES = re.compile(r"\*\*Codes(?::\*\*|\*\*:)")
@@ -149,11 +149,11 @@ class MarkdownLocator:
         for number, line in enumerate(self.lines, start=1):
             stripped = line.strip()
             if self.title is None:
-                match = _TITLE.match(line)
+                match = TITLE_RE.fullmatch(line)
                 if match:
                     self.title = (number, match["id"].strip())
                 continue
-            match = _ATTRIBUTE.match(line)
+            match = ATTRIBUTE_RE.fullmatch(line)
             if match:
                 attribute = {"": number, "id": number}
                 self._attributes.append(attribute)
@@ -196,7 +196,7 @@ class MarkdownLocator:
         """``(line, id)`` of every attribute heading, in order."""
         out = []
         for attribute in self._attributes:
-            match = _ATTRIBUTE.match(self.lines[attribute[""] - 1])
+            match = ATTRIBUTE_RE.fullmatch(self.lines[attribute[""] - 1])
             assert match is not None
             out.append((attribute[""], match["id"].strip()))
         return out

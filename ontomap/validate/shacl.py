@@ -380,7 +380,8 @@ def run_pyshacl(graph: KnowledgeGraph, shapes_path: Path | None = None) -> list[
         import pyshacl
     except ImportError:  # pragma: no cover - depends on the environment
         raise OntomapError(
-            "the pyshacl engine needs pySHACL: pip install pyshacl (or use --shacl-engine oxigraph)"
+            "the pyshacl engine needs pySHACL: pip install 'ontomap[validate]' "
+            "(or use --shacl-engine oxigraph)"
         ) from None
     import rdflib
 
