@@ -16,6 +16,14 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from ontomap.errors import StoreError
+from ontomap.generations import (
+    GenerationGoneError,
+    ReadLease,
+    StoreBusyError,
+    WriteLease,
+    current_generation,
+    is_store,
+)
 from ontomap.graph import (
     CODES_GRAPH,
     META_GRAPH,
@@ -27,6 +35,18 @@ from ontomap.model import IndexCode
 from ontomap.ntriples import iri, literal, typed_literal
 from ontomap.readers.common import SourceModel
 from ontomap.vocab import DEFAULT_BASE_IRI, GRAPH_NS, OIFM, RDF, SKOS, XSD
+
+__all__ = [
+    "STORE_ENV",
+    "GenerationGoneError",
+    "LoadSummary",
+    "SourceInfo",
+    "Store",
+    "StoreBusyError",
+    "current_generation",
+    "default_store_path",
+    "is_store",
+]
 
 #: Environment variable naming the default store folder.
 STORE_ENV = "ONTOMAP_STORE"
@@ -97,28 +117,57 @@ WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {_META}) }}
 class Store:
     """An Oxigraph store on disk holding finding models, one named graph per model.
 
-    Open it with ``Store(path)`` (created if missing) or ``Store(path, read_only=True)``; use it
-    as a context manager or call :meth:`close`.
+    ``Store(path, read_only=True)`` reads the store's current generation (or the one named by
+    ``generation``) and keeps reading it, whatever writers do meanwhile, until :meth:`close`.
+
+    ``Store(path)`` (created if missing) prepares the store's next generation, a copy of the
+    current one: what is written goes there, and :meth:`close` (or leaving the ``with`` block
+    normally) makes it current in one atomic step; :meth:`abort` (or an exception leaving the
+    ``with`` block) discards it. Until then readers see the store as it was. One writer at a
+    time: another one gets :class:`StoreBusyError`. See :mod:`ontomap.generations`.
     """
 
-    def __init__(self, path: Path | str | None = None, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path | str | None = None,
+        *,
+        read_only: bool = False,
+        generation: str | None = None,
+    ) -> None:
         self.path = Path(path) if path is not None else default_store_path()
         self.read_only = read_only
+        self._read: ReadLease | None = None
+        self._write: WriteLease | None = None
+        if read_only:
+            self._read = ReadLease.acquire(self.path, generation)
+            self.generation = self._read.name
+            self._store = self._open(self._read.directory, read_only=True)
+            return
+        if generation is not None:
+            raise StoreError("a generation is chosen only when reading; a write makes a new one")
+        self._write = WriteLease(self.path)
+        try:
+            self.generation = self._write.name
+            if self._write.base is not None:
+                with Store(self.path, read_only=True, generation=self._write.base) as current:
+                    current.oxigraph.backup(str(self._write.directory))
+            self._store = self._open(self._write.directory, read_only=False)
+        except BaseException:
+            self._write.abort()
+            raise
+
+    def _open(self, directory: Path, read_only: bool) -> ox.Store:
         try:
             if read_only:
-                if not (self.path / "CURRENT").is_file():
-                    raise StoreError(
-                        f"no store at {self.path}; create one with "
-                        f"'ontomap build SOURCES --store {self.path}'"
-                    )
-                self._store = ox.Store.read_only(str(self.path))
-            else:
-                self.path.mkdir(parents=True, exist_ok=True)
-                self._store = ox.Store(str(self.path))
-        except OSError as exc:
+                return ox.Store.read_only(str(directory))
+            return ox.Store(str(directory))
+        except (OSError, RuntimeError) as exc:
+            if self._read is not None:
+                self._read.release()
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise StoreError(
-                f"cannot open the store at {self.path}: {exc} "
-                "(is another ontomap process using it?)"
+                f"cannot open the store at {self.path}: {reason}; if it is damaged, rebuild it "
+                f"with 'ontomap build SOURCES --store {self.path}' into a new folder"
             ) from None
 
     # -------------------------------------------------------------- context
@@ -126,20 +175,48 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc_info: object) -> None:
+        if exc_type is not None and not self.read_only:
+            self.abort()
+        else:
+            self.close()
 
     def close(self) -> None:
-        """Flush and release the store."""
-        store = getattr(self, "_store", None)
-        if store is not None:
-            if not self.read_only:
-                store.flush()
-            del self._store
+        """Release the store; a writable store commits its new generation first."""
+        if getattr(self, "_store", None) is None:
+            return
+        if self.read_only:
+            self._release()
+        else:
+            self.commit()
+
+    def commit(self) -> str:
+        """Make what was written the store's current generation, atomically; returns its name.
+        The store is closed afterwards."""
+        if self._write is None or getattr(self, "_store", None) is None:
+            raise StoreError(f"the store at {self.path} is not open for writing")
+        self._store.flush()
+        self._store = None  # type: ignore[assignment]
+        return self._write.commit()
+
+    def abort(self) -> None:
+        """Discard what was written (the current generation stays as it was) and close."""
+        if getattr(self, "_store", None) is None:
+            return
+        self._store = None  # type: ignore[assignment]
+        if self._write is not None:
+            self._write.abort()
+
+    def _release(self) -> None:
+        self._store = None  # type: ignore[assignment]
+        if self._read is not None:
+            self._read.release()
 
     @property
     def oxigraph(self) -> ox.Store:
         """The underlying :class:`pyoxigraph.Store` (for SPARQL and advanced use)."""
+        if getattr(self, "_store", None) is None:
+            raise StoreError(f"the store at {self.path} is closed")
         return self._store
 
     # -------------------------------------------------------------- bookkeeping

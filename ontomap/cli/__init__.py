@@ -7,6 +7,7 @@ Exit codes (scripts rely on them):
   2  usage error (bad option, unknown format, bad query syntax, missing tool)
   3  not found (an unknown or malformed code, a model that is not in the store)
   4  store or endpoint error (cannot open, locked, another base IRI; endpoint unreachable)
+130  interrupted (Ctrl-C); a store or output being written is left as it was
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ EXIT_INPUT_ERRORS = 1
 EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
 EXIT_STORE = 4
+EXIT_INTERRUPTED = 130
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,6 +53,8 @@ def handle_errors(func: F) -> F:
             fail(str(exc), EXIT_INPUT_ERRORS)
         except BrokenPipeError:
             sys.exit(EXIT_OK)
+        except KeyboardInterrupt:
+            fail("interrupted: nothing was written", EXIT_INTERRUPTED)
 
     return wrapper  # type: ignore[return-value]
 
@@ -76,7 +80,7 @@ def main() -> None:
 
     \b
     Exit codes: 0 ok, 1 some inputs failed (the rest converted), 2 usage error,
-    3 not found, 4 store or endpoint error.
+    3 not found, 4 store or endpoint error, 130 interrupted (nothing half-written).
     """
 
 
