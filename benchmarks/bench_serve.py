@@ -1,19 +1,30 @@
-"""Load check of ``ontomap serve`` on the full corpus store; prints Markdown tables.
+"""Load check of ``ontomap serve`` on the full corpus store; prints a Markdown table.
 
-    python benchmarks/bench_serve.py [--store PATH] [--corpus DEFS] [--clients 20]
-                                     [--duration 30] [--timeout 10] [--workers N]
+    python benchmarks/bench_serve.py [--store PATH] [--corpus DEFS] [--clients 20,50]
+                                     [--duration 20] [--runs 3] [--timeout 10] [--workers N]
+                                     [--compare DIR]
 
 1. Builds a store from the corpus JSON (or reuses ``--store`` when it holds models) and starts
    ``ontomap serve`` on it (a subprocess on a free loopback port).
-2. *Baseline*: ``--clients`` concurrent clients (threads, one keep-alive connection each) issue
-   a mix of requests for ``--duration`` seconds: ``/lookup`` of codes sampled from the store
-   (RADLEX:RID5791 among them) and named queries with parameters (bound by a VALUES block,
-   as ``ontomap query --endpoint`` does). Every answer must be 200.
-3. *With a slow query*: the same, plus one more client that sends a deliberately slow query
-   (a four-way cross join) over and over. Each must be stopped at ``--timeout`` (503) while the
-   others stay within 2x of their baseline p99.
+2. For each number of ``--clients`` (default 20, then 50), two phases of ``--duration``
+   seconds: the clients alone, then the same clients and one *hostile* client sending a cross
+   join with ORDER BY over and over (it needs ever more memory and CPU until its worker is
+   stopped, by the memory limit or by the timeout). A client is a thread with one keep-alive
+   connection issuing a mix of ``/lookup`` of codes sampled from the store (RADLEX:RID5791
+   among them) and named queries with parameters (bound by a VALUES block, as
+   ``ontomap query --endpoint`` does).
+3. Per phase: throughput (answers 200 per second), p50 and p99 latency of the clients'
+   requests (every answer counted, 503s included), the share of them answered 503, and of
+   them answered 503 "busy" (no worker free in time; the other 503s are queries stopped at
+   the timeout), the largest RSS of any process under the server (sampled every 0.1 s: the
+   workers), and what the hostile query was answered.
+4. ``--runs`` repeats it all; the table gives the median and the range over the runs.
+   ``--compare DIR`` also measures another copy of ontomap (``git archive REV | tar -x -C
+   DIR``) in the same runs, alternating with this one; a copy from before store generations
+   is served the current generation's database folder.
 
-Targets: zero errors; the slow query times out; p99 with it <= 2x p99 without.
+Targets: with 50 clients and the hostile query, at most 1 % of the clients' requests answered
+503; the hostile query stopped every time (503 or 507); no worker much above its memory limit.
 """
 
 from __future__ import annotations
@@ -23,14 +34,15 @@ import http.client
 import os
 import random
 import re
-import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.parse
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,17 +50,22 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ontomap.backends import bind_values  # noqa: E402
+from ontomap.generations import current_generation, generation_dir  # noqa: E402
 from ontomap.lookup import code_from_iri  # noqa: E402
 from ontomap.query import PARAM_TYPES, named_queries  # noqa: E402
-from ontomap.store import Store  # noqa: E402
+from ontomap.server.workers import DEFAULT_MEMORY_LIMIT  # noqa: E402
+from ontomap.store import Store, is_store  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "findingmodels" / "defs"
 DEFAULT_STORE = Path("/tmp/ontomap-bench-kg")
-SLOW_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+#: The hostile query: every pair of quads, sorted (Oxigraph keeps them all in memory to sort).
+HOSTILE_QUERY = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?c ?f"
+#: Seconds between two samples of the workers' memory.
+SAMPLE_EVERY = 0.1
 
 
 def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -59,7 +76,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def ensure_store(path: Path, corpus: Path) -> Path:
-    if (path / "CURRENT").is_file():
+    if is_store(path):
         with Store(path, read_only=True) as store:
             if store.model_ids():
                 return path
@@ -135,34 +152,50 @@ def workload(store_path: Path, seed: int = 7) -> list[Call]:
 
 
 @dataclass
-class Stats:
-    """Latencies (seconds) and statuses per kind of request."""
+class Phase:
+    """What one phase measured."""
 
-    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    statuses: dict[str, dict[int, int]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(int))
-    )
+    ok: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+    hostile: Counter[int] = field(default_factory=Counter)
+    #: 503 answers saying "busy" (no worker free in time), not "stopped" (the timeout).
+    busy: int = 0
+    max_rss: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, kind: str, status: int, seconds: float) -> None:
+    def add(self, hostile: bool, status: int, seconds: float, body: bytes) -> None:
         with self.lock:
-            self.latencies[kind].append(seconds)
-            self.statuses[kind][status] += 1
+            if hostile:
+                self.hostile[status] += 1
+                return
+            self.latencies.append(seconds)
+            self.statuses[status] += 1
+            self.busy += status == 503 and b"busy" in body[:40]
 
-    def normal(self) -> list[float]:
-        return [t for kind, ts in self.latencies.items() if kind != "slow" for t in ts]
+    @property
+    def throughput(self) -> float:
+        return self.statuses[200] / self.seconds if self.seconds else float("nan")
 
-    def errors(self) -> int:
-        return sum(
-            n
-            for kind, counts in self.statuses.items()
-            if kind != "slow"
-            for status, n in counts.items()
-            if status != 200
-        )
+    @property
+    def unavailable_share(self) -> float:
+        total = sum(self.statuses.values())
+        return self.statuses[503] / total if total else float("nan")
+
+    @property
+    def busy_share(self) -> float:
+        total = sum(self.statuses.values())
+        return self.busy / total if total else float("nan")
+
+    @property
+    def other_errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status not in (200, 503))
 
 
-def client(host: str, port: int, calls: list[Call], stop: float, stats: Stats, seed: int) -> None:
+def client(
+    host: str, port: int, calls: list[Call], stop: float, phase: Phase, seed: int, hostile: bool
+) -> None:
     rng = random.Random(seed)
     connection = http.client.HTTPConnection(host, port, timeout=120)
     while time.monotonic() < stop:
@@ -171,64 +204,181 @@ def client(host: str, port: int, calls: list[Call], stop: float, stats: Stats, s
         try:
             connection.request(call.method, call.path, body=call.body, headers=dict(call.headers))
             response = connection.getresponse()
-            response.read()
+            body = response.read()
             status = response.status
         except (OSError, http.client.HTTPException):
-            status = 0
+            status, body = 0, b""
             connection.close()
             connection = http.client.HTTPConnection(host, port, timeout=120)
-        stats.add(call.kind, status, time.perf_counter() - started)
+        phase.add(hostile, status, time.perf_counter() - started, body)
     connection.close()
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process under ``pid`` (Linux ``/proc``), the workers among them."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue
+            children[int(stat.rsplit(")", 1)[1].split()[1])].append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        kids = children.get(todo.pop(), [])
+        found += kids
+        todo += kids
+    return found
+
+
+def rss(pid: int) -> int:
+    """A process's resident set size in bytes (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def sample_memory(server: int, phase: Phase, stop: threading.Event) -> None:
+    while not stop.wait(SAMPLE_EVERY):
+        for pid in descendants(server):
+            phase.max_rss = max(phase.max_rss, rss(pid))
+
+
 def run_phase(
-    url: str, calls: list[Call], clients: int, duration: float, slow: bool
-) -> tuple[Stats, float]:
+    server: subprocess.Popen[bytes],
+    url: str,
+    calls: list[Call],
+    clients: int,
+    duration: float,
+    hostile: bool,
+) -> Phase:
     parts = urllib.parse.urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    stats = Stats()
+    phase = Phase()
     stop = time.monotonic() + duration
     threads = [
-        threading.Thread(target=client, args=(host, port, calls, stop, stats, n))
+        threading.Thread(target=client, args=(host, port, calls, stop, phase, n, False))
         for n in range(clients)
     ]
-    if slow:
-        body = urllib.parse.urlencode({"query": SLOW_QUERY}).encode()
-        slow_call = Call(
-            "slow",
-            "POST",
-            "/query",
-            body,
-            (("Content-Type", "application/x-www-form-urlencoded"),),
+    if hostile:
+        body = urllib.parse.urlencode({"query": HOSTILE_QUERY}).encode()
+        call = Call(
+            "hostile", "POST", "/query", body, (("Content-Type", _FORM), ("Accept", "text/csv"))
         )
         threads.append(
-            threading.Thread(target=client, args=(host, port, [slow_call], stop, stats, 99))
+            threading.Thread(target=client, args=(host, port, [call], stop, phase, 99, True))
         )
+    done = threading.Event()
+    sampler = threading.Thread(target=sample_memory, args=(server.pid, phase, done))
+    sampler.start()
     started = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return stats, time.monotonic() - started
+    phase.seconds = time.monotonic() - started
+    done.set()
+    sampler.join()
+    return phase
+
+
+_FORM = "application/x-www-form-urlencoded"
+#: A phase of the table: the code measured, the number of clients, with the hostile query.
+Key = tuple[str, int, bool]
+
+
+@dataclass(frozen=True)
+class Code:
+    """A copy of ontomap to measure: its folder and the store folder its server is given."""
+
+    label: str
+    root: Path
+    store: Path
+
+
+def code_for(label: str, root: Path, store: Path) -> Code:
+    if (root / "ontomap" / "generations.py").is_file():
+        return Code(label, root, store)
+    name = current_generation(store)  # a copy from before generations: the database itself
+    return Code(label, root, generation_dir(store, name) if name else store)
 
 
 def start_server(
-    store: Path, timeout: float, workers: int | None, log: Path
+    code: Code, timeout: float, workers: int | None, log: Path
 ) -> tuple[subprocess.Popen[bytes], str]:
-    args = [sys.executable, "-m", "ontomap", "serve", "--store", str(store), "--port", "0"]
+    args = [sys.executable, "-m", "ontomap", "serve", "--store", str(code.store), "--port", "0"]
     args += ["--timeout", str(timeout)]
     if workers:
         args += ["--workers", str(workers)]
+    env = dict(os.environ, PYTHONPATH=str(code.root))
+    env.pop("ONTOMAP_STORE", None)
     with log.open("wb") as err:
-        process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=err)
+        process = subprocess.Popen(args, cwd=code.root, stdout=subprocess.PIPE, stderr=err, env=env)
     assert process.stdout is not None
     line = process.stdout.readline().decode()
     found = re.search(r"(http://\S+)", line)
     if not found:
         process.kill()
         sys.exit(f"ontomap serve did not start: {line!r} {log.read_text()}")
-    print(f"server: {line.strip()}", file=sys.stderr)
+    print(f"{code.label}: {line.strip()}", file=sys.stderr)
     return process, found.group(1)
+
+
+def warm_up(url: str, calls: list[Call]) -> None:
+    """Every request once; each must answer 200 or 503 (tried again: the machine may be busy
+    with other work)."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    for call in calls:
+        for _attempt in range(3):
+            connection.request(call.method, call.path, body=call.body, headers=dict(call.headers))
+            response = connection.getresponse()
+            body = response.read()
+            if response.status != 503:
+                break
+        if response.status not in (200, 503):
+            sys.exit(f"{call.kind} {call.path} answered {response.status}: {body[:200]!r}")
+        if response.status == 503:
+            print(f"  warm-up: {call.kind} answered 503: {body[:100]!r}", file=sys.stderr)
+    connection.close()
+
+
+def measure(
+    code: Code, calls: list[Call], args: argparse.Namespace, results: dict[Key, list[Phase]]
+) -> None:
+    """One run of every phase against one server of ``code``."""
+    log = Path(tempfile.mkdtemp(prefix="bench-serve-")) / "serve.log"
+    process, url = start_server(code, args.timeout, args.workers, log)
+    try:
+        warm_up(url, calls)
+        for clients in args.clients:
+            for hostile in (False, True):
+                print(
+                    f"  {code.label}: {clients} clients{' + hostile' if hostile else ''}, "
+                    f"{args.duration:g} s ...",
+                    file=sys.stderr,
+                )
+                phase = run_phase(process, url, calls, clients, args.duration, hostile)
+                results[(code.label, clients, hostile)].append(phase)
+                time.sleep(args.pause)  # let replaced workers come back
+    finally:
+        process.terminate()
+        process.wait(30)
+    lines = [line for line in log.read_text(errors="replace").splitlines() if "worker" in line]
+    for line in lines[:3]:
+        print(f"    log: {line}", file=sys.stderr)
+
+
+def spread(values: list[float], show: Callable[[float], str]) -> str:
+    """The median and, over several runs, the range."""
+    if len(values) == 1:
+        return show(values[0])
+    return f"{show(statistics.median(values))} ({show(min(values))}–{show(max(values))})"
 
 
 def table(rows: list[list[str]], header: list[str]) -> str:
@@ -237,105 +387,89 @@ def table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(out)
 
 
+def report(results: dict[Key, list[Phase]], args: argparse.Namespace, calls: list[Call]) -> None:
+    print(
+        f"## ontomap serve under load\n\n{args.runs} run(s) of {args.duration:g} s per phase, "
+        f"server --timeout {args.timeout:g} s, {os.cpu_count()} CPUs shared by server, workers "
+        f"and clients; {len(calls)} distinct requests "
+        f"({sum(c.kind == 'lookup' for c in calls)} lookups, "
+        f"{sum(c.kind != 'lookup' for c in calls)} named queries); hostile query: "
+        f"`{HOSTILE_QUERY}`. Figures: median (min–max over runs).\n"
+    )
+    rows = []
+    for (label, clients, hostile), phases in results.items():
+        answers: Counter[int] = Counter()
+        for phase in phases:
+            answers.update(phase.hostile)
+        rows.append(
+            [
+                label,
+                str(clients),
+                "yes" if hostile else "no",
+                spread([p.throughput for p in phases], lambda v: f"{v:.1f}"),
+                spread([percentile(p.latencies, 0.5) for p in phases], ms),
+                spread([percentile(p.latencies, 0.99) for p in phases], ms),
+                spread([100 * p.unavailable_share for p in phases], lambda v: f"{v:.1f} %"),
+                spread([100 * p.busy_share for p in phases], lambda v: f"{v:.1f} %"),
+                str(sum(p.other_errors for p in phases)),
+                spread([p.max_rss / 2**20 for p in phases], lambda v: f"{v:.0f} MB"),
+                ", ".join(f"{n}× {status}" for status, n in sorted(answers.items())) or "–",
+            ]
+        )
+    header = ["code", "clients", "hostile", "ok/s", "p50", "p99", "503 share", "503 busy"]
+    header.append("other errors")
+    print(table(rows, [*header, "max worker RSS", "hostile answers"]))
+    label = "current"
+    worst = results.get((label, max(args.clients), True), [])
+    if worst:
+        share = max(p.unavailable_share for p in worst)
+        stopped = all(set(p.hostile) <= {503, 507} and p.hostile for p in worst)
+        peak = max(p.max_rss for p in worst)
+        limit = DEFAULT_MEMORY_LIMIT
+        print(
+            f"\n{max(args.clients)} clients with the hostile query: 503 share at most "
+            f"{100 * share:.1f} % (target <= 1 %) — {'PASS' if share <= 0.01 else 'FAIL'}; "
+            f"hostile query stopped every time: {'PASS' if stopped else 'FAIL'}; "
+            f"largest worker {peak / 2**20:.0f} MB"
+            + (f" (limit {limit / 2**20:.0f} MB)" if limit else "")
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--store", type=Path, default=DEFAULT_STORE)
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
-    parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--duration", type=float, default=30.0, help="seconds per phase")
+    parser.add_argument(
+        "--clients",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[20, 50],
+        help="numbers of concurrent clients, comma-separated (default 20,50)",
+    )
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per phase")
+    parser.add_argument("--runs", type=int, default=1, help="repetitions (median and range)")
+    parser.add_argument("--pause", type=float, default=2.0, help="seconds between phases")
     parser.add_argument(
         "--timeout", type=float, default=10.0, help="the server's --timeout (its default)"
     )
     parser.add_argument("--workers", type=int, default=None, help="the server's --workers")
+    parser.add_argument(
+        "--compare", type=Path, default=None, help="another copy of ontomap to measure alongside"
+    )
     args = parser.parse_args()
 
     store = ensure_store(args.store, args.corpus)
     calls = workload(store)
-    log = Path(tempfile.mkdtemp(prefix="bench-serve-")) / "serve.log"
-    process, url = start_server(store, args.timeout, args.workers, log)
-    try:
-        parts = urllib.parse.urlsplit(url)
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
-        for call in calls:  # warm-up: every request once, each must answer 200
-            connection.request(call.method, call.path, body=call.body, headers=dict(call.headers))
-            response = connection.getresponse()
-            response.read()
-            if response.status != 200:
-                sys.exit(f"{call.kind} {call.path} answered {response.status}")
-        connection.close()
-        results = {}
-        for name, slow in (("baseline", False), ("with slow query", True)):
-            print(f"phase {name}: {args.clients} clients, {args.duration:g} s ...", file=sys.stderr)
-            results[name] = run_phase(url, calls, args.clients, args.duration, slow)
-    finally:
-        process.terminate()
-        process.wait(30)
-
-    cpus = os.cpu_count()
-    kills = log.read_text().count("killed after")
-    shutil.rmtree(log.parent, ignore_errors=True)
-    print(
-        f"## ontomap serve load check\n\n{args.clients} clients (+1 sending the slow query in "
-        f"the second phase), {args.duration:g} s per phase, server --timeout {args.timeout:g} s, "
-        f"{cpus} CPUs shared by server and clients; {len(calls)} distinct requests "
-        f"({sum(c.kind == 'lookup' for c in calls)} lookups, "
-        f"{sum(c.kind != 'lookup' for c in calls)} named queries).\n"
-    )
-    rows = []
-    for name, (stats, took) in results.items():
-        normal = stats.normal()
-        slow = stats.statuses.get("slow", {})
-        rows.append(
-            [
-                name,
-                str(len(normal)),
-                f"{len(normal) / took:.1f}",
-                ms(percentile(normal, 0.5)),
-                ms(percentile(normal, 0.99)),
-                ms(max(normal) if normal else float("nan")),
-                str(stats.errors()),
-                (
-                    ", ".join(f"{n}× {status}" for status, n in sorted(slow.items()))
-                    + f" ({ms(percentile(stats.latencies['slow'], 0.5))} each)"
-                    if slow
-                    else "–"
-                ),
-            ]
-        )
-    print(
-        table(
-            rows,
-            ["phase", "requests", "req/s", "p50", "p99", "max", "errors", "slow query answers"],
-        )
-    )
-    print()
-    kinds = sorted({k for stats, _ in results.values() for k in stats.latencies if k != "slow"})
-    rows = []
-    for kind in kinds:
-        row = [kind]
-        for stats, _took in results.values():
-            values = stats.latencies.get(kind, [])
-            row += [str(len(values)), ms(percentile(values, 0.5)), ms(percentile(values, 0.99))]
-        rows.append(row)
-    print(
-        table(
-            rows,
-            ["request", "n", "p50", "p99", "n (slow)", "p50 (slow)", "p99 (slow)"],
-        )
-    )
-    base = percentile(results["baseline"][0].normal(), 0.99)
-    with_slow = percentile(results["with slow query"][0].normal(), 0.99)
-    slow_statuses = results["with slow query"][0].statuses.get("slow", {})
-    errors = sum(stats.errors() for stats, _ in results.values())
-    ratio = with_slow / base
-    timed_out = bool(slow_statuses) and set(slow_statuses) == {503}
-    print(
-        f"\np99 without the slow query {ms(base)}, with it {ms(with_slow)}: "
-        f"{ratio:.2f}x (target <= 2x) — {'PASS' if ratio <= 2 else 'FAIL'}; "
-        f"errors: {errors} — {'PASS' if errors == 0 else 'FAIL'}; "
-        f"slow query answered 503 every time: {'PASS' if timed_out else 'FAIL'} "
-        f"({kills} workers killed and replaced)"
-    )
+    codes = [code_for("current", ROOT, store)]
+    if args.compare is not None:
+        codes.append(code_for(args.compare.name, args.compare.resolve(), store))
+    results: dict[Key, list[Phase]] = defaultdict(list)
+    for run in range(args.runs):
+        order = codes if run % 2 == 0 else codes[::-1]
+        for code in order:
+            print(f"run {run + 1}/{args.runs}, {code.label}", file=sys.stderr)
+            measure(code, calls, args, results)
+    ordered = dict(sorted(results.items(), key=lambda item: (item[0][0] != "current", item[0])))
+    report(ordered, args, calls)
 
 
 if __name__ == "__main__":

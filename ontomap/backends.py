@@ -14,6 +14,13 @@ are written against it and have two implementations:
 The caller chooses: ``open_backend(store=...)`` or ``open_backend(endpoint=...)`` (the CLI's
 ``--store DIR`` and ``--endpoint URL``); nothing is guessed from the shape of a string.
 
+An endpoint has :data:`DEFAULT_TIMEOUT` seconds (60; ``--timeout``) for each whole answer,
+which may be :data:`MAX_ANSWER_BYTES` long (512 MiB). What it answers is checked: SPARQL
+results or RDF, of the query's form (solutions for a SELECT, a boolean for an ASK, triples
+otherwise) and with the query's variables (in any order). Anything else (an HTML page, a
+server error, a redirect loop, an answer cut short, too slow or too large) raises an
+:class:`EndpointError` that says what came back: status, media type, size, first bytes.
+
 What a remote endpoint must provide for the same answers as the local store:
 
 - the store's layout: one named graph per finding model, ``…/graph/_codes`` and
@@ -30,16 +37,19 @@ What a remote endpoint must provide for the same answers as the local store:
 from __future__ import annotations
 
 import re
+import time
 import urllib.parse
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import pyoxigraph as ox
 
 from ontomap import __version__
-from ontomap.errors import StoreError
+from ontomap.errors import OntomapError, StoreError
 from ontomap.graph import META_GRAPH, KnowledgeGraph
+from ontomap.ntriples import lines_of
 from ontomap.query import (
     AskResult,
     GraphResult,
@@ -53,14 +63,25 @@ from ontomap.query import (
 from ontomap.store import Store
 from ontomap.vocab import OIFM
 
+if TYPE_CHECKING:
+    import email.message
+    import http.client
+    import urllib.error
+
 __all__ = [
+    "DEFAULT_TIMEOUT",
+    "MAX_ANSWER_BYTES",
     "EndpointError",
+    "HttpAnswer",
     "LocalBackend",
     "RemoteBackend",
     "SparqlBackend",
     "as_backend",
     "bind_values",
     "check_query",
+    "check_token",
+    "endpoint_url",
+    "http_request",
     "keywords",
     "open_backend",
     "sparql_term",
@@ -120,7 +141,7 @@ def _result_from(answer: object, base_iri: str | None) -> QueryResult:
     if isinstance(answer, ox.QueryBoolean):
         return AskResult(bool(answer), answer.serialize(format=ox.QueryResultsFormat.JSON))  # type: ignore[arg-type]
     data = ox.serialize(answer, format=ox.RdfFormat.N_TRIPLES)  # type: ignore[arg-type]
-    return GraphResult(KnowledgeGraph(data.decode().splitlines(keepends=True), base_iri))  # type: ignore[union-attr]
+    return GraphResult(KnowledgeGraph(lines_of(data), base_iri))  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ local
@@ -291,6 +312,162 @@ def bind_values(text: str, bindings: Mapping[str, ox.Term]) -> str:
 
 # ------------------------------------------------------------------ remote
 
+#: Seconds an endpoint has to answer one request, unless told otherwise (``--timeout``).
+DEFAULT_TIMEOUT = 60.0
+#: The largest answer read from an endpoint, in bytes; a larger one is refused.
+MAX_ANSWER_BYTES = 512 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class HttpAnswer:
+    """What an HTTP server answered: status, media type (``""`` when it gave none) and body."""
+
+    url: str
+    status: int
+    media_type: str
+    body: bytes
+
+    def describe(self) -> str:
+        """The answer in a few words for a message: status, media type, size, first bytes."""
+        return _describe(self.status, self.media_type, len(self.body), self.body[:_PREVIEW])
+
+
+_PREVIEW = 60
+
+
+def _describe(status: int, media: str, size: int, head: bytes) -> str:
+    """``HTTP 200, text/html, 31 bytes: '<html>…'``: an answer of ``size`` bytes starting with
+    ``head``, in one line (white space runs shown as one space, other characters escaped)."""
+    count = "1 byte" if size == 1 else f"{size} bytes" if size < 1 << 20 else _size(size)
+    text = ""
+    if head:
+        shown = re.sub(r"\s+", " ", head[:_PREVIEW].decode("utf-8", errors="replace"))
+        text = f": {shown!r}{'…' if size > _PREVIEW else ''}"
+    return f"HTTP {status}, {media or 'no Content-Type'}, {count}{text}"
+
+
+def _size(count: int) -> str:
+    """A number of bytes for people (``512 MiB``, ``1.5 GiB``, ``300 bytes``)."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= scale:
+            return f"{count / scale:.3g} {unit}"
+    return f"{count} bytes"
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _read_body(
+    url: str,
+    response: http.client.HTTPResponse,
+    media: str,
+    deadline: float,
+    timeout: float,
+    limit: int,
+) -> bytes:
+    """The body of ``response``, read before ``deadline`` and at most ``limit`` bytes long."""
+    import http.client
+
+    what = f"HTTP {response.status}, {media or 'no Content-Type'}"
+    header = (response.headers.get("Content-Length") or "").strip()
+    declared = int(header) if header.isdigit() else None
+    if declared is not None and declared > limit:
+        raise EndpointError(
+            url,
+            f"{url} announced an answer of {_size(declared)} ({what}), more than the "
+            f"{_size(limit)} ontomap reads",
+        )
+    chunks: list[bytes] = []
+    size = 0
+    head = b""  # the first bytes, for messages
+
+    def so_far() -> str:
+        return _describe(response.status, media, size, head)
+
+    def cut_short() -> EndpointError:
+        announced = f" of the {declared} announced" if declared is not None else ""
+        return EndpointError(
+            url, f"{url} closed the connection in the middle of its answer ({so_far()}{announced})"
+        )
+
+    def too_slow() -> EndpointError:
+        return EndpointError(
+            url,
+            f"{url} did not finish its answer within {timeout:g} s ({so_far()}); "
+            "give it more time with --timeout",
+        )
+
+    while True:
+        if time.monotonic() > deadline:
+            raise too_slow()
+        try:
+            chunk = response.read1(1 << 16)
+        except http.client.IncompleteRead as exc:  # a chunked answer cut short
+            size += len(exc.partial)
+            head = (head + exc.partial)[:_PREVIEW]
+            raise cut_short() from None
+        except TimeoutError:
+            raise too_slow() from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise EndpointError(
+                url,
+                f"the connection to {url} broke in the middle of its answer ({so_far()}): "
+                f"{_one_line(str(exc) or type(exc).__name__, 120)}",
+            ) from None
+        if not chunk:
+            if declared is not None and size < declared:
+                raise cut_short()
+            return b"".join(chunks)
+        size += len(chunk)
+        if len(head) < _PREVIEW:
+            head = (head + chunk)[:_PREVIEW]
+        if size > limit:
+            raise EndpointError(
+                url,
+                f"the answer of {url} is larger than the {_size(limit)} ontomap reads ({what})",
+            )
+        chunks.append(chunk)
+
+
+def check_token(token: str) -> None:
+    """Raise a :class:`ValueError` unless ``token`` can be sent as a bearer token (printable
+    ASCII without spaces, as RFC 6750 has it)."""
+    if not re.fullmatch(r"[\x21-\x7e]+", token):
+        raise ValueError(
+            "the token must be printable ASCII characters without spaces or line breaks"
+        )
+
+
+def _media_type(message: email.message.Message) -> str:
+    """The media type a response's headers give, ``""`` when they give none."""
+    return message.get_content_type() if message.get("Content-Type") else ""
+
+
+def endpoint_url(value: str) -> str:
+    """``value`` checked as the URL of an endpoint: ``http`` or ``https``, a host, a valid
+    port, no credentials; an IRI's other characters are percent-encoded (UTF-8). Raises a
+    :class:`ValueError` that says what is wrong."""
+    shown = repr(value) if len(value) <= 200 else repr(value[:199] + "…")
+    try:
+        value.encode("utf-8")
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018  (a port out of range raises here)
+    except UnicodeEncodeError:
+        raise ValueError(f"{shown} holds bytes that are not UTF-8 text") from None
+    except ValueError as exc:
+        raise ValueError(f"{shown} is not a valid URL: {exc}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{shown} is not an http(s) URL of a SPARQL endpoint")
+    if not parts.netloc.isascii():
+        raise ValueError(f"{shown}: write a host name of other than ASCII letters as xn--…")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"{shown}: a user name or password in the URL is not supported")
+    if re.search(r"[\x00-\x20\x7f]", value):
+        raise ValueError(f"{shown} holds white space or control characters")
+    return urllib.parse.quote(value, safe="!#$%&'()*+,/:;=?@[]~")
+
 
 def http_request(
     url: str,
@@ -299,52 +476,120 @@ def http_request(
     accept: str,
     *,
     token: str | None = None,
-    timeout: float = 60.0,
-) -> tuple[str, bytes]:
-    """POST ``body`` (or GET when ``None``) to ``url``; the answer's media type and bytes.
+    timeout: float = DEFAULT_TIMEOUT,
+    max_bytes: int = MAX_ANSWER_BYTES,
+) -> HttpAnswer:
+    """POST ``body`` (or GET when ``None``) to ``url``; what it answered.
 
-    Unreachable servers, refused access and server errors raise :class:`EndpointError`;
-    a 400 (the server did not like the request) raises :class:`QueryError` with the server's
+    The whole answer must come within ``timeout`` seconds and be at most ``max_bytes`` long.
+    Unreachable servers, refused access, server errors, redirects that lead nowhere, answers
+    cut short, too slow or too large raise :class:`EndpointError`, saying what came back; a
+    400 (the server did not like the request) raises :class:`QueryError` with the server's
     message.
     """
-    import socket  # imported here: local queries need no HTTP client
+    import http.client  # imported here: local queries need no HTTP client
     import urllib.error
     import urllib.request
 
+    url = endpoint_url(url)
     headers = {"Accept": accept, "User-Agent": f"ontomap/{__version__}"}
     if content_type:
         headers["Content-Type"] = content_type
     if token:
+        check_token(token)
         headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(url, data=body, headers=headers)
+    deadline = time.monotonic() + timeout
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            media = response.headers.get_content_type()
-            return media, response.read()
+            media = _media_type(response.headers)
+            data = _read_body(url, response, media, deadline, timeout, max_bytes)
+            return HttpAnswer(response.geturl(), response.status, media, data)
     except urllib.error.HTTPError as exc:
-        message = exc.read().decode("utf-8", errors="replace").strip()
-        if len(message) > 500:
-            message = message[:499] + "…"
-        detail = f" (HTTP {exc.code}{': ' + message if message else ''})"
-        if exc.code == 400:
-            raise QueryError(f"{url} refused the request{detail}") from None
-        if exc.code == 404:
+        raise _status_error(url, exc) from None
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+        reason = getattr(exc, "reason", exc)
+        if isinstance(reason, TimeoutError):
             raise EndpointError(
                 url,
-                f"no SPARQL endpoint at {url}{detail}; give the endpoint's full URL, e.g. "
-                "http://HOST:7878/query (Oxigraph, ontomap serve) or "
-                "http://HOST:3030/DATASET/sparql (Fuseki)",
+                f"{url} did not answer within {timeout:g} s; is it a SPARQL endpoint? "
+                "(give it more time with --timeout)",
             ) from None
-        if exc.code in (401, 403):
-            raise EndpointError(url, f"{url} refused access{detail}; check the token") from None
-        raise EndpointError(url, f"{url} failed{detail}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        if isinstance(reason, socket.timeout | TimeoutError):
-            reason = f"no answer within {timeout:g} s"
+        if isinstance(exc, http.client.HTTPException):
+            detail = _one_line(f"{type(exc).__name__}: {exc}", 160)
+            raise EndpointError(url, f"{url} gave no valid HTTP answer ({detail})") from None
         raise EndpointError(
-            url, f"cannot reach the SPARQL endpoint {url}: {reason}; is the server running?"
+            url,
+            f"cannot reach the SPARQL endpoint {url}: {_one_line(str(reason))}; "
+            "is the server running?",
         ) from None
+
+
+def _status_error(url: str, exc: urllib.error.HTTPError) -> OntomapError:
+    """The error for an HTTP error status: what the server said, in one line."""
+    import http.client
+
+    try:
+        body = exc.read(4096)
+    except (OSError, http.client.HTTPException):
+        body = b""
+    if exc.code == 400:  # the server's message says what is wrong with the query
+        message = _one_line(body.decode("utf-8", errors="replace"), 500)
+        return QueryError(
+            f"{url} refused the request (HTTP 400{': ' + message if message else ''})"
+        )
+    detail = f" ({_describe(exc.code, _media_type(exc.headers), len(body), body)})"
+    if exc.code == 404:
+        return EndpointError(
+            url,
+            f"no SPARQL endpoint at {url}{detail}; give the endpoint's full URL, e.g. "
+            "http://HOST:7878/query (Oxigraph, ontomap serve) or "
+            "http://HOST:3030/DATASET/sparql (Fuseki)",
+        )
+    if exc.code in (401, 403):
+        return EndpointError(url, f"{url} refused access{detail}; check the token")
+    if 300 <= exc.code < 400:
+        location = exc.headers.get("Location")
+        where = f" to {_one_line(location, 200)}" if location else ""
+        if "infinite loop" in str(exc.reason):
+            return EndpointError(url, f"{url} redirects in a loop (HTTP {exc.code}{where})")
+        return EndpointError(
+            url, f"{url} redirects{where} (HTTP {exc.code}); give the endpoint's own URL"
+        )
+    return EndpointError(url, f"{url} failed{detail}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What a query's answer must look like: its form and, for a SELECT, its variables."""
+
+    form: str | None
+    variables: tuple[str, ...] | None = None
+
+
+_FORMS = {"SELECT": "select", "ASK": "ask", "CONSTRUCT": "graph", "DESCRIBE": "graph"}
+
+
+def _shape(
+    text: str,
+    bindings: Mapping[str, ox.Term] | None = None,
+    prefixes: Mapping[str, str] | None = None,
+) -> _Shape:
+    """Parse ``text`` with Oxigraph's parser (see :func:`check_query`); the answer's shape."""
+    substitutions = {ox.Variable(name): term for name, term in (bindings or {}).items()}
+    try:
+        answer = ox.Store().query(
+            text, prefixes=dict(prefixes) if prefixes else None, substitutions=substitutions or None
+        )
+    except (SyntaxError, RuntimeError) as exc:
+        raise query_error(exc, text, prefixes or {}) from None
+    except OSError:  # an evaluation problem (e.g. a SERVICE call), not the query's syntax
+        return _Shape(_FORMS.get(leading_keyword(text) or ""))
+    if isinstance(answer, ox.QuerySolutions):
+        return _Shape("select", tuple(v.value for v in answer.variables))
+    if isinstance(answer, ox.QueryBoolean):
+        return _Shape("ask")
+    return _Shape("graph")
 
 
 def check_query(
@@ -359,15 +604,7 @@ def check_query(
     lazy and never read, so nothing is evaluated; an ASK is evaluated, on no data (a SERVICE
     call in it would be made from here as well).
     """
-    substitutions = {ox.Variable(name): term for name, term in (bindings or {}).items()}
-    try:
-        ox.Store().query(
-            text, prefixes=dict(prefixes) if prefixes else None, substitutions=substitutions or None
-        )
-    except (SyntaxError, RuntimeError) as exc:
-        raise query_error(exc, text, prefixes or {}) from None
-    except OSError:
-        pass  # an evaluation problem (e.g. a SERVICE call), not the query's syntax
+    _shape(text, bindings, prefixes)
 
 
 def _prologue(prefixes: Mapping[str, str] | None) -> str:
@@ -385,13 +622,23 @@ class RemoteBackend:
     ``Authorization: Bearer``.
     """
 
-    def __init__(self, url: str, *, timeout: float = 60.0, token: str | None = None) -> None:
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"{url!r} is not an http(s) URL of a SPARQL endpoint")
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        token: str | None = None,
+        max_bytes: int = MAX_ANSWER_BYTES,
+    ) -> None:
+        url = endpoint_url(url)
+        if token is not None:
+            check_token(token)
+        if not timeout > 0:
+            raise ValueError(f"the timeout must be a positive number of seconds, not {timeout}")
         self.url = url
         self.timeout = timeout
         self.token = token
+        self.max_bytes = max_bytes
         self._base: tuple[str | None] | None = None
 
     def __enter__(self) -> RemoteBackend:
@@ -420,8 +667,9 @@ class RemoteBackend:
             )
             result = self.query(query)
             rows = result.rows if isinstance(result, SelectResult) else ()
-            value = rows[0][0] if rows and rows[0][0] is not None else None
-            self._base = (value.value if value is not None else None,)
+            value = rows[0][0] if rows else None
+            found = value.value if isinstance(value, ox.NamedNode | ox.Literal) else None
+            self._base = (found,)
         return self._base[0]
 
     def query(
@@ -430,51 +678,96 @@ class RemoteBackend:
         bindings: Mapping[str, ox.Term] | None = None,
         prefixes: Mapping[str, str] | None = None,
     ) -> QueryResult:
-        check_query(text, bindings, prefixes)
+        shape = _shape(text, bindings, prefixes)
         prologue = _prologue(prefixes)
         sent = bind_values(text, bindings or {})
         if prologue:
             sent = f"{prologue}\n{sent}"
-        form = leading_keyword(text)
-        if form in ("SELECT", "ASK"):
+        if shape.form in ("select", "ask"):
             accept = RESULTS_JSON
-        elif form in ("CONSTRUCT", "DESCRIBE"):
+        elif shape.form == "graph":
             accept = N_TRIPLES
         else:
             accept = f"{RESULTS_JSON}, {N_TRIPLES};q=0.9"
         body = urllib.parse.urlencode({"query": sent}).encode()
-        media, data = http_request(
+        answer = http_request(
             self.url,
             body,
             "application/x-www-form-urlencoded",
             accept,
             token=self.token,
             timeout=self.timeout,
+            max_bytes=self.max_bytes,
         )
-        return self._parse(media, data)
+        return self._parse(answer, shape)
 
-    def _parse(self, media: str, data: bytes) -> QueryResult:
+    def _parse(self, answer: HttpAnswer, shape: _Shape) -> QueryResult:
+        """The result in ``answer``, checked against the form and variables of the query."""
+        media = answer.media_type
+        base = self._base[0] if self._base else None
+        result: QueryResult | None = None
         try:
-            results_format = ox.QueryResultsFormat.from_media_type(media)
+            results_format = ox.QueryResultsFormat.from_media_type(media) if media else None
+            rdf_format = ox.RdfFormat.from_media_type(media) if media else None
             if results_format is not None:
-                answer = ox.parse_query_results(data, format=results_format)
-                return _result_from(answer, self._base[0] if self._base else None)
-            rdf_format = ox.RdfFormat.from_media_type(media)
-            if rdf_format is not None:
+                parsed = ox.parse_query_results(answer.body, format=results_format)
+                result = _result_from(parsed, base)
+            elif rdf_format is not None:
                 triples = (
                     ox.Triple(t.subject, t.predicate, t.object)
-                    for t in ox.parse(data, format=rdf_format)
+                    for t in ox.parse(answer.body, format=rdf_format)
                 )
-                return _result_from(triples, self._base[0] if self._base else None)
-        except (SyntaxError, ValueError) as exc:
+                result = _result_from(triples, base)
+        except (SyntaxError, ValueError, OSError) as exc:
             raise EndpointError(
-                self.url, f"the answer of {self.url} is not valid {media}: {exc}"
+                self.url,
+                f"the answer of {self.url} is not valid {media} ({answer.describe()}): "
+                f"{_one_line(str(exc), 200)}",
             ) from None
-        raise EndpointError(
-            self.url,
-            f"{self.url} answered {media or 'without a media type'}, which is neither SPARQL "
-            "results nor RDF; is it a SPARQL query endpoint?",
-        )
+        if result is None:
+            raise EndpointError(
+                self.url,
+                f"{self.url} answered neither SPARQL results nor RDF ({answer.describe()}); "
+                "is it a SPARQL query endpoint?",
+            )
+        if shape.form is not None and result.form != shape.form:
+            raise EndpointError(
+                self.url,
+                f"{self.url} answered {_ANSWER_KINDS[result.form]} to "
+                f"{_QUERY_KINDS[shape.form]} ({answer.describe()})",
+            )
+        if isinstance(result, SelectResult) and shape.variables is not None:
+            return self._in_order(result, shape.variables, answer)
+        return result
+
+    def _in_order(
+        self, result: SelectResult, variables: tuple[str, ...], answer: HttpAnswer
+    ) -> SelectResult:
+        """``result`` with the query's variables in the query's order (an endpoint may list
+        them in another order, or leave out one it never binds)."""
+        if result.variables == variables:
+            return result
+        extra = [name for name in result.variables if name not in variables]
+        if extra:
+            raise EndpointError(
+                self.url,
+                f"{self.url} answered the variables {' '.join('?' + v for v in result.variables)}"
+                f" to a query that selects {' '.join('?' + v for v in variables)} "
+                f"({answer.describe()})",
+            )
+        positions = [
+            result.variables.index(v) if v in result.variables else None for v in variables
+        ]
+        rows = [[None if i is None else row[i] for i in positions] for row in result.rows]
+        return SelectResult.from_rows(variables, rows)
+
+
+_ANSWER_KINDS = {"select": "solutions", "ask": "a boolean", "graph": "triples"}
+_QUERY_KINDS = {
+    "select": "a SELECT query",
+    "ask": "an ASK query",
+    "graph": "a CONSTRUCT or DESCRIBE query",
+}
 
 
 # ------------------------------------------------------------------ choosing

@@ -6,6 +6,7 @@ value, and its message says what went wrong, where, and what to do about it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -85,6 +86,16 @@ class UnknownFormatError(OntomapError):
             f"cannot tell the output format from {value!r}; use --format with one of: "
             f"{', '.join(self.known)}"
         )
+
+
+class OutputError(OntomapError):
+    """An output file that cannot be written (``path``, and the ``reason`` the system gave)."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        shown = os.fsencode(path).decode("utf-8", "backslashreplace")  # bytes not UTF-8: \xNN
+        super().__init__(f"cannot write {shown}: {reason}")
 
 
 class StoreError(OntomapError):

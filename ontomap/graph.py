@@ -29,7 +29,7 @@ from ontomap.model import (
     Organization,
     Person,
 )
-from ontomap.ntriples import canonical_order, iri, literal, typed_literal
+from ontomap.ntriples import canonical_order, iri, lines_of, literal, typed_literal
 from ontomap.readers.common import SourceModel
 from ontomap.terminology import SCHEME_NAMESPACE, CodeSystem, default_registry
 from ontomap.vocab import (
@@ -344,6 +344,8 @@ def check_base_iri(base_iri: str) -> None:
         )
     if any(c in base_iri for c in ' <>"{}|^`\\') or any(ord(c) < 0x21 for c in base_iri):
         raise ValueError(f"base IRI {base_iri!r} contains characters not allowed in an IRI")
+    if any("\ud800" <= c <= "\udfff" for c in base_iri):  # undecodable bytes of argv
+        raise ValueError(f"base IRI {base_iri!r} holds bytes that are not UTF-8 text")
 
 
 def known_prefixes(base_iri: str | None = DEFAULT_BASE_IRI) -> dict[str, str]:
@@ -387,7 +389,7 @@ class KnowledgeGraph:
         canonical = ox.serialize(
             ox.parse(text, format=ox.RdfFormat.N_TRIPLES), format=ox.RdfFormat.N_TRIPLES
         )
-        return cls(canonical.decode().splitlines(keepends=True), base_iri)
+        return cls(lines_of(canonical), base_iri)
 
     def __len__(self) -> int:
         return len(self.lines)

@@ -51,7 +51,7 @@ from urllib.parse import unquote
 
 import pyoxigraph as ox
 
-from ontomap.errors import OntomapError
+from ontomap.errors import OntomapError, StoreError
 from ontomap.model import OIFM_ID_PATTERN, OIFMA_ID_PATTERN, VALUE_CODE_PATTERN, IndexCode
 from ontomap.terminology import GENERIC_CODE_NAMESPACE, CodeSystem, default_registry
 from ontomap.vocab import GRAPH_NS, STANDARD_PREFIXES
@@ -99,6 +99,20 @@ EXPECTED_FORMS = (
 # ------------------------------------------------------------------ errors
 
 
+def _shown(text: str | bytes, limit: int = 80) -> str:
+    """``text`` quoted for a message on one line: control characters and undecodable bytes
+    escaped, cut to about ``limit`` characters."""
+    quoted = repr(text)
+    if len(quoted) <= limit:
+        return quoted
+    return f"{quoted[: limit - 1]}…{quoted[-1]} ({len(text)} characters)"
+
+
+def _plain(text: str) -> str:
+    """``text`` as is where it prints safely on one line, else :func:`_shown`."""
+    return text if text.isprintable() and len(text) <= 80 else _shown(text)
+
+
 class CodeLookupError(OntomapError):
     """A code that cannot be looked up; ``text`` is what was asked for."""
 
@@ -119,7 +133,7 @@ class AmbiguousCodeError(CodeLookupError):
         options = ", ".join(f"{c.system} ({c.curie})" for c in candidates)
         super().__init__(
             text,
-            f"{text!r} could be a code of several systems: {options}; "
+            f"{_shown(text)} could be a code of several systems: {options}; "
             f"write it as a CURIE, e.g. {candidates[0].curie}",
         )
 
@@ -130,7 +144,7 @@ class MalformedCodeError(CodeLookupError):
     def __init__(self, text: str, code: IndexCode, reason: str) -> None:
         self.code = code
         self.reason = reason
-        super().__init__(text, f"{code.system} code {code.code!r} is malformed: {reason}")
+        super().__init__(text, f"{code.system} code {_shown(code.code)} is malformed: {reason}")
 
 
 class CodeNotFoundError(CodeLookupError):
@@ -140,8 +154,9 @@ class CodeNotFoundError(CodeLookupError):
         self.code = code
         super().__init__(
             text,
-            f"{code.curie} ({code.system} {code.code}) is not used by any finding model in the "
-            "store; check the code, or build the store from the models that use it",
+            f"{_plain(code.curie)} ({_plain(code.system)} {_plain(code.code)}) is not used by any "
+            "finding model in the store; check the code, or build the store from the models "
+            "that use it",
         )
 
 
@@ -184,7 +199,7 @@ def _unknown_system(text: str, name: str) -> UnrecognizedCodeError:
     registry = default_registry()
     names = ", ".join(f"{s.key} ({s.prefix}:)" for s in registry.systems)
     return UnrecognizedCodeError(
-        text, f"unknown code system {name!r} in {text!r}; known systems: {names}"
+        text, f"unknown code system {_shown(name)} in {_shown(text)}; known systems: {names}"
     )
 
 
@@ -200,21 +215,37 @@ def parse_code(text: str) -> IndexCode:
     value = text.strip()
     if not value:
         raise UnrecognizedCodeError(text, f"empty code; expected {EXPECTED_FORMS}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            quoted = _shown(text.encode("utf-8", errors="surrogateescape"))
+        except UnicodeEncodeError:
+            quoted = _shown(text)
+        raise UnrecognizedCodeError(
+            text, f"the code {quoted} holds bytes that are not UTF-8 text; write it in UTF-8"
+        ) from None
     if "|" in value:
         system_uri, _, code = value.partition("|")
         system = _system_named(system_uri.strip())
         if system is None:
             raise _unknown_system(text, system_uri.strip())
         if not code.strip():
-            raise UnrecognizedCodeError(text, f"no code after '|' in {text!r}")
+            raise UnrecognizedCodeError(text, f"no code after '|' in {_shown(text)}")
         return IndexCode.of(system.key, code.strip())
     iri_match = _IRI.match(value)
     if iri_match and (_URI_SCHEME.match(iri_match.group(1)) or value.startswith("<")):
+        try:
+            unquote(iri_match.group(1), errors="strict")
+        except UnicodeDecodeError:
+            raise UnrecognizedCodeError(
+                text, f"{_shown(value)} has a %-escape that is not UTF-8 text"
+            ) from None
         code = code_from_iri(iri_match.group(1))
         if code is None:
             spaces = ", ".join(ns for ns, _ in _namespaces())
             raise UnrecognizedCodeError(
-                text, f"{value} is in no known code namespace; expected one of: {spaces}"
+                text, f"{_plain(value)} is in no known code namespace; expected one of: {spaces}"
             )
         return code
     if any(char.isspace() for char in value):
@@ -229,7 +260,7 @@ def parse_code(text: str) -> IndexCode:
         if system is None:
             raise _unknown_system(text, prefix)
         if not code:
-            raise UnrecognizedCodeError(text, f"no code after '{prefix}:' in {text!r}")
+            raise UnrecognizedCodeError(text, f"no code after '{prefix}:' in {_shown(text)}")
         return IndexCode.of(system.key, code)
     candidates = tuple(
         IndexCode.of(system.key, value)
@@ -241,7 +272,7 @@ def parse_code(text: str) -> IndexCode:
     if candidates:
         raise AmbiguousCodeError(text, candidates)
     raise UnrecognizedCodeError(
-        text, f"{text!r} matches no known system's code pattern; expected {EXPECTED_FORMS}"
+        text, f"{_shown(text)} matches no known system's code pattern; expected {EXPECTED_FORMS}"
     )
 
 
@@ -430,6 +461,23 @@ class _CoIndex:
         return {code: n for code, (n, _f) in self.partners.items() if code.system == key}
 
 
+#: What a column of a lookup query holds: ``iri``, ``node`` (IRI or blank node), ``literal``,
+#: ``label`` (a literal or unbound) or ``count`` (an integer, returned as an ``int``).
+_Column = Literal["iri", "node", "literal", "label", "count"]
+
+_USES_COLUMNS: tuple[_Column, ...] = ("iri", "literal", "iri", "node", "label")
+_CO_INDEX_COLUMNS: tuple[_Column, ...] = ("iri", "iri", "count", "count")
+_PARTNERS_COLUMNS: tuple[_Column, ...] = ("iri", "iri", "count")
+_LABELS_COLUMNS: tuple[_Column, ...] = ("iri", "literal", "count")
+_EXPECTED = {
+    "iri": "an IRI",
+    "node": "an IRI or blank node",
+    "literal": "a literal",
+    "label": "a literal or nothing",
+    "count": "an integer",
+}
+
+
 class _Lookup:
     """One lookup on a backend (the queries are small, the concept bound by the backend)."""
 
@@ -437,15 +485,40 @@ class _Lookup:
         self.backend = backend
         self.base = backend.base_iri or ""
 
-    def select(self, query: str, concept: str) -> Iterator[tuple[ox.Term | None, ...]]:
-        result = self.backend.query(query, {"concept": ox.NamedNode(concept)}, STANDARD_PREFIXES)
-        return iter(result.rows)  # type: ignore[union-attr]
+    def select(self, query: str, concept: str, columns: tuple[_Column, ...]) -> Iterator[tuple]:
+        """The rows of ``query`` for ``concept``, each term checked against ``columns``
+        (counts as ``int``): an endpoint that answers something else raises a
+        :class:`~ontomap.errors.StoreError` instead of a wrong lookup."""
+        from ontomap.query import QueryError
+
+        try:
+            result = self.backend.query(
+                query, {"concept": ox.NamedNode(concept)}, STANDARD_PREFIXES
+            )
+        except QueryError as exc:
+            raise StoreError(
+                f"{self.backend.location} cannot run the lookup's queries: {exc}"
+            ) from None
+        rows = getattr(result, "rows", None)
+        if rows is None:
+            raise StoreError(f"{self.backend.location} answered a lookup query with no rows")
+        names = result.variables  # type: ignore[union-attr]
+        for row in rows:
+            if len(row) != len(columns):
+                raise StoreError(
+                    f"{self.backend.location} answered a lookup query with the variables "
+                    f"{' '.join('?' + n for n in names)}"
+                )
+            yield tuple(
+                _checked(term, column, name, self.backend.location)
+                for term, column, name in zip(row, columns, names, strict=True)
+            )
 
     def uses(self, iri: str) -> list[Use]:
         found = set()
         base, graph_ns = self.base, len(GRAPH_NS)
         # Rows unpack in projection order, much faster than lookups by name.
-        for _concept, relation, graph, node, label in self.select(USES_QUERY, iri):
+        for _concept, relation, graph, node, label in self.select(USES_QUERY, iri, _USES_COLUMNS):
             entity = node.value
             if entity.startswith(base):
                 entity = entity[len(base) :]
@@ -463,9 +536,11 @@ class _Lookup:
         """The codes on the same entities as ``code`` (and the findings, unless not needed)."""
         uses = 0
         partners: dict[IndexCode, tuple[int, int]] = {}
-        query = CO_INDEX_QUERY if findings else PARTNERS_QUERY
-        for _concept, other_iri, entities, *found in self.select(query, code.iri):
-            counts = (int(entities.value), int(found[0].value) if found else 0)
+        query, columns = (
+            (CO_INDEX_QUERY, _CO_INDEX_COLUMNS) if findings else (PARTNERS_QUERY, _PARTNERS_COLUMNS)
+        )
+        for _concept, other_iri, entities, *found in self.select(query, code.iri, columns):
+            counts = (entities, found[0] if found else 0)
             other = code_from_iri(other_iri.value)
             if other is None:
                 continue
@@ -477,8 +552,8 @@ class _Lookup:
 
     def labels(self, iri: str) -> tuple[str, ...]:
         counted = [
-            (int(models.value), label.value)
-            for _concept, label, models in self.select(LABELS_QUERY, iri)
+            (models, label.value)
+            for _concept, label, models in self.select(LABELS_QUERY, iri, _LABELS_COLUMNS)
         ]
         return tuple(label for _n, label in sorted(counted, key=lambda p: (-p[0], p[1])))
 
@@ -546,6 +621,35 @@ class _Lookup:
             cardinality=cardinality,
             flag="outlier" if outlier else None,
         )
+
+
+def _checked(term: ox.Term | None, column: _Column, name: str, location: str) -> Any:
+    """``term`` if it is what ``column`` holds (a count as an ``int``), else a StoreError."""
+    if column == "count":
+        if isinstance(term, ox.Literal):
+            try:
+                return int(term.value)
+            except ValueError:
+                pass
+    elif column == "label":
+        if term is None or isinstance(term, ox.Literal):
+            return term
+    elif isinstance(term, _TERM_TYPES[column]):
+        return term
+    shown = "nothing" if term is None else str(term)
+    if len(shown) > 80:
+        shown = shown[:79] + "…"
+    raise StoreError(
+        f"{location} answered {shown} for ?{name} of a lookup query, where "
+        f"{_EXPECTED[column]} belongs; does it hold a knowledge graph of ontomap's layout?"
+    )
+
+
+_TERM_TYPES: dict[str, type | tuple[type, ...]] = {
+    "iri": ox.NamedNode,
+    "node": (ox.NamedNode, ox.BlankNode),
+    "literal": ox.Literal,
+}
 
 
 def is_minority(share: float, other_shares: Iterable[float]) -> bool:

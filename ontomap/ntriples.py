@@ -6,6 +6,7 @@ same triple serialised by Oxigraph are the same bytes.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterable
 
@@ -30,6 +31,17 @@ def literal(value: str) -> str:
 def typed_literal(value: str, datatype: str) -> str:
     """A literal with a datatype IRI as an N-Triples term."""
     return f"{literal(value)}^^<{datatype}>"
+
+
+def lines_of(data: bytes) -> list[str]:
+    """The lines of N-Triples or N-Quads ``data`` (UTF-8, as Oxigraph writes it), each with
+    its ``"\\n"``, split on ``"\\n"`` only.
+
+    Not :meth:`str.splitlines`: it also splits on ``"\\r"``, U+000B, U+000C, U+001C-U+001E,
+    U+0085, U+2028 and U+2029, which a literal may hold unescaped, and would cut such a
+    triple in two.
+    """
+    return list(map(bytes.decode, io.BytesIO(data)))
 
 
 def split_line(line: str) -> tuple[str, str, str]:

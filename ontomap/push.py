@@ -51,6 +51,7 @@ import pyoxigraph as ox
 from ontomap.backends import EndpointError, http_request
 from ontomap.errors import OntomapError
 from ontomap.graph import CODES_GRAPH, META_GRAPH
+from ontomap.ntriples import lines_of
 from ontomap.query import QueryError
 from ontomap.readers.common import SourceModel
 from ontomap.store import Store
@@ -91,7 +92,7 @@ def _store_graphs(store: Store, names: list[str]) -> Iterator[_Graph]:
     """The named graphs ``names`` of ``store`` as N-Triples lines, read one by one."""
     for name in names:
         data = store.oxigraph.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(name))
-        yield _Graph(name, data.decode().splitlines(keepends=True))  # type: ignore[union-attr]
+        yield _Graph(name, lines_of(data))  # type: ignore[arg-type]
 
 
 def _prefetch(steps: Iterator[tuple[str, int]], depth: int = 2) -> Iterator[tuple[str, int]]:

@@ -32,7 +32,7 @@ from ontomap.graph import (
     model_graph_iri,
 )
 from ontomap.model import IndexCode
-from ontomap.ntriples import iri, literal, typed_literal
+from ontomap.ntriples import iri, lines_of, literal, typed_literal
 from ontomap.readers.common import SourceModel
 from ontomap.vocab import DEFAULT_BASE_IRI, GRAPH_NS, OIFM, RDF, SKOS, XSD
 
@@ -359,7 +359,7 @@ class Store:
     def graph(self) -> KnowledgeGraph:
         """Everything the store holds about its models (bookkeeping excluded), as one graph."""
         data = self._store.query(_UNION).serialize(format=ox.RdfFormat.N_TRIPLES)  # type: ignore[union-attr]
-        return KnowledgeGraph(data.decode().splitlines(keepends=True), self.base_iri)
+        return KnowledgeGraph(lines_of(data), self.base_iri)
 
     def model_graph(self, oifm_id: str) -> KnowledgeGraph:
         """One model's graph: its own named graph plus the concepts and schemes it uses."""
@@ -375,7 +375,7 @@ class Store:
                  GRAPH {_CODES} {{ ?concept <{SKOS.inScheme.value}> ?s . ?s ?p ?o }} }}
             }}"""
         data = self._store.query(query).serialize(format=ox.RdfFormat.N_TRIPLES)  # type: ignore[union-attr]
-        return KnowledgeGraph(data.decode().splitlines(keepends=True), self.base_iri)
+        return KnowledgeGraph(lines_of(data), self.base_iri)
 
     # -------------------------------------------------------------- queries and lookups
     # Thin delegations, the store being their first argument: ``store.query(text, params)``

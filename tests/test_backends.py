@@ -8,15 +8,24 @@ command line with its exit codes."""
 from __future__ import annotations
 
 import contextlib
+import http
+import http.server
 import itertools
+import json
 import random
-from collections.abc import Iterator
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from conftest import EXAMPLES
-from servers import ontomap_cli, ontomap_server, oxigraph_server
+from conftest import EXAMPLES, ROOT
+from servers import ENV, ontomap_cli, ontomap_server, oxigraph_server
 
 from ontomap.backends import (
     EndpointError,
@@ -315,3 +324,298 @@ def test_a_query_the_endpoint_rejects_is_a_query_error(backends: Backends) -> No
     federated = "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }"
     with pytest.raises(QueryError, match="SERVICE"):
         run_query(served, federated)
+
+
+# ------------------------------------------------------------------ endpoints that misbehave
+
+JSON_RESULTS = "application/sparql-results+json"
+
+
+class Misbehaving(http.server.BaseHTTPRequestHandler):
+    """An endpoint whose every path answers a SPARQL query in its own wrong way (see
+    :data:`ANSWERS`). ``/proxy`` answers rightly, from :attr:`data`, listing the variables
+    backwards."""
+
+    data: ox.Store
+    stop: threading.Event
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.query = urllib.parse.parse_qs(body.decode()).get("query", [""])[0]
+        path = self.path.strip("/").partition("?")[0]
+        if path != "proxy" and self.selected() == ["base"]:
+            return self.results(["base"], [])  # the base IRI: unknown; the next query counts
+        ANSWERS.get(path, _not_found)(self)
+
+    do_GET = do_POST  # where a redirect leads
+
+    def raw(self, head: str, body: bytes = b"") -> None:
+        self.wfile.write(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        self.wfile.flush()
+
+    def answer(self, status: int, media: str | None, body: bytes, *extra: str) -> None:
+        lines = [f"HTTP/1.0 {status} {http.HTTPStatus(status).phrase}", *extra]
+        if media:
+            lines.append(f"Content-Type: {media}")
+        lines.append(f"Content-Length: {len(body)}")
+        self.raw("\n".join(lines) + "\n", body)
+
+    def results(self, variables: list[str], rows: list[dict[str, object]]) -> None:
+        document = {"head": {"vars": variables}, "results": {"bindings": rows}}
+        self.answer(200, JSON_RESULTS, json.dumps(document).encode())
+
+    def selected(self) -> list[str]:
+        """The variables the query selects (read by Oxigraph's parser, nothing evaluated)."""
+        if not self.query:  # a GET, after a redirect
+            return []
+        solutions = ox.Store().query(self.query)
+        return [v.value for v in getattr(solutions, "variables", ())]
+
+
+def _not_found(h: Misbehaving) -> None:
+    h.answer(404, "text/plain", f"no endpoint at /{h.path.strip('/')}".encode())
+
+
+def _wrong_kinds(h: Misbehaving) -> None:
+    """The lookup's variables, with a literal where the model graph's IRI belongs."""
+    names = h.selected()
+    row = {name: {"type": "uri", "value": "http://radlex.org/RID/RID5791"} for name in names}
+    row.update({"relation": {"type": "literal", "value": "index"}})
+    row.update({"graph": {"type": "literal", "value": "not an IRI"}})
+    return h.results(names, [row])
+
+
+def _proxy(h: Misbehaving) -> None:
+    solutions = h.data.query(h.query, use_default_graph_as_union=True)
+    document = json.loads(solutions.serialize(format=ox.QueryResultsFormat.JSON))  # type: ignore[union-attr]
+    document["head"]["vars"].reverse()
+    h.answer(200, JSON_RESULTS, json.dumps(document).encode())
+
+
+def _slow(h: Misbehaving) -> None:
+    h.stop.wait(60)
+
+
+def _trickle(h: Misbehaving) -> None:
+    h.raw(f"HTTP/1.0 200 OK\nContent-Type: {JSON_RESULTS}\nContent-Length: 1000\n")
+    for _ in range(200):
+        if h.stop.wait(0.1):
+            return
+        h.wfile.write(b" ")
+        h.wfile.flush()
+
+
+def _endless(h: Misbehaving) -> None:
+    h.raw(f"HTTP/1.0 200 OK\nContent-Type: {JSON_RESULTS}\n")
+    with contextlib.suppress(OSError):
+        while not h.stop.is_set():
+            h.wfile.write(b" " * 65536)
+
+
+ANSWERS: dict[str, Callable[[Misbehaving], None]] = {
+    "html": lambda h: h.answer(200, "text/html", b"<!DOCTYPE html>\n<html><body>Welcome</body>"),
+    "bad-json": lambda h: h.answer(200, JSON_RESULTS, b'{"head": {"vars": ['),
+    "no-results": lambda h: h.answer(200, JSON_RESULTS, b'{"head": {"vars": ["x"]}}'),
+    "bindings-not-a-list": lambda h: h.answer(
+        200, JSON_RESULTS, b'{"head": {"vars": ["x"]}, "results": {"bindings": {}}}'
+    ),
+    "wrong-term-type": lambda h: h.results(["x"], [{"x": {"type": "weird", "value": "1"}}]),
+    "wrong-variables": lambda h: h.results(["x"], [{"x": {"type": "literal", "value": "1"}}]),
+    "wrong-kinds": _wrong_kinds,
+    "boolean": lambda h: h.answer(200, JSON_RESULTS, b'{"head": {}, "boolean": true}'),
+    "triples": lambda h: h.answer(
+        200, "application/n-triples", b'<http://a/s> <http://a/p> "1" .\n'
+    ),
+    "empty": lambda h: h.answer(200, JSON_RESULTS, b""),
+    "png": lambda h: h.answer(200, "image/png", b"\x89PNG\r\n\x1a\n\x00\x00"),
+    "no-type": lambda h: h.answer(200, None, b"results: none"),
+    "error-500": lambda h: h.answer(500, "text/plain", b"java.lang.NullPointerException\n\tat x"),
+    "error-503": lambda h: h.answer(503, "text/html", b"<html>\n<h1>Down for maintenance</h1>"),
+    "loop": lambda h: h.answer(302, "text/plain", b"", "Location: /loop"),
+    "moved": lambda h: h.answer(307, "text/plain", b"", "Location: http://elsewhere/sparql"),
+    "cut": lambda h: h.raw(
+        f"HTTP/1.0 200 OK\nContent-Type: {JSON_RESULTS}\nContent-Length: 1000\n", b'{"head": '
+    ),
+    "cut-chunked": lambda h: h.raw(
+        f"HTTP/1.1 200 OK\nContent-Type: {JSON_RESULTS}\nTransfer-Encoding: chunked\n",
+        b'9\r\n{"head": \r\n',
+    ),
+    "not-http": lambda h: h.wfile.write(b"220 smtp.example.org ESMTP ready\r\n"),
+    "hang-up": lambda h: None,
+    "slow": _slow,
+    "trickle": _trickle,
+    "huge": lambda h: h.raw(
+        f"HTTP/1.0 200 OK\nContent-Type: {JSON_RESULTS}\nContent-Length: {10 << 30}\n", b"{"
+    ),
+    "endless": _endless,
+    "proxy": _proxy,
+}
+
+
+@pytest.fixture(scope="module")
+def misbehaving(backends: Backends) -> Iterator[str]:
+    """The base URL of a :class:`Misbehaving` endpoint on loopback."""
+    data = ox.Store()
+    with Store(backends.store("examples"), read_only=True) as store:
+        data.bulk_load(
+            store.oxigraph.dump(format=ox.RdfFormat.N_QUADS), format=ox.RdfFormat.N_QUADS
+        )
+    stop = threading.Event()
+    handler = type("Handler", (Misbehaving,), {"data": data, "stop": stop})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+
+
+def _one_error_line(done: subprocess.CompletedProcess[str]) -> str:
+    """The message of a run that failed with exit 4: one line, no traceback."""
+    assert done.returncode == 4, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("ontomap: error: "), done.stderr
+    return done.stderr
+
+
+#: What each answer's message must say (beyond exit 4 and one line).
+SAYS = {
+    "html": ["HTTP 200, text/html", "'<!DOCTYPE html> <html><body>Welcome</body>'"],
+    "bad-json": ["not valid application/sparql-results+json", '\'{"head": {"vars": [\''],
+    "no-results": ["'results' key", "HTTP 200"],
+    "bindings-not-a-list": ["must be an array"],
+    "wrong-term-type": ["'weird'"],
+    "wrong-variables": ["answered the variables ?x to a query that selects"],
+    "boolean": ["answered a boolean to a SELECT query", '\'{"head": {}, "boolean": true}\''],
+    "triples": ["answered triples to a SELECT query", "application/n-triples"],
+    "empty": ["HTTP 200, application/sparql-results+json, 0 bytes"],
+    "png": ["HTTP 200, image/png, 10 bytes", "PNG"],
+    "no-type": ["HTTP 200, no Content-Type, 13 bytes: 'results: none'"],
+    "error-500": ["HTTP 500, text/plain", "java.lang.NullPointerException at x"],
+    "error-503": ["HTTP 503, text/html", "Down for maintenance"],
+    "loop": ["redirects in a loop", "HTTP 302"],
+    "moved": ["redirects to http://elsewhere/sparql", "HTTP 307"],
+    "cut": ["closed the connection in the middle of its answer", "9 bytes", "1000 announced"],
+    "cut-chunked": ["in the middle of its answer", "HTTP 200"],
+    "not-http": ["gave no valid HTTP answer"],
+    "hang-up": ["gave no valid HTTP answer"],
+    "slow": ["did not answer within 1 s", "--timeout"],
+    "trickle": ["did not finish its answer within 1 s", "HTTP 200", "--timeout"],
+    "huge": ["announced an answer of 10 GiB", "more than the 512 MiB ontomap reads"],
+}
+
+
+@pytest.mark.parametrize("path", sorted(SAYS))
+def test_lookup_on_a_misbehaving_endpoint_exits_4_with_one_line(
+    misbehaving: str, path: str
+) -> None:
+    started = time.monotonic()
+    done = ontomap_cli("lookup", "RID5791", "--endpoint", misbehaving + path, "--timeout", "1")
+    message = _one_error_line(done)
+    for words in SAYS[path]:
+        assert words in message
+    assert time.monotonic() - started < 30
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "says"),
+    [
+        ("html", "SELECT ?s WHERE { ?s ?p ?o }", "HTTP 200, text/html"),
+        ("bad-json", "ASK { ?s ?p ?o }", "not valid application/sparql-results+json"),
+        ("boolean", "CONSTRUCT WHERE { ?s ?p ?o }", "a boolean to a CONSTRUCT or DESCRIBE query"),
+        ("triples", "ASK { ?s ?p ?o }", "answered triples to an ASK query"),
+        ("wrong-variables", "SELECT ?a ?b WHERE { ?a ?p ?b }", "?x to a query that selects ?a ?b"),
+        ("cut", "DESCRIBE <http://a/s>", "in the middle of its answer"),
+        ("slow", "SELECT * WHERE { ?s ?p ?o }", "did not answer within 1 s"),
+        ("trickle", "CONSTRUCT WHERE { ?s ?p ?o }", "did not finish its answer within 1 s"),
+        ("huge", "SELECT * WHERE { ?s ?p ?o }", "announced an answer of 10 GiB"),
+    ],
+)
+def test_query_on_a_misbehaving_endpoint_exits_4_with_one_line(
+    misbehaving: str, path: str, query: str, says: str
+) -> None:
+    done = ontomap_cli("query", query, "--endpoint", misbehaving + path, "--timeout", "1")
+    assert says in _one_error_line(done)
+
+
+def test_a_lookup_that_finds_the_wrong_kind_of_term_says_which(misbehaving: str) -> None:
+    done = ontomap_cli("lookup", "RID5791", "--endpoint", misbehaving + "wrong-kinds")
+    message = _one_error_line(done)
+    assert 'answered "not an IRI" for ?graph of a lookup query, where an IRI belongs' in message
+
+
+def test_an_endless_answer_is_cut_at_the_size_limit(misbehaving: str) -> None:
+    remote = RemoteBackend(misbehaving + "endless", max_bytes=4 << 20, timeout=30)
+    with pytest.raises(EndpointError, match="larger than the 4 MiB ontomap reads"):
+        run_query(remote, "SELECT * WHERE { ?s ?p ?o }")
+
+
+def test_variables_in_another_order_give_the_same_answers(
+    misbehaving: str, backends: Backends
+) -> None:
+    store = backends.store("examples")
+    for args in (
+        ("lookup", "RID49896", "--format", "json"),
+        ("query", "--name", "code-systems", "--format", "csv"),
+        ("query", 'SELECT ?f ?name WHERE { ?f oifm:tag "CT" ; rdfs:label ?name } ORDER BY ?f'),
+    ):
+        remote = ontomap_cli(*args, "--endpoint", misbehaving + "proxy")
+        here = ontomap_cli(*args, "--store", store)
+        assert remote.returncode == here.returncode == 0, remote.stderr
+        assert remote.stdout == here.stdout
+
+
+def test_timeout_is_settable_and_for_endpoints_only(backends: Backends) -> None:
+    from ontomap.backends import DEFAULT_TIMEOUT
+
+    for command in ("lookup", "query"):
+        shown = ontomap_cli(command, "--help").stdout
+        assert "--timeout SECONDS" in shown and f"[default: {DEFAULT_TIMEOUT:g}]" in shown
+    store = backends.store("examples")
+    local = ontomap_cli("lookup", "RID49896", "--store", store, "--timeout", "5")
+    assert local.returncode == 2 and "--timeout applies to --endpoint" in local.stderr
+    zero = ontomap_cli("lookup", "RID49896", "--endpoint", "http://127.0.0.1:9/q", "--timeout", "0")
+    assert zero.returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("http://[::1", "is not a valid URL: Invalid IPv6 URL"),
+        ("http://127.0.0.1:99999/query", "Port out of range"),
+        ("http://127.0.0.1:7878/\udcff", "holds bytes that are not UTF-8 text"),
+        ("http://127.0.0.1:7878/a query", "holds white space or control characters"),
+        ("http://user:secret@127.0.0.1:7878/query", "a user name or password in the URL"),
+        ("ftp://127.0.0.1/query", "is not an http(s) URL"),
+        ("http:///query", "is not an http(s) URL"),
+    ],
+)
+def test_endpoint_urls_are_checked_before_any_request(url: str, says: str) -> None:
+    for command in (("lookup", "RID5791"), ("query", "ASK {}")):
+        done = subprocess.run(
+            [sys.executable, "-m", "ontomap", *command, "--endpoint", url],
+            env=ENV,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            errors="surrogateescape",
+            timeout=120,
+        )
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert "Invalid value for '--endpoint'" in done.stderr and says in done.stderr
+    with pytest.raises(ValueError, match=re.escape(says)):
+        RemoteBackend(url)
+
+
+def test_an_iri_as_endpoint_is_sent_percent_encoded(misbehaving: str) -> None:
+    done = ontomap_cli("query", "ASK {}", "--endpoint", misbehaving + "réponse")
+    assert "no SPARQL endpoint at " in _one_error_line(done)
+    assert f"{misbehaving}r%C3%A9ponse (HTTP 404, text/plain" in done.stderr
+    assert "'no endpoint at /r%C3%A9ponse'" in done.stderr

@@ -252,7 +252,8 @@ def test_build_into_a_store_in_use(tmp_path: Path) -> None:
     with Store(tmp_path / "kg"):
         result = run("build", EXAMPLES, "--store", tmp_path / "kg")
     assert result.exit_code == 4
-    assert "ontomap: error: cannot open the store" in result.stderr
+    assert "ontomap: error: another ontomap process (process " in result.stderr
+    assert "is writing the store at" in result.stderr
 
 
 # -- export -----------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,13 @@ from conftest import EXAMPLES, ROOT
 from ontomap.errors import StoreError
 from ontomap.generations import GENERATIONS, POINTER
 from ontomap.readers import read_models
-from ontomap.store import Store, StoreBusyError, current_generation, is_store
+from ontomap.store import (
+    GenerationGoneError,
+    Store,
+    StoreBusyError,
+    current_generation,
+    is_store,
+)
 
 SPN = EXAMPLES / "solitary_pulmonary_nodule.fm.json"
 
@@ -195,3 +203,68 @@ def test_a_folder_that_is_not_a_store_is_not_written_into(tmp_path: Path) -> Non
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
     with pytest.raises(StoreError, match="no store at"):
         Store(tmp_path / "nothing", read_only=True)
+
+
+def test_a_held_generation_is_kept_and_the_others_still_go(tmp_path: Path) -> None:
+    kg = tmp_path / "kg"
+    with Store(kg) as store:
+        store.load(read_models([SPN]).models)
+    (kg / GENERATIONS / "000000").mkdir()  # a generation whose lock file is gone
+    with Store(kg, read_only=True) as held:
+        with Store(kg):
+            pass  # 000002; 000001 is held
+        with Store(kg):
+            pass  # 000003; 000002 is not held: deleted although 000001 (sorted first) is kept
+        assert _generations(kg) == ["000001", "000001.lock", "000003", "000003.lock"]
+        assert held.model_ids() == _ids_in_json(SPN)
+    lock = kg / GENERATIONS / "000003.lock"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert lock.stat().st_mode & 0o777 == 0o644 & ~umask  # readers of other accounts may lock
+    with pytest.raises(GenerationGoneError, match="generation 000002 of the store"):
+        Store(kg, read_only=True, generation="000002")
+    with Store(kg, read_only=True, generation="000001") as old:
+        assert old.model_ids() == _ids_in_json(SPN)
+
+
+def test_readers_opening_while_writers_commit_always_get_a_whole_generation(
+    tmp_path: Path,
+) -> None:
+    kg = tmp_path / "kg"
+    models = read_models([SPN]).models
+    with Store(kg) as store:
+        store.load(models)
+    stop = threading.Event()
+    commits: list[str] = []
+
+    def write() -> None:
+        while not stop.is_set():
+            with Store(kg) as writer:
+                writer.load(models)
+                commits.append(writer.commit())
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    opened = 0
+    try:
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            with Store(kg, read_only=True) as reader:
+                assert reader.model_ids() == _ids_in_json(SPN)
+                opened += 1
+    finally:
+        stop.set()
+        thread.join(30)
+    assert opened > 10 and len(commits) > 3, (opened, len(commits))
+
+
+def test_an_unreadable_pointer_is_a_damaged_store(tmp_path: Path) -> None:
+    kg = tmp_path / "kg"
+    with Store(kg) as store:
+        store.load(read_models([SPN]).models)
+    (kg / POINTER).write_bytes(b"\xff\xfe\x00")
+    assert is_store(kg)  # damaged, still a store: opening it says what is wrong
+    with pytest.raises(StoreError, match=f"cannot read {kg / POINTER}"):
+        Store(kg, read_only=True)
+    result = _ontomap("serve", "--store", str(kg), "--port", "0", timeout=60)
+    assert result.returncode == 4 and "cannot read" in result.stderr, result.stderr

@@ -255,7 +255,7 @@ def _document(tmp_path: Path, attribute: dict[str, Any]) -> Path:
     [
         (
             {"oifma_id": "OIFMA_TEST_000001", "name": "a", "type": "text"},
-            '"OIFMA_TEST_000001"',
+            '"type"',
             '"type" must be',
         ),
         (
@@ -265,7 +265,7 @@ def _document(tmp_path: Path, attribute: dict[str, Any]) -> Path:
         ),
         (
             {"oifma_id": "OIFMA_TEST_000001", "name": "a", "type": "numeric", "required": "yes"},
-            '"OIFMA_TEST_000001"',
+            '"required"',
             '"required" must be',
         ),
         (
@@ -281,7 +281,7 @@ def _document(tmp_path: Path, attribute: dict[str, Any]) -> Path:
                 "max_selected": "2",
                 "values": [],
             },
-            '"OIFMA_TEST_000001"',
+            '"max_selected"',
             '"max_selected"',
         ),
         (

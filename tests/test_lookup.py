@@ -8,12 +8,17 @@ import random
 import subprocess
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from conftest import EXAMPLES, ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from ontomap.backends import LocalBackend
 from ontomap.errors import UnknownCodeSystemError
 from ontomap.lookup import (
     DOMINANT_SHARE,
@@ -187,6 +192,118 @@ def test_lookup_accepts_an_index_code(examples_store: Path) -> None:
         by_text = store.lookup("GAMUTS:5529")
         by_value = lookup(store, IndexCode.of("GAMUTS", "5529"))
     assert by_text == by_value
+
+
+# ------------------------------------------------------------------ hostile codes
+
+#: Codes as a shell passes them (bytes: undecodable ones arrive as surrogate escapes).
+HOSTILE_CODES: list[bytes] = [
+    b"",
+    b" \t ",
+    b"RADLEX:\xff",
+    b"\xff\xfe",
+    b"\xc3(",
+    b"RADLEX:\xed\xa0\x80",  # a UTF-16 surrogate written in UTF-8
+    b"RADLEX:" + b"9" * 100_000,
+    b"A" * 100_000,
+    b"RADLEX:\x01\x1b[2J",
+    b"\x1b]0;title\x07RID5791",
+    b"RADLEX:RID5791\x7f",
+    b"RADLEX:RID5791> } ; DROP ALL ; { <x",
+    b'"} UNION { ?s ?p ?o } #',
+    b"<http://radlex.org/RID/RID5791> . ?s ?p ?o",
+    "ＲＡＤＬＥＸ:RID5791".encode(),
+    "RАDLEX:RID5791".encode(),  # a Cyrillic A
+    "RADLEX:RID５７９１".encode(),
+    "RADLEX:RID5791\u200b".encode(),
+    "RADLEX:RID\u2028".encode(),
+    "SNOMED:٢٦٣٧٦٨٠٠٩".encode(),
+    "ﬁ:x".encode(),
+    b"|",
+    b"http://snomed.info/sct|",
+    b"::",
+    b"RADLEX:",
+    b"<>",
+    b"http://",
+    b"https://w3id.org/ontomap/code/X/%ff",
+    b"https://w3id.org/ontomap/code/X/%1b%5b2J",
+    b"http://radlex.org/RID/%00",
+    b"-",
+    b"--no-such-option",
+]
+
+
+def _lookup_cli(store: Path, code: bytes, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "ontomap", "lookup", code, "--store", str(store), *args],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def _check_refusal(code: object, status: int, stderr: str) -> None:
+    """Exit 3 with one printable line, or a usage error (exit 2); never a traceback."""
+    assert "Traceback" not in stderr, (code, stderr)
+    assert status in (2, 3), (code, status, stderr)
+    last = stderr.rstrip("\n").split("\n")[-1]
+    assert last.startswith(("ontomap: error: ", "Error: ")), (code, stderr)
+    assert last.isprintable() and len(last) < 1000, (code, last)
+    if status == 3:
+        assert stderr.count("\n") == 1, (code, stderr)
+
+
+def test_hostile_codes_on_the_command_line_are_refused_in_one_line(examples_store: Path) -> None:
+    runs = [(code, "table") for code in HOSTILE_CODES] + [(b"RADLEX:\xff", "json")]
+    with ThreadPoolExecutor(4) as pool:
+        done = pool.map(lambda run: _lookup_cli(examples_store, run[0], "--format", run[1]), runs)
+        for (code, _fmt), result in zip(runs, done, strict=True):
+            _check_refusal(code, result.returncode, result.stderr.decode("utf-8", "replace"))
+    undecodable = _lookup_cli(examples_store, b"RADLEX:\xff").stderr.decode()
+    assert "b'RADLEX:\\xff' holds bytes that are not UTF-8 text" in undecodable
+
+
+@pytest.mark.parametrize(
+    "code", ["\x00", "RADLEX:\x00", "RADLEX:RID5791\x00", "\ud800", "RADLEX:\udfff\ud800"]
+)
+def test_codes_no_shell_can_pass_are_refused_too(examples_store: Path, code: str) -> None:
+    from click.testing import CliRunner
+
+    from ontomap.cli import main
+
+    result = CliRunner().invoke(main, ["lookup", code, "--store", str(examples_store)])
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit
+    ), result.exception
+    _check_refusal(code, result.exit_code, result.stderr)
+
+
+@pytest.fixture(scope="module")
+def examples_backend(examples_store: Path) -> Iterator[LocalBackend]:
+    with LocalBackend.open(examples_store) as backend:
+        yield backend
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.text(st.characters(exclude_categories=()), max_size=40)
+    | st.from_regex(
+        r"(RADLEX|sct|SNOMED CT|http://radlex\.org/RID/|<|http://snomed\.info/sct)"
+        r"[:| ]?.{0,12}",
+        fullmatch=True,
+    )
+)
+def test_any_text_is_a_lookup_or_a_code_lookup_error(
+    examples_backend: LocalBackend, text: str
+) -> None:
+    try:
+        result = lookup(examples_backend, text)
+    except CodeLookupError as exc:
+        assert exc.text == text
+        message = str(exc)
+        assert message.isprintable() and len(message) < 1000
+    else:
+        assert result.used_by
 
 
 # ------------------------------------------------------------------ the corpus, independently

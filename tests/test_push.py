@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import http.server
 import shutil
+import subprocess
+import sys
+import threading
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,7 +85,8 @@ def _no_staging_left(base: str) -> None:
 def test_push_keeps_the_store_layout(oxigraph: str, examples_store: Path) -> None:
     done = ontomap_cli("push", "--store", examples_store, "--endpoint", oxigraph + "update")
     assert done.returncode == 0, done.stderr
-    assert "5 graphs" in done.stdout and "3 models" in done.stdout
+    graphs = len(_store_graphs(examples_store))  # a graph per model, codes, bookkeeping...
+    assert f"{graphs} graphs" in done.stdout and "3 models" in done.stdout
     assert _remote_graphs(oxigraph) == _store_graphs(examples_store)
     _no_staging_left(oxigraph)
 
@@ -114,7 +119,7 @@ def test_small_batches_stage_large_graphs_and_give_the_same_graphs(
             progress=lambda done, total: sent.append(done),
         )
         total = len(store)
-    assert summary.graphs == 5 and summary.triples == total
+    assert summary.graphs == len(_store_graphs(examples_store)) and summary.triples == total
     assert summary.requests > total // 40
     assert sent[-1] == total and sent == sorted(sent)
     assert _remote_graphs(oxigraph) == _store_graphs(examples_store)
@@ -214,3 +219,96 @@ def test_push_errors(examples_store: Path) -> None:
 def test_push_help_has_examples() -> None:
     done = ontomap_cli("push", "--help")
     assert done.returncode == 0 and "Examples:" in done.stdout and "--atomic" in done.stdout
+
+
+class _UpdateEndpoint(http.server.BaseHTTPRequestHandler):
+    """An update endpoint that fails in the way its path names; counts the updates it gets."""
+
+    stop: threading.Event
+    received: list[str]
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.received.append(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode())
+        kind = self.path.strip("/")
+        if kind == "slow":
+            self.stop.wait(60)
+            return
+        heads = {
+            "fail": "HTTP/1.0 500 Internal Server Error\r\nContent-Type: text/plain\r\n"
+            "Content-Length: 24\r\n\r\nTDB2: transaction failed",
+            "cut": "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 99\r\n\r\nUpd",
+            "loop": "HTTP/1.0 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n",
+            "garbage": "SSH-2.0-OpenSSH_9.6\r\n",
+        }
+        self.wfile.write(heads[kind].encode())
+
+    do_GET = do_POST  # where a redirect leads
+
+
+@pytest.fixture(scope="module")
+def failing_endpoint() -> Iterator[tuple[str, list[str]]]:
+    stop = threading.Event()
+    received: list[str] = []
+    handler = type("Handler", (_UpdateEndpoint,), {"stop": stop, "received": received})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", received
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        ("fail", "failed (HTTP 500, text/plain, 24 bytes: 'TDB2: transaction failed')"),
+        ("cut", "closed the connection in the middle of its answer"),
+        ("loop", "redirects in a loop (HTTP 302 to /loop)"),
+        ("garbage", "gave no valid HTTP answer"),
+        ("slow", "did not answer within 1 s"),
+    ],
+)
+def test_a_failing_update_endpoint_is_exit_4_in_one_line(
+    examples_store: Path, failing_endpoint: tuple[str, list[str]], path: str, says: str
+) -> None:
+    url, received = failing_endpoint
+    before = len(received)
+    done = ontomap_cli(
+        "push", "--store", examples_store, "--endpoint", url + path, "--timeout", "1", "-q"
+    )
+    assert done.returncode == 4 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("ontomap: error: ")
+    assert says in done.stderr
+    assert len(received) > before and received[before].startswith("DROP SILENT GRAPH")
+
+
+@pytest.mark.parametrize("token", ["two\nlines", "with space", "caf\u00e9", "\udcff"])
+def test_a_token_that_cannot_be_sent_is_a_usage_error(examples_store: Path, token: str) -> None:
+    env = dict(ENV, ONTOMAP_TOKEN=token)
+    for args in ([], ["--token", token]):
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ontomap",
+                "push",
+                "--store",
+                str(examples_store),
+                "--endpoint",
+                "http://127.0.0.1:9/update",
+                *args,
+            ],
+            env=env if not args else ENV,
+            capture_output=True,
+            text=True,
+            errors="surrogateescape",
+            timeout=120,
+        )
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert "the token must be printable ASCII" in done.stderr

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import click
 
-from ontomap.cli import EXIT_INPUT_ERRORS, EXIT_USAGE, fail, handle_errors, main
+from ontomap.cli import EXIT_INPUT_ERRORS, EXIT_INTERRUPTED, EXIT_USAGE, fail, handle_errors, main
+from ontomap.errors import OntomapError
 from ontomap.exporters import EXPORTERS, exporter_for
 from ontomap.graph import GraphBuilder, check_base_iri
 from ontomap.progress import Progress
 from ontomap.readers import ModelStream, ReadReport, discover
-from ontomap.store import STORE_ENV, Store, default_store_path
+from ontomap.readers.limits import DEFAULT_MAX_FILE_SIZE, MAX_FILE_SIZE_ENV, format_size, parse_size
+from ontomap.store import STORE_ENV, Store, current_generation, default_store_path, is_store
 from ontomap.vocab import DEFAULT_BASE_IRI
 
 FORMATS = sorted(EXPORTERS)
@@ -38,10 +40,43 @@ strict_option = click.option(
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 
 
-def _read(sources: tuple[Path, ...], strict: bool, quiet: bool) -> ReadReport:
+class ByteSize(click.ParamType):
+    """A size in bytes, written as :func:`ontomap.readers.limits.parse_size` reads it."""
+
+    name = "size"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_size(str(value))
+        except OntomapError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+max_file_size_option = click.option(
+    "--max-file-size",
+    type=ByteSize(),
+    default=DEFAULT_MAX_FILE_SIZE,
+    envvar=MAX_FILE_SIZE_ENV,
+    show_envvar=True,
+    metavar="SIZE",
+    help=f"Larger input files are errors, not read (bytes, or with k, M, G). "
+    f"Default: {format_size(DEFAULT_MAX_FILE_SIZE).replace(' ', '')}.",
+)
+
+
+def _read(sources: tuple[Path, ...], strict: bool, quiet: bool, max_file_size: int) -> ReadReport:
     files = list(discover(sources))
     progress = Progress("reading", len(files), enabled=False if quiet else None)
-    stream = ModelStream(files, strict=strict, progress=lambda _path: progress.advance())
+    stream = ModelStream(
+        files,
+        strict=strict,
+        progress=lambda _path: progress.advance(),
+        max_file_size=max_file_size,
+    )
     try:
         for _source in stream:
             pass
@@ -79,6 +114,7 @@ def read_summary(report: ReadReport) -> str:
 @base_option
 @strict_option
 @quiet_option
+@max_file_size_option
 @handle_errors
 def build(
     sources: tuple[Path, ...],
@@ -86,6 +122,7 @@ def build(
     base_iri: str | None,
     strict: bool,
     quiet: bool,
+    max_file_size: int,
 ) -> None:
     """Read finding models and load them into a store.
 
@@ -102,12 +139,27 @@ def build(
     started = time.perf_counter()
     files = list(discover(sources))
     progress = Progress("loading", len(files), enabled=False if quiet else None)
-    stream = ModelStream(files, strict=strict, progress=lambda _path: progress.advance())
+    stream = ModelStream(
+        files,
+        strict=strict,
+        progress=lambda _path: progress.advance(),
+        max_file_size=max_file_size,
+    )
+    location = store_path or default_store_path()
     try:
-        with Store(store_path) as store:
+        with Store(location) as store:
             summary = store.load(stream, base_iri)
             total = len(store.model_ids())
-            location = store.path
+            generation = store.commit()
+    except KeyboardInterrupt:
+        progress.close()
+        kept = current_generation(location) if is_store(location) else None
+        where = f"generation {kept}" if kept else "no generation yet"
+        fail(
+            f"interrupted: nothing was written; the store at {location} is as it was ({where})",
+            EXIT_INTERRUPTED,
+        )
+        return
     finally:
         progress.close()
         print_diagnostics(stream.report, quiet)
@@ -117,7 +169,7 @@ def build(
             f"{read_summary(report)}\n"
             f"store {location}: {summary.added} added, {summary.replaced} replaced, "
             f"{total} models in all ({summary.quads} quads written) "
-            f"in {time.perf_counter() - started:.2f} s"
+            f"in {time.perf_counter() - started:.2f} s; now generation {generation}"
         )
     if not report.ok:
         sys.exit(EXIT_INPUT_ERRORS)
@@ -138,6 +190,7 @@ def build(
 @base_option
 @strict_option
 @quiet_option
+@max_file_size_option
 @handle_errors
 def export(
     sources: tuple[Path, ...],
@@ -147,6 +200,7 @@ def export(
     base_iri: str | None,
     strict: bool,
     quiet: bool,
+    max_file_size: int,
 ) -> None:
     """Convert finding models to an RDF file, from SOURCES or from a store.
 
@@ -173,7 +227,7 @@ def export(
     exporter = exporter_for(None if to_stdout else output, fmt or ("turtle" if to_stdout else None))
     report = None
     if sources:
-        report = _read(sources, strict, quiet)
+        report = _read(sources, strict, quiet, max_file_size)
         graph = GraphBuilder(base_iri or DEFAULT_BASE_IRI).graph(s.model for s in report.models)
         what = f"{len(report.models)} models"
     else:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from pathlib import Path
 
 import click
 
 from ontomap.cli import EXIT_NOT_FOUND, fail, handle_errors, main
 from ontomap.cli.build import store_option
-from ontomap.cli.query import endpoint_option, open_target
+from ontomap.cli.query import endpoint_option, open_target, timeout_option
 from ontomap.errors import UnknownCodeSystemError
 from ontomap.lookup import (
     DOMINANT_SHARE,
@@ -65,7 +66,21 @@ def _percent(share: float) -> str:
     return f"{share:.2%}" if 0 < share < 0.01 else f"{share:.1%}"
 
 
+def _line(text: str) -> str:
+    """``text`` on one line: line breaks and other control characters written as escapes."""
+    if text.isprintable():
+        return text
+    return "".join(
+        repr(char)[1:-1] if unicodedata.category(char) in _ESCAPED else char for char in text
+    )
+
+
+#: Unicode categories written as escapes in a table: controls, line and paragraph separators.
+_ESCAPED = frozenset({"Cc", "Zl", "Zp", "Cs"})
+
+
 def _cut(text: str, width: int) -> str:
+    text = _line(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -77,7 +92,7 @@ def render_table(result: LookupResult, limit: int) -> str:
     out = [
         f"{code.curie}  ({code.system} {code.code})",
         f"  iri      {code.iri}",
-        f"  labels   {' | '.join(code.labels) if code.labels else '-'}",
+        f"  labels   {' | '.join(map(_line, code.labels)) if code.labels else '-'}",
         f"  used by  {uses} entit{'ies' if uses != 1 else 'y'} in {result.findings} "
         f"finding{'s' * (result.findings != 1)} ({kinds})",
         "",
@@ -170,6 +185,7 @@ def render_csv(result: LookupResult) -> str:
 )
 @store_option
 @endpoint_option
+@timeout_option
 @handle_errors
 def lookup(
     code: str,
@@ -178,6 +194,7 @@ def lookup(
     limit: int,
     store_path: Path | None,
     endpoint: str | None,
+    timeout: float | None,
 ) -> None:
     """Look up a CODE: its labels in the corpus, where it is used, and the codes of other
     systems that index the same findings, attributes and values.
@@ -207,7 +224,7 @@ def lookup(
     4 store or endpoint error (cannot open the store; endpoint unreachable or refusing).
     """
     try:
-        with open_target(store_path, endpoint) as backend:
+        with open_target(store_path, endpoint, timeout) as backend:
             result = lookup_code(backend, code, to=to)
     except CodeLookupError as exc:
         fail(str(exc), EXIT_NOT_FOUND)

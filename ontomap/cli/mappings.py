@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -29,9 +30,11 @@ from ontomap.mappings import (
     DEFAULT_LICENSE,
     FORMATS,
     InvalidMappingDateError,
+    InvalidMappingIriError,
     MappingSet,
     build_mapping_set,
     check_date,
+    check_iri,
     format_for,
     source_date,
     write_mapping_set,
@@ -57,6 +60,20 @@ def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> st
         return check_date(value)
     except InvalidMappingDateError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def _iri(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return check_iri("license" if param.name == "license_" else "mapping set ID", value)
+    except InvalidMappingIriError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _shown(path: Path) -> str:
+    """A path as text that can always be printed (bytes that are not UTF-8 as ``\\xNN``)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _source_date(paths: Iterable[Path | str]) -> str | None:
@@ -173,11 +190,13 @@ def _describe(mapping_set: MappingSet) -> str:
     metavar="IRI",
     default=DEFAULT_LICENSE,
     show_default=True,
+    callback=_iri,
     help="License of the mapping set.",
 )
 @click.option(
     "--set-id",
     metavar="IRI",
+    callback=_iri,
     help="Identifier of the mapping set (SSSOM mapping_set_id, ConceptMap url, SKOS set IRI). "
     "Default: https://w3id.org/ontomap/mappings/{from}-to-{to}.",
 )
@@ -273,7 +292,7 @@ def mappings(
     if not quiet and not to_stdout:
         prefix = f"{read_summary(report)}\n" if report is not None else ""
         click.echo(
-            f"{prefix}wrote {output} ({mapping_format.name}, {_describe(mapping_set)}) "
+            f"{prefix}wrote {_shown(output)} ({mapping_format.name}, {_describe(mapping_set)}) "
             f"in {time.perf_counter() - started:.2f} s"
         )
     if not mapping_set.mappings:

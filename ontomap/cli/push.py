@@ -6,7 +6,6 @@ the CLI's package needs one import line for both server commands.
 
 from __future__ import annotations
 
-import urllib.parse
 from pathlib import Path
 
 import click
@@ -19,9 +18,22 @@ from ontomap.query import QueryError
 
 
 def _url(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    parts = urllib.parse.urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise click.BadParameter(f"{value!r} is not an http(s) URL")
+    from ontomap.backends import endpoint_url
+
+    try:
+        return endpoint_url(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _token(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    from ontomap.backends import check_token
+
+    if value is not None:
+        try:
+            check_token(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
     return value
 
 
@@ -70,6 +82,7 @@ def _graph(_ctx: click.Context, _param: click.Parameter, value: str | None) -> s
 @click.option(
     "--token",
     envvar=TOKEN_ENV,
+    callback=_token,
     show_envvar=True,
     help="Sent as 'Authorization: Bearer TOKEN' (prefer the environment variable).",
 )
@@ -129,6 +142,13 @@ def push(
         fail("give SOURCES or --store, not both", EXIT_USAGE)
     if base_iri is not None and not sources:
         fail("--base-iri applies to SOURCES; a store keeps the base it was built with", EXIT_USAGE)
+    if base_iri is not None:
+        from ontomap.graph import check_base_iri
+
+        try:
+            check_base_iri(base_iri)
+        except ValueError as exc:
+            fail(str(exc), EXIT_USAGE)
     progress = Progress("pushing", enabled=False if quiet else None)
 
     def show(sent: int, total: int) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 import textwrap
-import urllib.parse
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -33,6 +32,7 @@ from ontomap.query import (
     prefixes,
     run_query,
 )
+from ontomap.query.safety import check_nesting
 
 if TYPE_CHECKING:
     from ontomap.backends import LocalBackend, RemoteBackend
@@ -58,12 +58,14 @@ def query_errors(func: F) -> F:
 
 
 def _endpoint(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    from ontomap.backends import endpoint_url
+
     if value is None:
         return None
-    parts = urllib.parse.urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise click.BadParameter(f"{value!r} is not an http(s) URL of a SPARQL endpoint")
-    return value
+    try:
+        return endpoint_url(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 #: ``--endpoint URL``: run on a SPARQL 1.1 endpoint instead of a store.
@@ -77,17 +79,32 @@ endpoint_option = click.option(
 )
 
 
-def open_target(store_path: Path | None, endpoint: str | None) -> LocalBackend | RemoteBackend:
+#: ``--timeout SECONDS``: how long an endpoint has to answer each request.
+timeout_option = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="With --endpoint: how many seconds the endpoint may take for each whole answer "
+    "[default: 60].",
+)
+
+
+def open_target(
+    store_path: Path | None, endpoint: str | None, timeout: float | None = None
+) -> LocalBackend | RemoteBackend:
     """The backend the command line names: ``--endpoint`` or the store (``--store``, else
     $ONTOMAP_STORE, else the default). ``--store`` and ``--endpoint`` together are a usage
-    error; a store named only by the environment gives way to ``--endpoint``."""
-    from ontomap.backends import LocalBackend, RemoteBackend
+    error; a store named only by the environment gives way to ``--endpoint``. ``timeout``
+    (``--timeout``) applies to an endpoint only."""
+    from ontomap.backends import DEFAULT_TIMEOUT, LocalBackend, RemoteBackend
 
     if endpoint is not None:
         context = click.get_current_context()
         if context.get_parameter_source("store_path") == click.core.ParameterSource.COMMANDLINE:
             fail("give --store or --endpoint, not both", EXIT_USAGE)
-        return RemoteBackend(endpoint)
+        return RemoteBackend(endpoint, timeout=DEFAULT_TIMEOUT if timeout is None else timeout)
+    if timeout is not None:
+        fail("--timeout applies to --endpoint", EXIT_USAGE)
     return LocalBackend.open(store_path)
 
 
@@ -175,6 +192,7 @@ def _write(data: bytes) -> None:
 @click.option("--list", "list_only", is_flag=True, help="List the named queries and exit.")
 @store_option
 @endpoint_option
+@timeout_option
 @handle_errors
 @query_errors
 def query(
@@ -187,6 +205,7 @@ def query(
     list_only: bool,
     store_path: Path | None,
     endpoint: str | None,
+    timeout: float | None,
 ) -> None:
     """Run a SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE) on a store or an endpoint.
 
@@ -214,10 +233,15 @@ def query(
       ontomap query --endpoint http://127.0.0.1:7878/query --name code-systems
       ontomap query --list
 
+    A query may nest at most 1000 levels deep (brackets, function calls and groups,
+    and chains such as a || b || c, count); a deeper one is refused before it reaches
+    Oxigraph, whose parser would overflow its stack on it.
+
     \b
     Exit codes: 0 ok, 2 usage error (syntax error with line and column, update, bad
-    parameter, query rejected by the endpoint), 3 unknown code or code system in a parameter,
-    4 store or endpoint error (cannot open the store; endpoint unreachable or refusing).
+    parameter, query nested too deeply, query rejected by the endpoint), 3 unknown code or
+    code system in a parameter, 4 store or endpoint error (cannot open the store; endpoint
+    unreachable or refusing).
     """
     if list_only:
         click.echo(_listing(), nl=False)
@@ -235,7 +259,8 @@ def query(
     else:
         named = parse_query(text or "", "query", "<query>")
     params = _params(param_values)
-    with open_target(store_path, endpoint) as backend:
+    check_nesting(named.text, source=named.source)  # deeper overflows Oxigraph's stack
+    with open_target(store_path, endpoint, timeout) as backend:
         result = run_query(backend, named, params)
         prefix_map = prefixes(backend.base_iri)
     if isinstance(result, GraphResult):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
+import re
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -13,6 +15,45 @@ from ontomap.errors import StoreError
 
 #: Environment variable holding the update token (safer than --token on a shared machine).
 TOKEN_ENV = "ONTOMAP_TOKEN"
+#: Multipliers of the size suffixes (binary: 1K = 1024 bytes).
+SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+#: The defaults of --max-query-size and --worker-memory: ``MAX_QUERY_BYTES`` of
+#: :mod:`ontomap.server.app` and ``DEFAULT_MEMORY_LIMIT`` of :mod:`ontomap.server.workers`
+#: (written out here so that the command line loads no server code until it serves).
+DEFAULT_QUERY_SIZE = "8M"
+DEFAULT_WORKER_MEMORY = "1G"
+
+
+class Size(click.ParamType):
+    """A size in bytes written ``512M``, ``2G``, ``64K`` or ``1048576`` (binary units; a
+    trailing ``B`` or ``iB`` is allowed); ``none`` when ``allow_none``."""
+
+    name = "size"
+
+    def __init__(self, allow_none: bool = False) -> None:
+        self.allow_none = allow_none
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int) or value is None:
+            return value
+        text = str(value).strip()
+        if self.allow_none and text.lower() == "none":
+            return None
+        match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:I?B)?", text, re.IGNORECASE)
+        if match is None:
+            self.fail(f"{value!r} is not a size such as 512M, 2G or 1048576", param, ctx)
+        number, unit = match.groups()
+        return int(float(number) * SIZE_UNITS[unit.upper()])
+
+
+def format_size(value: int | None) -> str:
+    """``value`` bytes as ``ontomap serve`` writes sizes (``8M``, ``1G``, ``1536K``)."""
+    if value is None:
+        return "no limit"
+    for unit in ("T", "G", "M", "K"):
+        if value and value % SIZE_UNITS[unit] == 0:
+            return f"{value // SIZE_UNITS[unit]}{unit}"
+    return f"{value} bytes"
 
 
 @main.command("serve")
@@ -64,6 +105,36 @@ TOKEN_ENV = "ONTOMAP_TOKEN"
     show_envvar=True,
     help="The update token (needed by --allow-update; prefer the environment variable).",
 )
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer requests addressed to this host name (repeatable). A server on "
+    "loopback answers only Host: localhost, 127.0.0.1 and [::1], and 421 to other names, so "
+    "that a web page cannot reach it through a DNS name of its own (DNS rebinding); give the "
+    "names it is reached by (a proxy, a hosts-file alias). On another --host, giving one "
+    "turns the same check on.",
+)
+@click.option(
+    "--max-query-size",
+    type=Size(),
+    default=DEFAULT_QUERY_SIZE,
+    show_default=True,
+    metavar="SIZE",
+    help="Largest query body accepted (413 beyond), e.g. 512K or 8M. Every query is read "
+    "by a SPARQL parser before it runs, within --timeout, at 0.3 to 0.5 ms per term (a VALUES "
+    "block of 20,000 terms: about 10 s).",
+)
+@click.option(
+    "--worker-memory",
+    type=Size(allow_none=True),
+    default=DEFAULT_WORKER_MEMORY,
+    show_default=True,
+    metavar="SIZE",
+    help="Private memory each query worker may use, e.g. 512M or 2G ('none': no limit); a "
+    "query that needs more is stopped and answers 507.",
+)
 @click.option("--access-log", is_flag=True, help="Print one line per request on stderr.")
 @handle_errors
 def serve(
@@ -75,6 +146,9 @@ def serve(
     workers: int | None,
     allow_update: bool,
     token: str | None,
+    allowed_hosts: tuple[str, ...],
+    max_query_size: int,
+    worker_memory: int | None,
     access_log: bool,
 ) -> None:
     """Serve a store over HTTP: SPARQL endpoint, code lookup API and an HTML page.
@@ -93,11 +167,21 @@ def serve(
     stopped, the client gets 503 and the server goes on serving. Ctrl-C or SIGTERM stops
     the server cleanly.
 
+    Every query is first read by a SPARQL 1.1 parser (rdflib's), within --timeout, and
+    refused with 400 if it would make the server call another server (SERVICE, however
+    written and wherever placed), if it nests deeper than 1000 levels (brackets, function
+    calls, groups, chains such as a || b || c), or if that parser cannot read it; updates
+    are refused with 403 (they go to /update). A request addressed to a host name other
+    than localhost, 127.0.0.1 or [::1] answers 421 unless --allowed-host names it (DNS
+    rebinding). A body needs a Content-Length and must keep arriving: 400 after 5 s
+    without data.
+
     \b
     Examples:
       ontomap serve --store ./kg
       ontomap serve --store ./kg --port 8080 --timeout 30 --max-rows 10000
       ONTOMAP_TOKEN=s3cret ontomap serve --store ./kg --allow-update
+      ontomap serve --store ./kg --allowed-host kg.internal --worker-memory 2G
       curl -H 'Accept: text/csv' --data-urlencode 'query=SELECT * { ?s ?p ?o } LIMIT 3' \\
            http://127.0.0.1:7878/query
       curl 'http://127.0.0.1:7878/lookup?code=RID5791&to=SNOMED'
@@ -107,7 +191,7 @@ def serve(
     4 store error (no store, cannot open it).
     """
     from ontomap.server import Server, ServerConfig, default_workers
-    from ontomap.store import default_store_path
+    from ontomap.store import default_store_path, is_store
 
     try:
         config = ServerConfig(
@@ -120,11 +204,14 @@ def serve(
             allow_update=allow_update,
             token=token if allow_update else None,
             access_log=access_log,
+            allowed_hosts=allowed_hosts,
+            max_query_bytes=max_query_size,
+            worker_memory=worker_memory,
         )
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
         return
-    if not (config.store / "CURRENT").is_file():
+    if not is_store(config.store):
         raise StoreError(
             f"no store at {config.store}; create one with "
             f"'ontomap build SOURCES --store {config.store}'"

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from ontomap.cli import handle_errors, main
+from ontomap.cli.build import max_file_size_option
 from ontomap.validate import ENGINES, validate
 
 FORMATS = ("text", "json")
@@ -37,6 +38,7 @@ FORMATS = ("text", "json")
 )
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on errors.")
 @click.option("--no-hints", is_flag=True, help="Leave the fix hints out of the text report.")
+@max_file_size_option
 @handle_errors
 def validate_command(
     sources: tuple[Path, ...],
@@ -45,6 +47,7 @@ def validate_command(
     shacl_engine: str | None,
     strict: bool,
     no_hints: bool,
+    max_file_size: int,
 ) -> None:
     """Validate finding models and audit the consistency of their codes.
 
@@ -72,7 +75,10 @@ def validate_command(
       ontomap validate new_model.fm.json
     """
     report = validate(
-        sources, shacl=shacl or shacl_engine is not None, shacl_engine=shacl_engine or "oxigraph"
+        sources,
+        shacl=shacl or shacl_engine is not None,
+        shacl_engine=shacl_engine or "oxigraph",
+        max_file_size=max_file_size,
     )
     if fmt == "json":
         click.echo(report.to_json(), nl=False)

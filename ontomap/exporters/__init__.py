@@ -84,7 +84,9 @@ def exporter_for(path: Path | str | None = None, fmt: str | None = None) -> Expo
 
 
 def export(graph: KnowledgeGraph, path: Path | str, fmt: str | None = None) -> Exporter:
-    """Write ``graph`` to ``path`` atomically, in ``fmt`` or the format its extension names."""
+    """Write ``graph`` to ``path`` atomically, in ``fmt`` or the format its extension names
+    (see :func:`~ontomap.atomic.atomic_write`: permissions and links are kept); a path that
+    cannot be written raises :class:`~ontomap.errors.OutputError`."""
     exporter = exporter_for(path, fmt)
     with atomic_write(path) as handle:
         exporter.write(graph, handle)

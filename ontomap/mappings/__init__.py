@@ -28,6 +28,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
+import pyoxigraph as ox
+
 from ontomap import __version__
 from ontomap.atomic import atomic_write
 from ontomap.crosswalk import CodePair, cardinality_of, code_pairs, system_order
@@ -49,6 +51,7 @@ __all__ = [
     "MAPPING_SET_NAMESPACE",
     "RELATED_MATCH",
     "InvalidMappingDateError",
+    "InvalidMappingIriError",
     "Mapping",
     "MappingFormat",
     "MappingSet",
@@ -56,6 +59,7 @@ __all__ = [
     "Predicate",
     "build_mapping_set",
     "check_date",
+    "check_iri",
     "evidence",
     "format_for",
     "number",
@@ -92,6 +96,29 @@ class InvalidMappingDateError(OntomapError):
     def __init__(self, value: str) -> None:
         self.value = value
         super().__init__(f"invalid mapping date {value!r}: expected YYYY-MM-DD, e.g. 2025-01-31")
+
+
+class InvalidMappingIriError(OntomapError):
+    """A mapping set identifier or license that is not an IRI."""
+
+    def __init__(self, what: str, value: str, reason: str) -> None:
+        self.what = what
+        self.value = value
+        shown = repr(value) if len(value) <= 100 else repr(value[:99] + "…")
+        super().__init__(f"the {what} {shown} is not an absolute IRI: {reason}")
+
+
+def check_iri(what: str, value: str) -> str:
+    """``value`` if it is an absolute IRI (as every format writes it), else
+    :class:`InvalidMappingIriError` naming ``what`` it is."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidMappingIriError(what, value, "it holds bytes that are not UTF-8") from None
+    try:
+        return ox.NamedNode(value).value
+    except ValueError as exc:
+        raise InvalidMappingIriError(what, value, str(exc)) from None
 
 
 # ------------------------------------------------------------------ the model
@@ -269,7 +296,8 @@ def build_mapping_set(
     see :func:`source_date`) is written where the format has a date; no clock is read, so the
     same store and options always give the same set.
 
-    Raises :class:`~ontomap.errors.UnknownCodeSystemError` for an unknown system, and
+    Raises :class:`~ontomap.errors.UnknownCodeSystemError` for an unknown system,
+    :class:`InvalidMappingIriError` for a ``license`` or ``set_id`` that is not an IRI, and
     ``ValueError`` for the same system on both sides or a threshold out of range.
     """
     source, target = _system(source_system), _system(target_system)
@@ -281,6 +309,9 @@ def build_mapping_set(
         raise ValueError(f"min_share must be between 0 and 1, not {min_share}")
     if mapping_date is not None:
         check_date(mapping_date)
+    check_iri("license", license)
+    if set_id is not None:
+        check_iri("mapping set ID", set_id)
     pairs = _oriented(code_pairs(store, source, target), source is None and target is None)
     kept: list[CodePair] = []
     excluded = below = 0
@@ -431,7 +462,8 @@ def write_mapping_set(
     mapping_set: MappingSet, path: Path | str, fmt: str | None = None
 ) -> MappingFormat:
     """Write ``mapping_set`` to ``path`` atomically, in ``fmt`` or the format its extension
-    names."""
+    names (see :func:`~ontomap.atomic.atomic_write`); a path that cannot be written raises
+    :class:`~ontomap.errors.OutputError`."""
     mapping_format = format_for(path, fmt)
     with atomic_write(path) as handle:
         mapping_format.write(mapping_set, handle)

@@ -3,7 +3,8 @@
 The file follows the SSSOM specification (https://mapping-commons.github.io/sssom/): a
 ``#``-prefixed YAML block (``curie_map`` with only the prefixes the rows use, beyond SSSOM's
 built-in ones; ``mapping_set_id``, ``license``, ``mapping_tool`` with its version, the mapping
-date...), then one row per mapping. Columns, in the order of the SSSOM schema:
+date...), then one row per mapping. Columns, in the order of the SSSOM schema
+(a label's tabs and line breaks, U+2028 and the like included, are written as one space):
 
 ==========================  ==================================================================
 ``subject_id``, ``_label``  the source code (CURIE) and the display most models give it
@@ -53,7 +54,9 @@ SCHEME_PREFIX = "scheme"
 _CARDINALITY = {"1:1": "1:1", "1:n": "1:n", "n:1": "n:1", "n:m": "n:n"}
 
 _PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/#?=&%+~-]*$")
-_CELL_BREAKS = re.compile(r"[\t\r\n]+")
+#: What ends a cell or a row for some TSV reader: tabs and every character
+#: :meth:`str.splitlines` breaks at. A label's runs of them become one space.
+_CELL_BREAKS = re.compile("[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]+")
 
 
 def _yaml(value: str) -> str:

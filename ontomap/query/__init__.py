@@ -44,8 +44,9 @@ has a ``default``.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
@@ -123,13 +124,12 @@ class QuerySyntaxError(QueryError):
         self.line = line
         self.column = column
         self.reason = reason
-        lines = text.splitlines()
+        lines = text.split("\n")  # as Oxigraph counts lines (not str.splitlines)
         excerpt = ""
         if 1 <= line <= len(lines):
             gutter = f"{line:4d} | "
-            excerpt = (
-                f"\n{gutter}{lines[line - 1]}\n{' ' * (len(gutter) - 2)}| {' ' * (column - 1)}^"
-            )
+            shown = lines[line - 1].removesuffix("\r")
+            excerpt = f"\n{gutter}{shown}\n{' ' * (len(gutter) - 2)}| {' ' * (column - 1)}^"
         super().__init__(
             f"SPARQL syntax error at line {line}, column {column} of {source}: {reason}{excerpt}"
         )
@@ -352,6 +352,23 @@ class SelectResult:
     variables: tuple[str, ...]
     data: bytes = field(repr=False)
 
+    @classmethod
+    def from_rows(
+        cls, variables: Sequence[str], rows: Iterable[Sequence[ox.Term | None]]
+    ) -> SelectResult:
+        """Solutions given as rows of terms in ``variables`` order (``None``: unbound)."""
+        names = tuple(variables)
+        bindings = [
+            {
+                name: _json_term(term)
+                for name, term in zip(names, row, strict=True)
+                if term is not None
+            }
+            for row in rows
+        ]
+        document = {"head": {"vars": list(names)}, "results": {"bindings": bindings}}
+        return cls(names, json.dumps(document, ensure_ascii=False).encode())
+
     @cached_property
     def rows(self) -> tuple[tuple[ox.Term | None, ...], ...]:
         """The solutions, each a tuple of terms in :attr:`variables` order (``None`` unbound)."""
@@ -417,6 +434,25 @@ class GraphResult:
         buffer = io.BytesIO()
         writers[fmt](self.graph, buffer)
         return buffer.getvalue()
+
+
+def _json_term(term: ox.Term) -> dict[str, object]:
+    """A term as W3C SPARQL 1.1 Query Results JSON (with RDF 1.2 triple terms)."""
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        found: dict[str, object] = {"type": "literal", "value": term.value}
+        if term.language:
+            found["xml:lang"] = term.language
+        elif term.datatype.value != XSD_NS + "string":
+            found["datatype"] = term.datatype.value
+        return found
+    if isinstance(term, ox.Triple):
+        parts = {"subject": term.subject, "predicate": term.predicate, "object": term.object}
+        return {"type": "triple", "value": {k: _json_term(v) for k, v in parts.items()}}
+    raise TypeError(f"not an RDF term: {term!r}")
 
 
 #: What :func:`run_query` returns; tell the kinds apart by ``form`` or ``isinstance``.
@@ -516,7 +552,7 @@ def query_error(
         return QuerySyntaxError(source, 1, 1, message, text)
     line, column, reason = int(match.group(1)), int(match.group(2)), match.group(3)
     if "Prefix not found" in reason:
-        lines = text.splitlines()
+        lines = text.split("\n")
         before = lines[line - 1][: column - 1] if 1 <= line <= len(lines) else ""
         name = re.search(r"([A-Za-z][\w.-]*)?:[\w.-]*$", before)
         prefix = (name.group(1) or "") if name else "?"

@@ -9,16 +9,26 @@ the same OIFM ID coming from two files.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ontomap.errors import DuplicateModelError, ModelReadError
-from ontomap.readers.common import Diagnostic, Reader, ReadOutcome, SourceModel, line_of
+from ontomap.readers.common import (
+    Diagnostic,
+    Reader,
+    ReadOutcome,
+    SourceModel,
+    display_path,
+    line_of,
+)
 from ontomap.readers.json_reader import read_json
+from ontomap.readers.limits import DEFAULT_MAX_FILE_SIZE, format_size
 from ontomap.readers.markdown_reader import read_markdown
 
 __all__ = [
+    "DEFAULT_MAX_FILE_SIZE",
     "READERS",
     "Diagnostic",
     "ModelStream",
@@ -30,6 +40,7 @@ __all__ = [
     "iter_models",
     "read_file",
     "read_models",
+    "read_text",
 ]
 
 #: Input formats: name → (reader, file-name endings it claims).
@@ -69,45 +80,146 @@ def discover(paths: Iterable[Path | str]) -> Iterator[Path]:
             yield path
 
 
-def read_file(path: Path | str) -> tuple[SourceModel, list[Diagnostic]]:
-    """Read one file; raises :class:`ModelReadError` when it is not a usable finding model."""
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _not_regular(path: Path, mode: int) -> ModelReadError:
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    via = " (through a symbolic link)" if path.is_symlink() else ""
+    return ModelReadError(
+        path,
+        f"not a regular file but {kind}{via}: ontomap reads only regular files "
+        "(or symbolic links to them)",
+    )
+
+
+def _too_large(path: Path, size: int | None, limit: int) -> ModelReadError:
+    what = (
+        f"the file has {size:,} bytes, more than"
+        if size is not None
+        else "the file grew, while it was read, past"
+    )
+    return ModelReadError(
+        path,
+        f"{what} the limit of {format_size(limit)} (a finding model has a few KiB); "
+        "if it really is one, raise the limit with --max-file-size",
+    )
+
+
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # opening a FIFO that replaced the file never blocks
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def read_text(path: Path | str, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> str:
+    """The text of one source file, which must be a regular file (or a symbolic link to one)
+    of at most ``max_file_size`` bytes, in UTF-8 (a byte-order mark is dropped).
+
+    Raises :class:`ModelReadError` otherwise, and for a path that is not valid UTF-8 (its name
+    could not be recorded as text). A FIFO, a device or a file that grows while it is read
+    never blocks and is never read past the limit.
+    """
     path = Path(path)
-    if not path.exists():
-        raise ModelReadError(path, "no such file or folder")
-    fmt = format_of(path)
-    if fmt is None:
-        known = ", ".join(e for _r, endings in READERS.values() for e in endings)
-        raise ModelReadError(path, f"not a finding-model file (expected one of: {known})")
+    shown = display_path(path)
+    if shown != str(path):
+        raise ModelReadError(
+            path,
+            "the path is not valid UTF-8 (its other bytes are shown as \\xNN): rename the file "
+            "or its folder; ontomap records source paths as text",
+        )
     try:
-        data = path.read_bytes()
+        info = os.stat(path)
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise ModelReadError(
+                path, f"a broken symbolic link (to {display_path(os.readlink(path))})"
+            ) from None
+        raise ModelReadError(path, "no such file or folder") from None
+    except OSError as exc:
+        raise ModelReadError(path, f"cannot read: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise _not_regular(path, info.st_mode)
+    if info.st_size > max_file_size:
+        raise _too_large(path, info.st_size, max_file_size)
+    try:
+        fd = os.open(path, os.O_RDONLY | _NONBLOCK | _CLOEXEC)
     except FileNotFoundError:
         raise ModelReadError(path, "no such file or folder") from None
     except OSError as exc:
         raise ModelReadError(path, f"cannot read: {exc.strerror}") from None
     try:
-        text = data.decode("utf-8-sig")
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode):  # replaced since os.stat
+            raise _not_regular(path, opened.st_mode)
+        chunks: list[bytes] = []
+        left = max_file_size + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as exc:
+        raise ModelReadError(path, f"cannot read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > max_file_size:
+        raise _too_large(path, None, max_file_size)
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
+        utf16 = " (it is UTF-16)" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
         raise ModelReadError(
             path,
-            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            f"not UTF-8 text{utf16} (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
             "save the file as UTF-8",
             line,
         ) from None
+
+
+def read_file(
+    path: Path | str, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE
+) -> tuple[SourceModel, list[Diagnostic]]:
+    """Read one file; raises :class:`ModelReadError` when it is not a usable finding model.
+
+    The file is read as :func:`read_text` says (a regular file of at most ``max_file_size``
+    bytes, UTF-8), then by the reader of its format.
+    """
+    path = Path(path)
+    fmt = format_of(path)
+    if fmt is None:
+        if not path.exists() and not path.is_symlink():
+            raise ModelReadError(path, "no such file or folder")
+        known = ", ".join(e for _r, endings in READERS.values() for e in endings)
+        raise ModelReadError(path, f"not a finding-model file (expected one of: {known})")
+    text = read_text(path, max_file_size=max_file_size)
     reader = READERS[fmt][0]
     model, warnings = reader(path, text)
     return SourceModel(model, path, fmt), warnings
 
 
 def iter_models(
-    paths: Iterable[Path | str], progress: Callable[[Path], None] | None = None
+    paths: Iterable[Path | str],
+    progress: Callable[[Path], None] | None = None,
+    *,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
 ) -> Iterator[ReadOutcome]:
-    """One :class:`ReadOutcome` per file under ``paths``; bad files give outcomes with errors."""
+    """One :class:`ReadOutcome` per file under ``paths``; bad files give outcomes with errors.
+
+    Files larger than ``max_file_size`` bytes are errors (see :func:`read_text`).
+    """
     for path in discover(paths):
         if progress is not None:
             progress(path)
         try:
-            read, warnings = read_file(path)
+            read, warnings = read_file(path, max_file_size=max_file_size)
         except ModelReadError as exc:
             yield ReadOutcome(path, format_of(path), None, (Diagnostic.from_error(exc),))
             continue
@@ -135,11 +247,11 @@ class ReadReport:
         return not self.errors
 
 
-def _id_line(path: Path, oifm_id: str) -> int | None:
+def _id_line(path: Path, oifm_id: str, max_file_size: int) -> int | None:
     """The line where ``oifm_id`` first appears in a file (for messages about that ID)."""
     try:
-        return line_of(path.read_text(encoding="utf-8-sig"), oifm_id)
-    except (OSError, UnicodeDecodeError):
+        return line_of(read_text(path, max_file_size=max_file_size), oifm_id)
+    except ModelReadError:
         return None
 
 
@@ -149,7 +261,8 @@ class ModelStream:
     Iterating yields each good model as soon as its file is read (so a consumer can work while
     reading goes on); errors and warnings go to :attr:`report`. The same OIFM ID in two files is
     an error on the second file; the first one is kept. With ``strict``, the first error is
-    raised instead (:class:`ModelReadError` or :class:`DuplicateModelError`).
+    raised instead (:class:`ModelReadError` or :class:`DuplicateModelError`). Files larger than
+    ``max_file_size`` bytes are errors (see :func:`read_text`).
     """
 
     def __init__(
@@ -158,16 +271,18 @@ class ModelStream:
         *,
         strict: bool = False,
         progress: Callable[[Path], None] | None = None,
+        max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     ) -> None:
         self.paths = list(paths)
         self.strict = strict
         self.progress = progress
+        self.max_file_size = max_file_size
         self.report = ReadReport()
 
     def __iter__(self) -> Iterator[SourceModel]:
         report = self.report
         first_seen: dict[str, Path] = {}
-        for outcome in iter_models(self.paths, self.progress):
+        for outcome in iter_models(self.paths, self.progress, max_file_size=self.max_file_size):
             report.files += 1
             if outcome.model is None and self.strict:
                 error = next(d for d in outcome.diagnostics if d.severity == "error")
@@ -182,7 +297,7 @@ class ModelStream:
                 )
                 if self.strict:
                     raise duplicate
-                line = _id_line(outcome.path, model.oifm_id)
+                line = _id_line(outcome.path, model.oifm_id, self.max_file_size)
                 report.diagnostics.append(Diagnostic("error", outcome.path, str(duplicate), line))
                 continue
             first_seen[model.oifm_id] = outcome.path
@@ -196,13 +311,15 @@ def read_models(
     *,
     strict: bool = False,
     progress: Callable[[Path], None] | None = None,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
 ) -> ReadReport:
     """Read every finding model under ``paths`` into a :class:`ReadReport`.
 
     Errors are collected per file (one bad file never stops the others); with ``strict`` the
-    first error is raised instead. See :class:`ModelStream` to consume models while reading.
+    first error is raised instead. Files larger than ``max_file_size`` bytes are errors. See
+    :class:`ModelStream` to consume models while reading.
     """
-    stream = ModelStream(paths, strict=strict, progress=progress)
+    stream = ModelStream(paths, strict=strict, progress=progress, max_file_size=max_file_size)
     for _source in stream:
         pass
     return stream.report

@@ -1,13 +1,25 @@
-"""Reader for OIFM JSON (``*.fm.json``, or ``*.json`` holding one model), as the corpus has it."""
+"""Reader for OIFM JSON (``*.fm.json``, or ``*.json`` holding one model), as the corpus has it.
+
+The JSON must be strict JSON: ``NaN``, ``Infinity`` and ``-Infinity`` (which Python's :mod:`json`
+would accept) are refused, and so are numbers too large for a float (``1e400``), number literals
+longer than :data:`~ontomap.readers.limits.MAX_NUMBER_LENGTH` characters, nesting too deep for
+the parser and strings holding a character that is no text
+(:data:`~ontomap.readers.common.FORBIDDEN_CHARACTER`). Every field must have its JSON type; each
+problem is a :class:`~ontomap.errors.ModelReadError` naming the file and the line.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from pathlib import Path
 from typing import Any
 
-from ontomap.errors import ModelReadError, OntomapError
+from ontomap.errors import InvalidIdentifierError, ModelReadError, ModelValidationError
 from ontomap.model import (
+    OIFM_ID_PATTERN,
+    OIFMA_ID_PATTERN,
     Attribute,
     ChoiceAttribute,
     ChoiceValue,
@@ -18,26 +30,157 @@ from ontomap.model import (
     Organization,
     Person,
 )
-from ontomap.readers.common import Diagnostic, line_of, unknown_system_warnings
+from ontomap.readers.common import (
+    FORBIDDEN_CHARACTER,
+    Diagnostic,
+    describe_character,
+    shown,
+    unknown_system_warnings,
+)
+from ontomap.readers.json_positions import JsonLocator, Lines, depth_offset, literal_offset
+from ontomap.readers.json_positions import Path as ItemPath
+from ontomap.readers.limits import MAX_JSON_DEPTH, MAX_NUMBER_LENGTH
+
+__all__ = ["json_type", "parse_json", "read_json"]
 
 
 class _Located(Exception):
-    """Internal: a structural problem plus a text to look for, to name the line."""
+    """Internal: a structural problem and the path of the item it is about."""
 
-    def __init__(self, reason: str, needle: str | None = None) -> None:
+    def __init__(self, reason: str, at: ItemPath) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.needle = needle
+        self.at = at
 
 
-def read_json(path: Path, text: str) -> tuple[FindingModel, list[Diagnostic]]:
-    """Parse one OIFM JSON document; raises :class:`ModelReadError` naming file and line."""
+class _BadLiteral(Exception):
+    """Internal: a number literal (or NaN, Infinity) that the JSON must not hold."""
+
+    def __init__(self, literal: str, reason: str) -> None:
+        super().__init__(reason)
+        self.literal = literal
+        self.reason = reason
+
+
+def _constant(literal: str) -> Any:
+    raise _BadLiteral(
+        literal,
+        f"{literal} is not a JSON number (JSON has no NaN or infinity): write a finite number, "
+        "or leave the field out",
+    )
+
+
+def _check_length(literal: str) -> None:
+    if len(literal) > MAX_NUMBER_LENGTH:
+        raise _BadLiteral(
+            literal,
+            f"a number written with {len(literal):,} characters ({literal[:20]}…): at most "
+            f"{MAX_NUMBER_LENGTH} are accepted",
+        )
+
+
+def _int(literal: str) -> int:
+    _check_length(literal)
+    return int(literal)
+
+
+def _float(literal: str) -> float:
+    _check_length(literal)
+    value = float(literal)
+    if not math.isfinite(value):
+        raise _BadLiteral(
+            literal, f"the number {literal} is too large (the largest is about 1.8e308)"
+        )
+    return value
+
+
+def json_type(value: Any) -> str:
+    """The JSON type of a parsed value, for messages: ``a string``, ``a list``, ``null``…"""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    return {str: "a string", list: "a list", dict: "an object"}.get(type(value), "a value")
+
+
+def parse_json(path: Path, text: str) -> Any:
+    """The value of a strict JSON text; raises :class:`ModelReadError` naming file and line.
+
+    Beyond :func:`json.loads` it refuses what the module docstring lists (non-finite and
+    oversized numbers, deep nesting, strings that are no text).
+    """
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_constant, parse_int=_int, parse_float=_float)
     except json.JSONDecodeError as exc:
         raise ModelReadError(
             path, f"invalid JSON: {exc.msg} (column {exc.colno})", exc.lineno
         ) from None
+    except _BadLiteral as exc:
+        offset = literal_offset(text, exc.literal)
+        line = Lines(text).of(offset) if offset is not None else None
+        raise ModelReadError(path, exc.reason, line) from None
+    except RecursionError:
+        offset = depth_offset(text, MAX_JSON_DEPTH)
+        line = Lines(text).of(offset) if offset is not None else None
+        raise ModelReadError(
+            path,
+            "the JSON nests lists and objects too deeply to be read (more than "
+            f"{MAX_JSON_DEPTH} levels from this line on; a finding model needs 6)",
+            line,
+        ) from None
+    if _SUSPECT_ESCAPE.search(text) or (
+        not text.isascii() and FORBIDDEN_CHARACTER.search(text) is not None
+    ):
+        problem = _bad_string(data)
+        if problem is not None:
+            reason, at = problem
+            raise ModelReadError(path, reason, JsonLocator(text).line(at))
+    return data
+
+
+#: An escape that may decode to a :data:`FORBIDDEN_CHARACTER` (``\\u0000``-``\\u001f``, a
+#: surrogate, ``\\ufffe``, ``\\uffff``, ``\\b``, ``\\f``); a match only means "look closer".
+_SUSPECT_ESCAPE = re.compile(r"\\(?:[uU](?:00[01]|[dD][89a-fA-F]|[fF]{3}[eEfF])|[bf])")
+
+
+def _bad_string(data: Any) -> tuple[str, ItemPath] | None:
+    """The first (in document order) string or field name holding a forbidden character."""
+    # each entry: a value and its link (the parent's link and the key or index), so that only
+    # the path of a bad string is ever built
+    Link = tuple[Any, str | int] | None
+    stack: list[tuple[Any, Link]] = [(data, None)]
+    while stack:
+        value, link = stack.pop()
+        if isinstance(value, str):
+            match = FORBIDDEN_CHARACTER.search(value)
+            if match is not None:
+                return f"a string holds {describe_character(match.group())}", _path(link)
+        elif isinstance(value, dict):
+            items = list(value.items())
+            for key, _item in items:
+                match = FORBIDDEN_CHARACTER.search(key)
+                if match is not None:
+                    reason = f"a field name holds {describe_character(match.group())}"
+                    return reason, _path((link, key))
+            stack.extend((item, (link, key)) for key, item in reversed(items))
+        elif isinstance(value, list):
+            stack.extend((item, (link, i)) for i, item in reversed(list(enumerate(value))))
+    return None
+
+
+def _path(link: Any) -> ItemPath:
+    keys: list[str | int] = []
+    while link is not None:
+        link, key = link
+        keys.append(key)
+    return tuple(reversed(keys))
+
+
+def read_json(path: Path, text: str) -> tuple[FindingModel, list[Diagnostic]]:
+    """Parse one OIFM JSON document; raises :class:`ModelReadError` naming file and line."""
+    data = parse_json(path, text)
     if not isinstance(data, dict):
         raise ModelReadError(path, "not a finding model: the JSON is not an object", 1)
     if "oifm_id" not in data:
@@ -50,166 +193,255 @@ def read_json(path: Path, text: str) -> tuple[FindingModel, list[Diagnostic]]:
     try:
         model = _model(data)
     except _Located as exc:
-        line = line_of(text, exc.needle) if exc.needle else None
-        raise ModelReadError(path, exc.reason, line) from None
-    except OntomapError as exc:
-        needle = getattr(exc, "value", None)
-        line = None
-        if isinstance(needle, str):
-            start = 0
-            for _ in range(getattr(exc, "occurrence", 1) - 1):
-                found = text.find(f'"{needle}"', start)
-                start = found + 1 if found >= 0 else start
-            line = line_of(text, f'"{needle}"', start)
-        raise ModelReadError(path, str(exc), line) from None
+        raise ModelReadError(path, exc.reason, JsonLocator(text).line(exc.at)) from None
     return model, unknown_system_warnings(path, model, text)
 
 
-def _str(obj: dict[str, Any], key: str, where: str, required: bool = True) -> str | None:
+# -- typed access -------------------------------------------------------------------------------
+
+
+def _anchor(obj: dict[str, Any], at: ItemPath) -> ItemPath:
+    """Where to point for something missing from ``obj``: its ID's line, else its start."""
+    for key in ("value_code", "oifma_id", "oifm_id", "system", "name"):
+        if isinstance(obj.get(key), str):
+            return (*at, key)
+    return at
+
+
+def _str(
+    obj: dict[str, Any], key: str, at: ItemPath, where: str, required: bool = True
+) -> str | None:
     value = obj.get(key)
+    if type(value) is str:
+        return value
     if value is None:
         if required:
-            raise _Located(f'{where}: missing "{key}"', _needle_of(obj))
+            raise _Located(f'{where}: missing "{key}"', _anchor(obj, at))
         return None
     if not isinstance(value, str):
-        raise _Located(f'{where}: "{key}" must be a string, not {type(value).__name__}', f'"{key}"')
+        raise _Located(f'{where}: "{key}" must be a string, not {json_type(value)}', (*at, key))
     return value
 
 
-def _needle_of(obj: dict[str, Any]) -> str | None:
-    for key in ("value_code", "oifma_id", "oifm_id", "code", "name"):
-        if isinstance(obj.get(key), str):
-            return f'"{obj[key]}"'
-    return None
-
-
-def _list(obj: dict[str, Any], key: str, where: str) -> list[Any]:
+def _list(obj: dict[str, Any], key: str, at: ItemPath, where: str) -> list[Any]:
     value = obj.get(key)
     if value is None:
         return []
     if not isinstance(value, list):
-        raise _Located(f'{where}: "{key}" must be a list', f'"{key}"')
+        raise _Located(f'{where}: "{key}" must be a list, not {json_type(value)}', (*at, key))
     return value
 
 
-def _strings(obj: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
-    items = _list(obj, key, where)
-    for item in items:
+def _object(value: Any, what: str, at: ItemPath) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _Located(f"{what} must be an object, not {json_type(value)}", at)
+    return value
+
+
+def _strings(obj: dict[str, Any], key: str, at: ItemPath, where: str) -> tuple[str, ...]:
+    items = _list(obj, key, at, where)
+    for i, item in enumerate(items):
         if not isinstance(item, str):
-            raise _Located(f'{where}: every entry of "{key}" must be a string', f'"{key}"')
+            raise _Located(
+                f'{where}: every entry of "{key}" must be a string, not {json_type(item)}',
+                (*at, key, i),
+            )
     return tuple(items)
 
 
-def _codes(obj: dict[str, Any], key: str, where: str) -> tuple[IndexCode, ...]:
+def _codes(obj: dict[str, Any], key: str, at: ItemPath, where: str) -> tuple[IndexCode, ...]:
     codes = []
-    for entry in _list(obj, key, where):
-        if not isinstance(entry, dict):
-            raise _Located(
-                f'{where}: each of "{key}" must be an object with system and code', f'"{key}"'
-            )
-        system = _str(entry, "system", f"{where}, {key}")
+    for i, raw in enumerate(_list(obj, key, at, where)):
+        if type(raw) is dict:
+            system, code, display = raw.get("system"), raw.get("code"), raw.get("display")
+            if (
+                type(system) is str
+                and type(code) is str
+                and code.strip()
+                and (display is None or type(display) is str)
+            ):
+                codes.append(IndexCode.of(system, code, display))
+                continue
+        here = (*at, key, i)
+        entry = _object(raw, f'{where}: each of "{key}" (with system and code)', here)
+        system = _str(entry, "system", here, f"{where}, {key}") or ""
+        label = _cut(system)
         code = entry.get("code")
-        if isinstance(code, int):
+        if isinstance(code, int) and not isinstance(code, bool):
             code = str(code)
-        if not isinstance(code, str) or not code.strip():
+        if code is None or (isinstance(code, str) and not code.strip()):
             raise _Located(
-                f'{where}, {key}: an index code of {system} has no "code"', f'"{system}"'
+                f'{where}, {key}: an index code of {label} has no "code"', _anchor(entry, here)
             )
-        display = entry.get("display")
-        codes.append(
-            IndexCode.of(system or "", code, display if isinstance(display, str) else None)
-        )
+        if not isinstance(code, str):
+            raise _Located(
+                f'{where}, {key}: "code" of {label} must be a string, not {json_type(code)}',
+                (*here, "code"),
+            )
+        display = _str(entry, "display", here, f"{where}, {key}", required=False)
+        codes.append(IndexCode.of(system, code, display))
     return tuple(codes)
 
 
-def _number(obj: dict[str, Any], key: str, where: str) -> int | float | None:
+def _number(obj: dict[str, Any], key: str, at: ItemPath, where: str) -> int | float | None:
     value = obj.get(key)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Located(f'{where}: "{key}" must be a number', f'"{key}"')
+        raise _Located(f'{where}: "{key}" must be a number, not {json_type(value)}', (*at, key))
     return value
 
 
-def _contributor(entry: Any, where: str) -> Contributor:
-    if not isinstance(entry, dict):
-        raise _Located(f"{where}: each contributor must be an object", '"contributors"')
-    name = _str(entry, "name", f"{where}, contributor") or ""
+_PATTERNS = {pattern: re.compile(pattern) for pattern in (OIFM_ID_PATTERN, OIFMA_ID_PATTERN)}
+
+
+def _identifier(kind: str, value: str, pattern: str, at: ItemPath) -> None:
+    if _PATTERNS[pattern].fullmatch(value) is None:
+        raise _Located(_invalid(InvalidIdentifierError(kind, value, pattern)), at)
+
+
+def _cut(text: str, width: int = 60) -> str:
+    """``text`` cut to ``width`` characters, for a message."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _invalid(exc: InvalidIdentifierError) -> str:
+    """The message of ``exc``, with a long identifier cut short."""
+    return f"invalid {exc.kind} {shown(exc.value)}: expected the pattern {exc.pattern}"
+
+
+# -- the model ----------------------------------------------------------------------------------
+
+
+def _contributor(raw: Any, at: ItemPath, where: str) -> Contributor:
+    entry = _object(raw, f"{where}: each contributor", at)
+    name = _str(entry, "name", at, f"{where}, contributor") or ""
     if "email" in entry or "github_username" in entry or "organization_code" in entry:
         return Person(
             name=name,
-            email=_str(entry, "email", where, required=False),
-            github_username=_str(entry, "github_username", where, required=False),
-            organization_code=_str(entry, "organization_code", where, required=False),
-            url=_str(entry, "url", where, required=False),
+            email=_str(entry, "email", at, where, required=False),
+            github_username=_str(entry, "github_username", at, where, required=False),
+            organization_code=_str(entry, "organization_code", at, where, required=False),
+            url=_str(entry, "url", at, where, required=False),
         )
     return Organization(
         name=name,
-        code=_str(entry, "code", where, required=False),
-        url=_str(entry, "url", where, required=False),
+        code=_str(entry, "code", at, where, required=False),
+        url=_str(entry, "url", at, where, required=False),
     )
 
 
-def _attribute(entry: Any, where: str) -> Attribute:
-    if not isinstance(entry, dict):
-        raise _Located(f"{where}: each attribute must be an object", '"attributes"')
-    oifma_id = _str(entry, "oifma_id", f"{where}, attribute") or ""
+def _value(raw: Any, at: ItemPath, here: str) -> ChoiceValue:
+    value = _object(raw, f"{here}: each value", at)
+    code = _str(value, "value_code", at, f"{here}, value") or ""
+    label = f"value {_cut(code)}"
+    name = _str(value, "name", at, label) or ""
+    description = _str(value, "description", at, label, required=False)
+    index_codes = _codes(value, "index_codes", at, label)
+    try:
+        return ChoiceValue(code, name, description, index_codes)
+    except InvalidIdentifierError as exc:
+        raise _Located(_invalid(exc), (*at, "value_code")) from None
+
+
+def _attribute(raw: Any, at: ItemPath, where: str) -> Attribute:
+    entry = _object(raw, f"{where}: each attribute", at)
+    oifma_id = _str(entry, "oifma_id", at, f"{where}, attribute") or ""
+    _identifier("attribute ID", oifma_id, OIFMA_ID_PATTERN, (*at, "oifma_id"))
     here = f"attribute {oifma_id}"
-    name = _str(entry, "name", here) or ""
+    name = _str(entry, "name", at, here) or ""
     kind = entry.get("type")
     required = entry.get("required", False)
     if not isinstance(required, bool):
-        raise _Located(f'{here}: "required" must be true or false', f'"{oifma_id}"')
+        raise _Located(
+            f'{here}: "required" must be true or false, not {json_type(required)}',
+            (*at, "required"),
+        )
     common = dict(
         oifma_id=oifma_id,
         name=name,
-        description=_str(entry, "description", here, required=False),
+        description=_str(entry, "description", at, here, required=False),
         required=required,
-        index_codes=_codes(entry, "index_codes", here),
+        index_codes=_codes(entry, "index_codes", at, here),
     )
     if kind == "choice":
-        values = []
-        for value in _list(entry, "values", here):
-            if not isinstance(value, dict):
-                raise _Located(f"{here}: each value must be an object", f'"{oifma_id}"')
-            code = _str(value, "value_code", f"{here}, value") or ""
-            values.append(
-                ChoiceValue(
-                    value_code=code,
-                    name=_str(value, "name", f"value {code}") or "",
-                    description=_str(value, "description", f"value {code}", required=False),
-                    index_codes=_codes(value, "index_codes", f"value {code}"),
-                )
-            )
+        values = tuple(
+            _value(value, (*at, "values", i), here)
+            for i, value in enumerate(_list(entry, "values", at, here))
+        )
         max_selected = entry.get("max_selected", 1)
         if max_selected is not None and (
             isinstance(max_selected, bool) or not isinstance(max_selected, int)
         ):
-            raise _Located(f'{here}: "max_selected" must be a whole number', f'"{oifma_id}"')
-        return ChoiceAttribute(values=tuple(values), max_selected=max_selected, **common)
+            raise _Located(
+                f'{here}: "max_selected" must be a whole number, not {json_type(max_selected)}',
+                (*at, "max_selected"),
+            )
+        try:
+            return ChoiceAttribute(values=values, max_selected=max_selected, **common)
+        except ModelValidationError as exc:
+            codes = [value.value_code for value in values]
+            position = _nth(codes, exc.value, exc.occurrence)
+            where_at = (*at, "values", position, "value_code") if position is not None else at
+            raise _Located(str(exc), where_at) from None
     if kind == "numeric":
         return NumericAttribute(
-            minimum=_number(entry, "minimum", here),
-            maximum=_number(entry, "maximum", here),
-            unit=_str(entry, "unit", here, required=False),
+            minimum=_number(entry, "minimum", at, here),
+            maximum=_number(entry, "maximum", at, here),
+            unit=_str(entry, "unit", at, here, required=False),
             **common,
         )
-    raise _Located(f'{here}: "type" must be "choice" or "numeric", not {kind!r}', f'"{oifma_id}"')
+    if kind is None:
+        raise _Located(f'{here}: missing "type" (write "choice" or "numeric")', _anchor(entry, at))
+    found = shown(kind) if isinstance(kind, str) else json_type(kind)
+    raise _Located(f'{here}: "type" must be "choice" or "numeric", not {found}', (*at, "type"))
+
+
+def _nth(items: list[str], value: str | None, occurrence: int) -> int | None:
+    """Index of the ``occurrence``-th (1-based) ``value`` in ``items``, or ``None``."""
+    seen = 0
+    for i, item in enumerate(items):
+        if item == value:
+            seen += 1
+            if seen == occurrence:
+                return i
+    return None
 
 
 def _model(data: dict[str, Any]) -> FindingModel:
     oifm_id = data["oifm_id"]
     if not isinstance(oifm_id, str):
-        raise _Located('"oifm_id" must be a string', '"oifm_id"')
+        raise _Located(f'"oifm_id" must be a string, not {json_type(oifm_id)}', ("oifm_id",))
+    _identifier("OIFM ID", oifm_id, OIFM_ID_PATTERN, ("oifm_id",))
     where = oifm_id
-    return FindingModel(
-        oifm_id=oifm_id,
-        name=_str(data, "name", where) or "",
-        description=_str(data, "description", where, required=False),
-        synonyms=_strings(data, "synonyms", where),
-        tags=_strings(data, "tags", where),
-        contributors=tuple(_contributor(c, where) for c in _list(data, "contributors", where)),
-        attributes=tuple(_attribute(a, where) for a in _list(data, "attributes", where)),
-        index_codes=_codes(data, "index_codes", where),
-        anatomic_locations=_codes(data, "anatomic_locations", where),
+    name = _str(data, "name", (), where) or ""
+    description = _str(data, "description", (), where, required=False)
+    synonyms = _strings(data, "synonyms", (), where)
+    tags = _strings(data, "tags", (), where)
+    contributors = tuple(
+        _contributor(c, ("contributors", i), where)
+        for i, c in enumerate(_list(data, "contributors", (), where))
     )
+    attributes = tuple(
+        _attribute(a, ("attributes", i), where)
+        for i, a in enumerate(_list(data, "attributes", (), where))
+    )
+    try:
+        return FindingModel(
+            oifm_id=oifm_id,
+            name=name,
+            description=description,
+            synonyms=synonyms,
+            tags=tags,
+            contributors=contributors,
+            attributes=attributes,
+            index_codes=_codes(data, "index_codes", (), where),
+            anatomic_locations=_codes(data, "anatomic_locations", (), where),
+        )
+    except (InvalidIdentifierError, ModelValidationError) as exc:
+        ids = [attribute.oifma_id for attribute in attributes]
+        value = getattr(exc, "value", None)
+        position = _nth(ids, value, getattr(exc, "occurrence", 1))
+        raise _Located(
+            str(exc), ("attributes", position, "oifma_id") if position is not None else ()
+        ) from None

@@ -53,6 +53,7 @@ rendered from in exactly these ways; nothing here is guessed):
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -70,12 +71,16 @@ from ontomap.model import (
     Organization,
     Person,
 )
-from ontomap.readers.common import Diagnostic, unknown_system_warnings
+from ontomap.readers.common import Diagnostic, check_text, shown, unknown_system_warnings
+from ontomap.readers.limits import MAX_NUMBER_LENGTH
 from ontomap.terminology import default_registry
 
 _TITLE_FORM = "'# Name—`OIFM_XXX_NNNNNN`'"
 _ATTRIBUTE_FORM = "'### Name—`OIFMA_XXX_NNNNNN`'"
 _CODES_FORM = "'SYSTEM code display; SYSTEM code display'"
+
+# The patterns that end in free text are matched against lines without their trailing white
+# space, not with a trailing ``\s*``: that keeps matching linear in the length of a line.
 
 #: The title line and an attribute heading (shared with the validator's line locator).
 TITLE_RE = re.compile(r"# (?P<name>.*)—`(?P<id>[^`]*)`\s*")
@@ -83,20 +88,25 @@ ATTRIBUTE_RE = re.compile(r"### (?P<name>.*)—`(?P<id>[^`]*)`\s*")
 _HEADING_RE = re.compile(r"#{1,6}(?:\s|$)")
 _OIFM_RE = re.compile(OIFM_ID_PATTERN)
 _OIFMA_RE = re.compile(OIFMA_ID_PATTERN)
-_CODES_RE = re.compile(r"\*\*Codes(?::\*\*|\*\*:)\s*(?P<codes>.*?)\s*")
-_SYNONYMS_RE = re.compile(r"\*\*Synonyms:\*\*\s?(?P<items>.*?)\s*")
-_TAGS_RE = re.compile(r"\*\*Tags:\*\*\s?(?P<items>.*?)\s*")
+_CODES_RE = re.compile(r"\*\*Codes(?::\*\*|\*\*:)(?P<codes>.*)")
+_SYNONYMS_RE = re.compile(r"\*\*Synonyms:\*\*\s?(?P<items>.*)")
+_TAGS_RE = re.compile(r"\*\*Tags:\*\*\s?(?P<items>.*)")
 _SELECT_RE = re.compile(r"\*\(Select (?:one|up to (?P<n>[0-9]+))\)\*\s*")
+#: A number as the renderer writes one (``5``, ``-2.5``, ``1e-05``): no ``nan``, ``inf``, ``1_0``.
+_DECIMAL_RE = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 _VALUE_RE = re.compile(r"- \*\*(?P<name>.+?)\*\*(?::(?P<description>.*))?\s*")
 _VALUE_CODES_RE = re.compile(r"_(?P<codes>.+)_\s*")
 _NUMERIC_RE = re.compile(r"(?P<field>Mininum|Minimum|Maximum|Unit):(?P<value>.*)")
 _PERSON_RE = re.compile(
     r"- (?P<name>.+?)(?: \((?P<org>[^()]*)\))?"
     r"(?: — \[Email\]\(mailto:(?P<email>[^()\s]*)\))?"
-    r"(?: — \[Link\]\((?P<url>\S*)\))?\s*"
+    r"(?: — \[Link\]\((?P<url>\S*)\))?"
 )
-_ORG_LINK_RE = re.compile(r"- \[(?P<name>.*?)\]\((?P<url>\S*)\)(?: \((?P<code>[^()]*)\))?\s*")
-_ORG_PLAIN_RE = re.compile(r"- (?P<name>.+?)(?: \((?P<code>[^()]*)\))?\s*")
+# a link's URL never holds "](", so each candidate end of the name is tried once
+_ORG_LINK_RE = re.compile(
+    r"- \[(?P<name>.*?)\]\((?P<url>(?:(?!\]\()\S)*)\)(?: \((?P<code>[^()]*)\))?"
+)
+_ORG_PLAIN_RE = re.compile(r"- (?P<name>.+?)(?: \((?P<code>[^()]*)\))?")
 _WORD_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 _ALL_CAPS_RE = re.compile(r"[A-Z][A-Z0-9_-]*")
 _DIGIT_RE = re.compile(r"[0-9]")
@@ -137,7 +147,10 @@ def read_markdown(path: Path, text: str) -> tuple[FindingModel, list[Diagnostic]
 
     The result equals what :func:`~ontomap.readers.json_reader.read_json` gives for the JSON the
     Markdown was rendered from, except for the losses listed in this module's docstring.
+    Text that is no text (a control character other than tab and line breaks, U+FFFE, U+FFFF)
+    is an error; every other character is kept, U+0085 and U+2028 among them.
     """
+    check_text(path, text)
     model = _Parser(path, text).parse()
     return model, unknown_system_warnings(path, model, text)
 
@@ -163,8 +176,16 @@ class _Parser:
         title_line = min(index, count - 1) + 1
         if title is None:
             hint = ""
-            if first.startswith("# ") and "OIFM_" in first:
-                hint = f" (found {first.strip()!r}: write the ID in backticks after an em dash '—')"
+            if "\r" in first:
+                hint = (
+                    " (its lines end with a carriage return alone: save it with LF or CRLF "
+                    "line breaks)"
+                )
+            elif first.startswith("# ") and "OIFM_" in first:
+                hint = (
+                    f" (found {shown(first.strip())}: write the ID in backticks after an em "
+                    "dash '—')"
+                )
             raise self.error(
                 f"not a finding model: no heading of the form {_TITLE_FORM}{hint}", title_line
             )
@@ -251,11 +272,11 @@ class _Parser:
                         continue
                     match = _SYNONYMS_RE.fullmatch(line)
                     if match:
-                        synonyms = _split_list(match["items"])
+                        synonyms = _split_list(match["items"].rstrip())
                         continue
                     match = _TAGS_RE.fullmatch(line)
                     if match:
-                        tags = _split_list(match["items"])
+                        tags = _split_list(match["items"].rstrip())
                         continue
                     if line.startswith("*(Select"):
                         raise self.error(
@@ -351,11 +372,18 @@ class _Parser:
                 match = _SELECT_RE.fullmatch(line)
                 if match is None:
                     raise self.error(
-                        f"malformed selection line {stripped!r} in attribute {attr.oifma_id}: "
-                        "expected '*(Select one)*' or '*(Select up to N)*'",
+                        f"malformed selection line {shown(stripped)} in attribute "
+                        f"{attr.oifma_id}: expected '*(Select one)*' or '*(Select up to N)*'",
                         number,
                     )
-                attr.select = int(match["n"]) if match["n"] else 1
+                digits = match["n"]
+                if digits is not None and len(digits) > MAX_NUMBER_LENGTH:
+                    raise self.error(
+                        f"the selection count of attribute {attr.oifma_id} has {len(digits):,} "
+                        f"digits: at most {MAX_NUMBER_LENGTH} are accepted",
+                        number,
+                    )
+                attr.select = int(digits) if digits else 1
                 attr.seen_structure = True
                 return
         elif head and head in "MU":
@@ -390,16 +418,26 @@ class _Parser:
         if not raw or raw == "None":
             attr.numeric[key] = None
             return
-        try:
-            attr.numeric[key] = int(raw)
-        except ValueError:
-            try:
-                attr.numeric[key] = float(raw)
-            except ValueError:
-                raise self.error(
-                    f"{field} of attribute {attr.oifma_id} must be a number or None, not {raw!r}",
-                    number,
-                ) from None
+        if _DECIMAL_RE.fullmatch(raw) is None:
+            raise self.error(
+                f"{field} of attribute {attr.oifma_id} must be a number or None, not "
+                f"{shown(raw)}" + (" (a bound must be finite)" if _is_special(raw) else ""),
+                number,
+            )
+        if len(raw) > MAX_NUMBER_LENGTH:
+            raise self.error(
+                f"{field} of attribute {attr.oifma_id} is written with {len(raw):,} "
+                f"characters: at most {MAX_NUMBER_LENGTH} are accepted",
+                number,
+            )
+        value = float(raw) if any(c in raw for c in ".eE") else int(raw)
+        if not math.isfinite(value):
+            raise self.error(
+                f"{field} of attribute {attr.oifma_id} is too large ({raw}; the largest number "
+                "is about 1.8e308)",
+                number,
+            )
+        attr.numeric[key] = value
 
     def attribute(self, attr: _Attr) -> Attribute:
         is_choice = attr.select is not None or bool(attr.values)
@@ -456,7 +494,9 @@ class _Parser:
 
     def check_id(self, kind: str, value: str, regex: re.Pattern[str], number: int) -> None:
         if not regex.fullmatch(value):
-            raise self.error(str(InvalidIdentifierError(kind, value, regex.pattern)), number)
+            raise self.error(
+                f"invalid {kind} {shown(value)}: expected the pattern {regex.pattern}", number
+            )
 
     def codes(self, text: str, number: int) -> list[IndexCode]:
         """Index codes of ``SYSTEM code display; SYSTEM code display``."""
@@ -464,28 +504,31 @@ class _Parser:
         if not text:
             return []
         registry = default_registry()
-        entries: list[str] = []
+        # each entry: its pieces between ';' (more than one where a display holds a ';')
+        entries: list[list[str]] = []
         for piece in text.split(";"):
             if entries and not _starts_entry(piece):
-                if len(entries[-1].split(None, 2)) < 3:
+                last = entries[-1]
+                if len(last) == 1 and len(last[0].split(None, 2)) < 3:
                     raise self.error(
-                        f"malformed code list: {piece.strip()!r} after ';' does not start with "
-                        f"a code-system name (expected {_CODES_FORM})",
+                        f"malformed code list: {shown(piece.strip())} after ';' does not start "
+                        f"with a code-system name (expected {_CODES_FORM})",
                         number,
                     )
                 # a ';' inside the previous code's display
-                entries[-1] += ";" + piece
+                last.append(piece)
             else:
-                entries.append(piece)
+                entries.append([piece])
         out = []
-        for entry in entries:
+        for pieces in entries:
+            entry = ";".join(pieces)
             parts = entry.split(None, 2)
             system = parts[0] if parts else ""
             if not _WORD_RE.fullmatch(system) or (
                 registry.find(system) is None and not _ALL_CAPS_RE.fullmatch(system)
             ):
                 raise self.error(
-                    f"malformed code {entry.strip()!r}: expected a code-system name (such as "
+                    f"malformed code {shown(entry.strip())}: expected a code-system name (such as "
                     f"RADLEX or SNOMED) first, as in {_CODES_FORM}",
                     number,
                 )
@@ -497,6 +540,7 @@ class _Parser:
         return out
 
     def contributor(self, line: str, number: int) -> Contributor:
+        line = line.rstrip()
         match = _PERSON_RE.fullmatch(line)
         if match is not None and (match["email"] is not None or match["url"] is not None):
             return Person(
@@ -534,6 +578,11 @@ def _is_code_line(line: str) -> bool:
         return False
     match = _VALUE_CODES_RE.fullmatch(line)
     return match is not None and _starts_entry(match["codes"])
+
+
+def _is_special(raw: str) -> bool:
+    """Whether ``raw`` spells NaN or an infinity the way Python would read it."""
+    return raw.lstrip("+-").lower() in ("nan", "inf", "infinity")
 
 
 def _split_list(items: str) -> tuple[str, ...]:

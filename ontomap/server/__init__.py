@@ -23,10 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from ontomap.server.app import App, HTTPServer
-from ontomap.server.workers import WorkerPool
+from ontomap.server.app import MAX_QUERY_BYTES, App, HTTPServer, host_name
+from ontomap.server.workers import DEFAULT_MEMORY_LIMIT, WorkerPool
 
-__all__ = ["Server", "ServerConfig", "Shutdown", "default_workers"]
+__all__ = ["MIN_WORKER_MEMORY", "Server", "ServerConfig", "Shutdown", "default_workers"]
+
+#: The least ``--worker-memory`` accepted (bytes).
+MIN_WORKER_MEMORY = 256 << 20
 
 
 def default_workers() -> int:
@@ -48,6 +51,12 @@ class ServerConfig:
     allow_update: bool = False
     token: str | None = None
     access_log: bool = False
+    #: Host names answered besides localhost, 127.0.0.1 and [::1] (``--allowed-host``).
+    allowed_hosts: tuple[str, ...] = ()
+    #: Largest query body, in bytes (``--max-query-size``).
+    max_query_bytes: int = MAX_QUERY_BYTES
+    #: Private memory each query worker may use, in bytes (``None``: no limit).
+    worker_memory: int | None = DEFAULT_MEMORY_LIMIT
 
     def __post_init__(self) -> None:
         if self.allow_update and not self.token:
@@ -60,6 +69,30 @@ class ServerConfig:
             raise ValueError("--max-rows must be at least 1")
         if self.workers < 1:
             raise ValueError("--workers must be at least 1")
+        if self.max_query_bytes < 1:
+            raise ValueError("--max-query-size must be at least 1 byte")
+        if self.worker_memory is not None and self.worker_memory < MIN_WORKER_MEMORY:
+            raise ValueError(
+                "--worker-memory must be at least 256M: a worker uses about 150 MB to open the "
+                "store and check queries"
+            )
+        for name in self.allowed_hosts:
+            host = _allowed_name(name)
+            if host is None:
+                raise ValueError(
+                    f"--allowed-host {name!r} is not a host name (give it without scheme, "
+                    "port or path, e.g. --allowed-host kg.example.org)"
+                )
+
+    @property
+    def host_names(self) -> frozenset[str] | None:
+        """The host names answered besides the loopback ones, ``None`` for any: a server on
+        loopback answers only its own names, unless ``--allowed-host`` adds some; one on
+        another address answers any name unless ``--allowed-host`` is given."""
+        names = frozenset(_allowed_name(name) or name for name in self.allowed_hosts)
+        if not names and not _is_loopback(self.host):
+            return None
+        return names
 
 
 class Shutdown(KeyboardInterrupt):
@@ -69,6 +102,18 @@ class Shutdown(KeyboardInterrupt):
 
 def _on_term(_signum: int, _frame: FrameType | None) -> None:
     raise Shutdown
+
+
+def _allowed_name(name: str) -> str | None:
+    """An ``--allowed-host`` value as :func:`~ontomap.server.app.host_name` gives it (an
+    IPv6 address in brackets), ``None`` if it is not a bare host name."""
+    name = name.strip().lower()
+    try:
+        return f"[{ipaddress.IPv6Address(name.strip('[]'))}]"
+    except ValueError:
+        pass
+    host = host_name(name)
+    return host if host == name and "/" not in name and "@" not in name else None
 
 
 def _is_loopback(host: str) -> bool:
@@ -87,9 +132,21 @@ class Server:
     def __init__(self, config: ServerConfig, log: Callable[[str], None] | None = None) -> None:
         self.config = config
         self.pool = WorkerPool(
-            config.store, config.workers, config.timeout, config.max_rows, log=log
+            config.store,
+            config.workers,
+            config.timeout,
+            config.max_rows,
+            log=log,
+            memory_limit=config.worker_memory,
         )
-        self.app = App(self.pool, config.allow_update, config.token, config.access_log)
+        self.app = App(
+            self.pool,
+            config.allow_update,
+            config.token,
+            config.access_log,
+            allowed_hosts=config.host_names,
+            max_query_bytes=config.max_query_bytes,
+        )
         self.httpd: HTTPServer | None = None
         self._previous_handler: object = None
 

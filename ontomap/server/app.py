@@ -16,14 +16,20 @@ path          methods      what
 ``/queries``  GET          the named queries (name, description, parameters, text) as JSON
 ============  ===========  =================================================================
 
-The front end never opens the store: every job goes to the :class:`WorkerPool`.
+The front end never opens the store: every job goes to the :class:`WorkerPool`. It checks
+what it can check cheaply: the ``Host`` header (DNS rebinding; answer 421), the body's size and
+framing (``Content-Length``, no chunked bodies; a body must keep arriving, see
+:data:`BODY_TIMEOUT`). Queries are checked by the worker that runs them
+(:mod:`ontomap.query.safety`), within the server's timeout.
 """
 
 from __future__ import annotations
 
 import hmac
 import html
+import ipaddress
 import json
+import re
 import socket
 import sys
 import traceback
@@ -34,20 +40,35 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ontomap import __version__
-from ontomap.backends import keywords
 from ontomap.query import UPDATE_KEYWORDS, leading_keyword, named_queries
 from ontomap.server.jobs import GraphJob, Job, LookupJob, QueryJob, Response, UpdateJob
 from ontomap.server.workers import WorkerPool
 from ontomap.terminology import default_registry
 
-__all__ = ["MAX_QUERY_BYTES", "MAX_UPDATE_BYTES", "App", "HTTPServer", "Handler"]
+__all__ = [
+    "BODY_TIMEOUT",
+    "LOOPBACK_NAMES",
+    "MAX_QUERY_BYTES",
+    "MAX_UPDATE_BYTES",
+    "App",
+    "HTTPServer",
+    "Handler",
+    "host_name",
+]
 
-#: Largest query body accepted (bytes).
+#: Largest query body accepted by default (bytes; ``ontomap serve --max-query-size``).
 MAX_QUERY_BYTES = 8 * 1024 * 1024
 #: Largest update body accepted (bytes); ``ontomap push`` sends far smaller batches.
 MAX_UPDATE_BYTES = 512 * 1024 * 1024
+#: Seconds a request body may pause (or the server's timeout, if shorter): a body shorter than
+#: its ``Content-Length`` answers 400 after that long.
+BODY_TIMEOUT = 5.0
+#: Host names a loopback server answers to, besides loopback IP addresses.
+LOOPBACK_NAMES = frozenset({"localhost"})
 
 _FORM = "application/x-www-form-urlencoded"
+#: A request target in absolute form (``GET http://host/path``).
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 class _HTTPError(Exception):
@@ -96,8 +117,39 @@ def queries_json() -> bytes:
     return (json.dumps(out, ensure_ascii=False, indent=2) + "\n").encode()
 
 
+def host_name(value: str) -> str | None:
+    """The host of a ``Host`` header (or URL authority), lower-case, without its port; an IPv6
+    address in brackets. ``None`` for a malformed value."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        host, bracket, rest = value[1:].partition("]")
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return None
+        host = f"[{host}]" if bracket else ""
+    else:
+        host, _, port = value.partition(":")
+        rest = f":{port}" if _ else ""
+    if not host or not re.fullmatch(r"(?::[0-9]*)?", rest):
+        return None
+    return host
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host in LOOPBACK_NAMES
+
+
 class App:
-    """What the handlers share: the worker pool and the server's settings."""
+    """What the handlers share: the worker pool and the server's settings.
+
+    ``allowed_hosts`` is ``None`` when any ``Host`` header is answered, else the host names
+    (lower-case, without port) answered besides the loopback ones (:data:`LOOPBACK_NAMES`
+    and loopback addresses).
+    """
 
     def __init__(
         self,
@@ -105,6 +157,8 @@ class App:
         allow_update: bool = False,
         token: str | None = None,
         access_log: bool = False,
+        allowed_hosts: frozenset[str] | None = None,
+        max_query_bytes: int = MAX_QUERY_BYTES,
     ) -> None:
         if allow_update and not token:
             raise ValueError("updates need a token")
@@ -112,6 +166,12 @@ class App:
         self.allow_update = allow_update
         self.token = token
         self.access_log = access_log
+        self.allowed_hosts = allowed_hosts
+        self.max_query_bytes = max_query_bytes
+
+    def host_allowed(self, host: str) -> bool:
+        """Whether requests for ``host`` (see :func:`host_name`) are answered."""
+        return self.allowed_hosts is None or _loopback(host) or host in self.allowed_hosts
 
     def authorised(self, header: str | None) -> bool:
         """Whether an ``Authorization`` header carries the update token."""
@@ -153,10 +213,14 @@ class Handler(BaseHTTPRequestHandler):
 
     server: HTTPServer
     protocol_version = "HTTP/1.1"
+    #: Answers to unreadable request lines carry a status line too (not HTTP/0.9's bare body).
+    default_request_version = "HTTP/1.0"
     server_version = f"ontomap/{__version__}"
     sys_version = ""
     #: Seconds an idle keep-alive connection is kept.
     timeout = 60
+    #: Whether the current request's body was read (else the connection cannot go on).
+    _body_read = False
 
     # -------------------------------------------------------------- plumbing
 
@@ -185,27 +249,98 @@ class Handler(BaseHTTPRequestHandler):
         if not head and response.body:
             self.wfile.write(response.body)
 
+    def _declared_size(self) -> int | None:
+        """The body size the headers announce (``None``: no body); a chunked or otherwise
+        unreadable framing is an error."""
+        if self.headers.get("Transfer-Encoding") is not None:
+            raise _HTTPError(
+                Response.text(411, "send the body with a Content-Length (no chunked bodies)"),
+                close=True,
+            )
+        lengths = {value.strip() for value in self.headers.get_all("Content-Length") or ()}
+        if not lengths:
+            return None
+        length = lengths.pop()
+        if lengths or not re.fullmatch(r"[0-9]{1,20}", length):
+            shown = ", ".join(sorted({length, *lengths}))
+            raise _HTTPError(
+                Response.text(
+                    400, f"bad Content-Length {shown}: give the body's size in bytes, once"
+                ),
+                close=True,
+            )
+        return int(length)
+
     def _body(self, limit: int) -> bytes:
-        length = self.headers.get("Content-Length")
-        if length is None:
-            if self.headers.get("Transfer-Encoding"):
-                raise _HTTPError(
-                    Response.text(411, "send the body with a Content-Length (no chunked bodies)"),
-                    close=True,
-                )
+        size = self._declared_size()
+        self._body_read = True
+        if size is None:
             return b""
-        try:
-            size = int(length)
-        except ValueError:
-            raise _HTTPError(Response.text(400, "bad Content-Length"), close=True) from None
         if size > limit:
             raise _HTTPError(
                 Response.text(413, f"the body is {size} bytes; this server takes at most {limit}"),
                 close=True,
             )
-        return self.rfile.read(size)
+        wait = min(BODY_TIMEOUT, self.app.pool.timeout)
+        parts: list[bytes] = []
+        received = 0
+        why = "the client ended the connection"
+        self.connection.settimeout(wait)
+        try:
+            while received < size:
+                chunk = self.rfile.read1(min(size - received, 1 << 20))
+                if not chunk:
+                    break
+                parts.append(chunk)
+                received += len(chunk)
+        except TimeoutError:
+            why = f"nothing more came for {wait:g} s"
+        finally:
+            self.connection.settimeout(self.timeout)
+        if received < size:
+            raise _HTTPError(
+                Response.text(
+                    400,
+                    f"the body ended after {received} of the {size} bytes its Content-Length "
+                    f"announces ({why})",
+                ),
+                close=True,
+            )
+        return b"".join(parts)
+
+    def _host_refused(self) -> Response | None:
+        """421 for a request addressed to a host name this server does not answer to (DNS
+        rebinding), 400 for a missing or malformed ``Host`` (or other header)."""
+        if self.headers.defects:  # e.g. a line without "Name: value"
+            return Response.text(400, "malformed header lines: write each as 'Name: value'")
+        values = self.headers.get_all("Host") or []
+        if len(values) > 1:
+            return Response.text(400, "give one Host header, not several")
+        if not values:
+            if self.request_version == "HTTP/1.0":
+                return None
+            return Response.text(400, "an HTTP/1.1 request needs a Host header")
+        names = [values[0]]
+        if _ABSOLUTE.match(self.path):  # an absolute request target names the host too
+            names.append(urlsplit(self.path).netloc.rpartition("@")[2])
+        for value in names:
+            host = host_name(value)
+            if host is None:
+                return Response.text(400, f"bad Host {value!r}")
+            if not self.app.host_allowed(host):
+                known = ["localhost", "127.0.0.1", "[::1]", *sorted(self.app.allowed_hosts or ())]
+                answered = ", ".join(known)
+                return Response.text(
+                    421,
+                    f"this server does not answer requests addressed to {host!r} (Host: "
+                    f"{value}): it answers {answered} only, so that a web page cannot reach "
+                    "it through a DNS name of its own (DNS rebinding). To use it under that "
+                    f"name, start it with 'ontomap serve --allowed-host {host.strip('[]')}'.",
+                )
+        return None
 
     def _dispatch(self, method: str) -> None:
+        self._body_read = False
         url = urlsplit(self.path)
         params = parse_qs(url.query, keep_blank_values=True)
         routes = {
@@ -221,9 +356,14 @@ class Handler(BaseHTTPRequestHandler):
         route = routes.get(url.path)
         close = False
         try:
+            refused = self._host_refused()
+            if refused is not None:
+                raise _HTTPError(refused, close=True)
             if route is None:
                 raise _HTTPError(Response.text(404, f"no such path {url.path}; see / for the page"))
             response = route(method, params)
+            if not self._body_read and self._declared_size():
+                close = True  # a body this route does not read: the connection cannot go on
         except _HTTPError as exc:
             response, close = exc.response, exc.close
         except (BrokenPipeError, ConnectionResetError):
@@ -283,7 +423,7 @@ class Handler(BaseHTTPRequestHandler):
         self._method(method, ("GET", "HEAD", "POST"))
         if method == "POST":
             kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-            body = self._body(MAX_QUERY_BYTES)
+            body = self._body(self.app.max_query_bytes)
             if kind == _FORM:
                 form = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
                 if "update" in form:
@@ -312,14 +452,6 @@ class Handler(BaseHTTPRequestHandler):
         assert text is not None
         if leading_keyword(text) in UPDATE_KEYWORDS:
             raise _HTTPError(self._update_refused_here())
-        if "SERVICE" in keywords(text):
-            raise _HTTPError(
-                Response.text(
-                    400,
-                    "SERVICE (federated query) is not allowed here: this server does not "
-                    "send requests to other servers for its clients",
-                )
-            )
         job = QueryJob(
             text,
             accept=self.headers.get("Accept"),

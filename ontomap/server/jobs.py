@@ -4,23 +4,29 @@ A job is a small picklable value (:class:`QueryJob`, :class:`LookupJob`, :class:
 :class:`UpdateJob`); an :class:`Executor` owns the worker's store and turns each job into a
 complete :class:`Response` (status, content type, body), so the front end only relays bytes.
 Every serialisation is pyoxigraph's own; result sizes are capped at ``max_rows`` rows (SELECT)
-or triples (CONSTRUCT, DESCRIBE), with a header saying so.
+or triples (CONSTRUCT, DESCRIBE), with a header saying so. Every query passes
+:func:`ontomap.query.safety.check_safe` first (no SERVICE, no update, a bounded nesting), here in
+the worker, so that the check too is bound by the server's timeout.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pyoxigraph as ox
+import rdflib.plugins.sparql.parser  # noqa: F401 - built once, in the process that forks workers
 
 from ontomap.errors import OntomapError
 from ontomap.lookup import CodeNotFoundError, MalformedCodeError, lookup
-from ontomap.query import prefixes
+from ontomap.query import UpdateRefusedError, prefixes
+from ontomap.query.safety import QueryRefusedError, check_nesting, check_safe
 from ontomap.server.formats import (
     GRAPH_FORMATS,
     RESULT_FORMATS,
@@ -48,6 +54,8 @@ __all__ = [
 MAX_ROWS_HEADER = "X-Ontomap-Max-Rows"
 #: Response header present (``true``) when an answer was cut at the row cap.
 TRUNCATED_HEADER = "X-Ontomap-Truncated"
+#: How many queries that passed the safety check an executor remembers (by digest).
+CHECKED_QUERIES = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +193,32 @@ class Executor:
         self.store = store
         self.max_rows = max_rows
         self.prefixes = prefixes(store.base_iri)
+        self._checked: OrderedDict[bytes, None] = OrderedDict()
+        if store.read_only:
+            check_safe("ASK {}")  # load rdflib's parser now, not on the first query
+
+    def check(self, text: str) -> Response | None:
+        """The refusal of a query that fails :func:`~ontomap.query.safety.check_safe` (400,
+        403 for an update), ``None`` for a query that may run. Passed queries are remembered
+        by digest, so a repeated query is checked once."""
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+        if digest in self._checked:
+            self._checked.move_to_end(digest)
+            return None
+        try:
+            check_safe(text)
+        except UpdateRefusedError:
+            return Response.text(
+                403,
+                "updates are not run by the query endpoint (/update takes them, on a server "
+                "started with --allow-update)",
+            )
+        except QueryRefusedError as exc:
+            return Response.text(400, f"query refused: {exc}")
+        self._checked[digest] = None
+        if len(self._checked) > CHECKED_QUERIES:
+            self._checked.popitem(last=False)
+        return None
 
     def run(self, job: Job) -> Response:
         """The answer to ``job``; unexpected failures become a 500 with the reason."""
@@ -208,6 +242,9 @@ class Executor:
         return tuple(headers)
 
     def query(self, job: QueryJob) -> Response:
+        refused = self.check(job.text)
+        if refused is not None:
+            return refused
         options: dict[str, Any] = {"prefixes": self.prefixes}
         try:
             if job.default_graphs or job.named_graphs:
@@ -310,6 +347,10 @@ class Executor:
     # -------------------------------------------------------------- updates
 
     def update(self, job: UpdateJob) -> Response:
+        try:
+            check_nesting(job.text)
+        except QueryRefusedError as exc:
+            return Response.text(400, f"update refused: {exc}")
         try:
             self.store.oxigraph.update(job.text, prefixes=self.prefixes)
         except SyntaxError as exc:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ontomap.errors import OntomapError
 from ontomap.graph import GraphBuilder, KnowledgeGraph
+from ontomap.readers.limits import DEFAULT_MAX_FILE_SIZE
 from ontomap.terminology import SCHEME_NAMESPACE
 from ontomap.validate.codes import check_codes, code_uses
 from ontomap.validate.crosswalk import check_crosswalk
@@ -62,20 +63,22 @@ def validate(
     shacl: bool = False,
     *,
     shacl_engine: str = "oxigraph",
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
 ) -> ValidationReport:
     """Validate the finding models under ``paths`` (files and folders, read recursively).
 
     With ``shacl``, the graph ontomap builds from the models is also checked against
     ``ontologies/shapes.ttl``, by ``shacl_engine`` (``"oxigraph"``: the shapes compiled to
     SPARQL, fast; ``"pyshacl"``: the reference implementation, slow on a large corpus).
-    A bad file never stops the others: its problems are findings. Raises
+    A bad file never stops the others: its problems are findings (a file larger than
+    ``max_file_size`` bytes, or that is not a regular file, is a ``read/unreadable`` error). Raises
     :class:`~ontomap.errors.OntomapError` for an unknown ``shacl_engine``.
     """
     if shacl_engine not in ENGINES:
         raise OntomapError(f"unknown SHACL engine {shacl_engine!r}; known: {', '.join(ENGINES)}")
     if isinstance(paths, str | Path):
         paths = [paths]
-    records = list(load_records(paths))
+    records = list(load_records(paths, max_file_size=max_file_size))
     findings: list[Finding] = []
     for record in records:
         findings.extend(_file_findings(record))

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ontomap.readers.common import shown
 from ontomap.terminology import CodeSystem, default_registry
 from ontomap.validate.locate import Path as ItemPath
 from ontomap.validate.records import Record
@@ -158,8 +159,8 @@ def check_syntax(use: CodeUse) -> Finding | None:
         return _finding(
             "code/syntax",
             use,
-            f"{use.spelling} code {use.code!r} of {use.entity} is not a {system.label} code "
-            f"(expected {system.pattern})",
+            f"{use.spelling} code {shown(use.code, 100)} of {use.entity} is not a "
+            f"{system.label} code (expected {system.pattern})",
             hint,
         )
     if not system.is_well_formed(use.code):
@@ -219,7 +220,7 @@ def _systems(uses: Sequence[CodeUse]) -> list[Finding]:
                 _finding(
                     "code/unknown-system",
                     use,
-                    f"unknown code system {use.spelling!r} ({_plural(count, 'code')} in this "
+                    f"unknown code system {shown(use.spelling)} ({_plural(count, 'code')} in this "
                     f"file): kept under {use.system.namespace}; known systems: {known}",
                     member="system",
                 )
@@ -263,7 +264,7 @@ def _displays(uses: Sequence[CodeUse]) -> list[Finding]:
             dominant = ranked[0][0]
         if len(ranked) > 1 and dominant is None:
             first = min(group, key=lambda u: (u.record.file, u.line or 0))
-            variants = "; ".join(f"{written[d]!r} ({n:,})" for d, n in sorted(ranked))
+            variants = "; ".join(f"{shown(written[d], 200)} ({n:,})" for d, n in sorted(ranked))
             files = sorted({u.record.file for u in group})
             out.append(
                 _finding(
@@ -283,8 +284,8 @@ def _displays(uses: Sequence[CodeUse]) -> list[Finding]:
                             "code/display-missing",
                             use,
                             f"{use.label} of {use.entity} has no display; the corpus gives it "
-                            f"{best!r} in {_plural(n, 'other place')}",
-                            f"add the display {best!r}",
+                            f"{shown(best, 200)} in {_plural(n, 'other place')}",
+                            f"add the display {shown(best, 200)}",
                         )
                     )
                 else:
@@ -301,10 +302,11 @@ def _displays(uses: Sequence[CodeUse]) -> list[Finding]:
                     _finding(
                         "code/display-conflict",
                         use,
-                        f"{use.label} of {use.entity} is displayed {use.display!r}; "
+                        f"{use.label} of {use.entity} is displayed {shown(use.display, 200)}; "
                         f"{counts[dominant]:,} of {sum(counts.values()):,} uses give "
-                        f"{written[dominant]!r}",
-                        f"use {written[dominant]!r}, or check that the code is the right one",
+                        f"{shown(written[dominant], 200)}",
+                        f"use {shown(written[dominant], 200)}, or check that the code is the "
+                        "right one",
                         member="display",
                     )
                 )

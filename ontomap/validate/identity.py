@@ -116,12 +116,14 @@ class Difference:
     what: str
 
 
-def _show(value: object) -> str:
+def _show(value: object, width: int = 200) -> str:
     if isinstance(value, tuple) and all(isinstance(v, IndexCode) for v in value):
-        return "[" + "; ".join(str(v) for v in value) + "]" if value else "none"
-    if isinstance(value, tuple):
-        return repr(list(value))
-    return repr(value)
+        text = "[" + "; ".join(str(v) for v in value) + "]" if value else "none"
+    elif isinstance(value, tuple):
+        text = repr(list(value))
+    else:
+        text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _fields(

@@ -8,110 +8,19 @@ question, so files without findings cost nothing.
 
 from __future__ import annotations
 
-import contextlib
 import re
-from bisect import bisect_right
-from json import scanner
-from json.decoder import scanstring
 from typing import Protocol
 
+from ontomap.readers.json_positions import JsonLocator, Path
 from ontomap.readers.markdown_reader import ATTRIBUTE_RE, TITLE_RE
 
-Path = tuple[str | int, ...]
+__all__ = ["JsonLocator", "Locator", "MarkdownLocator", "Path"]
 
 
 class Locator(Protocol):
     """Answers where an item of a model is written."""
 
     def line(self, path: Path) -> int | None: ...
-
-
-class _Lines:
-    """Offsets → 1-based line numbers."""
-
-    __slots__ = ("_starts",)
-
-    def __init__(self, text: str) -> None:
-        self._starts = [0] + [m.end() for m in re.finditer("\n", text)]
-
-    def of(self, offset: int) -> int:
-        return bisect_right(self._starts, offset)
-
-
-_WS = re.compile(r"[ \t\n\r]*")
-_NUMBER = scanner.NUMBER_RE
-
-
-class JsonLocator:
-    """Lines of the members and items of a JSON document.
-
-    A member's line is the line of its key; a list item's, the line where the item starts.
-    The text must be valid JSON (as :func:`json.loads` accepted it).
-    """
-
-    __slots__ = ("_lines", "_positions", "text")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self._positions: dict[Path, int] | None = None
-        self._lines: _Lines | None = None
-
-    def line(self, path: Path) -> int | None:
-        if self._positions is None:
-            self._positions = {}
-            self._lines = _Lines(self.text)
-            # not valid JSON after all: keep the positions found so far
-            with contextlib.suppress(IndexError, ValueError):
-                self._scan(_WS.match(self.text, 0).end(), ())  # type: ignore[union-attr]
-        assert self._lines is not None
-        for depth in range(len(path), -1, -1):
-            offset = self._positions.get(path[:depth])
-            if offset is not None:
-                return self._lines.of(offset)
-        return None
-
-    def _scan(self, i: int, path: Path) -> int:
-        """Record positions in the value starting at ``i``; return the offset after it."""
-        text, positions, ws = self.text, self._positions, _WS.match
-        assert positions is not None
-        positions.setdefault(path, i)
-        char = text[i]
-        if char == "{":
-            i = ws(text, i + 1).end()
-            if text[i] == "}":
-                return i + 1
-            while True:
-                key_at = i
-                key, i = scanstring(text, i + 1)
-                i = ws(text, i).end() + 1  # the ':'
-                member = (*path, key)
-                positions[member] = key_at
-                i = self._scan(ws(text, i).end(), member)
-                i = ws(text, i).end()
-                if text[i] == "}":
-                    return i + 1
-                i = ws(text, i + 1).end()  # past the ','
-        if char == "[":
-            i = ws(text, i + 1).end()
-            if text[i] == "]":
-                return i + 1
-            index = 0
-            while True:
-                i = self._scan(i, (*path, index))
-                i = ws(text, i).end()
-                if text[i] == "]":
-                    return i + 1
-                i = ws(text, i + 1).end()
-                index += 1
-        if char == '"':
-            return scanstring(text, i + 1)[1]
-        for word in ("true", "false", "null"):
-            if text.startswith(word, i):
-                return i + len(word)
-        match = _NUMBER.match(text, i)
-        if match is None:
-            raise ValueError(f"unexpected character at offset {i}")
-        return match.end()
 
 
 # -- Markdown -----------------------------------------------------------------------------------
@@ -131,15 +40,18 @@ class MarkdownLocator:
     paths of the JSON shape, so the same checks run on JSON and on Markdown.
     """
 
-    __slots__ = ("_attributes", "_contributors", "_header", "lines", "title")
+    __slots__ = ("_attributes", "_contributors", "_header", "_spellings", "lines", "title")
 
     def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
+        # lines as the Markdown reader counts them: split at "\n" only (U+2028, U+0085 and
+        # the like are text), without a final "\r" or the byte-order mark
+        self.lines = [line.removesuffix("\r") for line in text.removeprefix("\ufeff").split("\n")]
         #: ``(line, id)`` of the title, or ``None``.
         self.title: tuple[int, str] | None = None
         self._header: dict[str, int] = {}
         self._attributes: list[dict[str | tuple[str, int], int]] = []
         self._contributors: list[int] = []
+        self._spellings: dict[int, dict[str, str]] = {}
         self._scan()
 
     def _scan(self) -> None:
@@ -232,8 +144,26 @@ class MarkdownLocator:
         ``SNOMEDCT 12345 …``), or ``None`` where it cannot be found."""
         if line is None or not 0 < line <= len(self.lines):
             return None
-        match = re.search(
-            r"(?:^|[\s_;:*])([A-Za-z][A-Za-z0-9_-]*)\s+" + re.escape(code) + r"(?![0-9A-Za-z])",
-            self.lines[line - 1],
-        )
-        return match.group(1) if match else None
+        spellings = self._spellings.get(line)
+        if spellings is None:
+            spellings = self._spellings[line] = _spellings(self.lines[line - 1])
+        return spellings.get(code)
+
+
+_SPELLED = re.compile(r"(?:^|(?<=[\s_;:*]))([A-Za-z][A-Za-z0-9_-]*)\s+(?=(\S+))")
+_ALNUM = re.compile(r"[0-9A-Za-z]")
+#: Longest code :func:`_spellings` finds a spelling for (codes are far shorter).
+_LONGEST_CODE = 200
+
+
+def _spellings(text: str) -> dict[str, str]:
+    """Code → the system name written before it (``SNOMEDCT`` in ``SNOMEDCT 12345 …``), for the
+    first ``NAME code`` of each code on a line, in one pass (a code ends where a character
+    that is not a letter or digit follows, or at white space)."""
+    out: dict[str, str] = {}
+    for match in _SPELLED.finditer(text):
+        word, token = match.group(1), match.group(2)[:_LONGEST_CODE]
+        for end in range(1, len(token) + 1):
+            if end == len(token) or not _ALNUM.match(token, end):
+                out.setdefault(token[:end], word)
+    return out

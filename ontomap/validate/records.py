@@ -8,7 +8,6 @@ in the JSON shape (:func:`model_as_data`), with the system names as the file spe
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,8 +15,10 @@ from typing import Any
 
 from ontomap.errors import ModelReadError
 from ontomap.model import ChoiceAttribute, FindingModel, IndexCode, Person
-from ontomap.readers import READERS, discover, format_of, read_file
-from ontomap.readers.common import Diagnostic
+from ontomap.readers import READERS, discover, format_of, read_file, read_text
+from ontomap.readers.common import Diagnostic, display_path
+from ontomap.readers.json_reader import parse_json
+from ontomap.readers.limits import DEFAULT_MAX_FILE_SIZE
 from ontomap.validate.locate import JsonLocator, Locator, MarkdownLocator
 from ontomap.validate.locate import Path as ItemPath
 
@@ -43,7 +44,8 @@ class Record:
 
     @property
     def file(self) -> str:
-        return str(self.path)
+        """The path as reports show it (bytes of a name that are not UTF-8 as ``\\xNN``)."""
+        return display_path(self.path)
 
     @property
     def oifm_id(self) -> str | None:
@@ -61,27 +63,34 @@ class Record:
         return self.locator.line(path) if self.locator is not None else None
 
 
-def load_records(paths: Iterable[Path | str]) -> Iterator[Record]:
+def load_records(
+    paths: Iterable[Path | str], *, max_file_size: int = DEFAULT_MAX_FILE_SIZE
+) -> Iterator[Record]:
     """A record for each file under ``paths`` (folders recursively, as the readers find them)."""
     for path in discover(paths):
-        yield load_record(path)
+        yield load_record(path, max_file_size=max_file_size)
 
 
-def load_record(path: Path) -> Record:
+def load_record(path: Path, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Record:
     """Read one file; never raises for a bad file (its problem is in :attr:`Record.error`).
 
-    The file is read once: its text goes to the reader of its format (as
+    The file is read once, as :func:`ontomap.readers.read_text` reads it (a regular file of at
+    most ``max_file_size`` bytes): its text goes to the reader of its format (as
     :func:`ontomap.readers.read_file` does) and to the raw JSON / the locator.
     """
     fmt = format_of(path)
-    text = _text(path) if fmt is not None else None
-    if fmt is None or text is None:
-        # not a model file, missing, unreadable or not UTF-8: read_file says which, and where
+    if fmt is None:
+        # not a model file (or missing): read_file says which
         try:
-            source, found = read_file(path)
+            source, found = read_file(path, max_file_size=max_file_size)
         except ModelReadError as exc:
             return Record(path, fmt, None, None, None, Diagnostic.from_error(exc))
         return Record(path, fmt, None, None, source.model, None, tuple(found))
+    try:
+        text = read_text(path, max_file_size=max_file_size)
+    except ModelReadError as exc:
+        # missing, not a regular file, too large, unreadable or not UTF-8
+        return Record(path, fmt, None, None, None, Diagnostic.from_error(exc))
     model, error, warnings = None, None, ()
     try:
         model, found = READERS[fmt][0](path, text)
@@ -90,22 +99,15 @@ def load_record(path: Path) -> Record:
         error = Diagnostic.from_error(exc)
     if fmt == "json":
         try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
+            data = parse_json(path, text)
+        except ModelReadError:
+            data = None  # the reader gave the same error
         if not isinstance(data, dict):
             data = None
         return Record(path, fmt, data, JsonLocator(text), model, error, warnings)
     locator = MarkdownLocator(text)
     data = model_as_data(model, locator) if model is not None else None
     return Record(path, fmt, data, locator, model, error, warnings)
-
-
-def _text(path: Path) -> str | None:
-    try:
-        return path.read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError):
-        return None
 
 
 def model_as_data(model: FindingModel, locator: MarkdownLocator | None = None) -> dict[str, Any]:

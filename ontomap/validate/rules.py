@@ -251,4 +251,11 @@ RULES: dict[str, Rule] = _rules(
         "while another pairing dominates: possibly a coding error",
         "check the code pairing in the files listed; use the dominant pairing if it applies",
     ),
+    Rule(
+        "crosswalk/skipped",
+        "warning",
+        "an entity carries so many index codes (more than 100) that the crosswalk check leaves "
+        "its pairings out, or the models pair their codes so often that the check is skipped",
+        "check the entity's index codes: so many are almost always a mistake",
+    ),
 )

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from ontomap.model import OIFM_ID_PATTERN, OIFMA_ID_PATTERN
+from ontomap.readers.common import shown
 from ontomap.validate.locate import MarkdownLocator
 from ontomap.validate.locate import Path as ItemPath
 from ontomap.validate.records import Record
@@ -118,8 +119,8 @@ class _Checker:
                     "structure/unknown-field",
                     (*path, key),
                     entity,
-                    f'unknown field "{key}": {guess}ontomap does not read it (known here: '
-                    f"{', '.join(sorted(known))})",
+                    f'unknown field "{key[:60]}{"…" * (len(key) > 60)}": {guess}ontomap does '
+                    f"not read it (known here: {', '.join(sorted(known))})",
                 )
 
     def length(
@@ -136,7 +137,10 @@ class _Checker:
         if size < low or (high is not None and size > high):
             limit = f"{low}-{high}" if high is not None else f"at least {low}"
             self.emit(
-                rule, path, entity, f"{what} has {size} characters ({limit} allowed): {text!r}"
+                rule,
+                path,
+                entity,
+                f"{what} has {size:,} characters ({limit} allowed): {shown(text)}",
             )
 
     # -- the model ---------------------------------------------------------------------------
@@ -152,7 +156,7 @@ class _Checker:
                 "structure/finding-id",
                 ("oifm_id",),
                 entity,
-                f"invalid OIFM ID {oifm_id!r}: expected OIFM_XXX_NNNNNN ({OIFM_ID_PATTERN})",
+                f"invalid OIFM ID {shown(oifm_id)}: expected OIFM_XXX_NNNNNN ({OIFM_ID_PATTERN})",
             )
         where = f"finding {entity}" if entity else "the finding"
         self.unknown(data, MODEL_FIELDS, (), entity)
@@ -263,7 +267,7 @@ class _Checker:
             )
             self.emit(
                 "structure/attribute-id",
-                path,
+                path if oifma_id is None else (*path, "oifma_id"),
                 finding,
                 f"attribute {path[-1]} of {f'finding {finding}' if finding else 'the finding'} "
                 f"has {what}",
@@ -273,21 +277,23 @@ class _Checker:
                 "structure/attribute-id",
                 (*path, "oifma_id"),
                 entity,
-                f"invalid OIFMA ID {oifma_id!r}: expected OIFMA_XXX_NNNNNN ({OIFMA_ID_PATTERN})",
+                f"invalid OIFMA ID {shown(oifma_id)}: expected OIFMA_XXX_NNNNNN "
+                f"({OIFMA_ID_PATTERN})",
             )
         where = f"attribute {entity or path[-1]}"
         kind = entry.get("type")
         if kind is None and not isinstance(self.record.locator, MarkdownLocator):
             self.emit("structure/required-field", path, entity, f'{where} has no "type"')
         elif kind not in ("choice", "numeric", None):
+            found = shown(kind) if isinstance(kind, str) else _json_type(kind)
             self.emit(
                 "structure/field-type",
                 (*path, "type"),
                 entity,
-                f'"type" of {where} must be "choice" or "numeric", not {kind!r}',
+                f'"type" of {where} must be "choice" or "numeric", not {found}',
             )
         known = {"choice": CHOICE_FIELDS, "numeric": NUMERIC_FIELDS}.get(
-            kind, CHOICE_FIELDS | NUMERIC_FIELDS
+            kind if isinstance(kind, str) else "", CHOICE_FIELDS | NUMERIC_FIELDS
         )
         self.unknown(entry, known, path, entity)
         name = self.field(entry, "name", str, path, entity, where, required=True)
@@ -375,7 +381,7 @@ class _Checker:
             what = "no value_code" if code is None else f"a value_code that is {_json_type(code)}"
             self.emit(
                 "structure/value-code",
-                path,
+                path if code is None else (*path, "value_code"),
                 entity,
                 f"value {position} of {where} has {what} (expected {expected})",
             )
@@ -386,7 +392,7 @@ class _Checker:
                     "structure/value-code",
                     (*path, "value_code"),
                     entity,
-                    f"invalid value code {code!r} in {where}: expected {expected} "
+                    f"invalid value code {shown(code)} in {where}: expected {expected} "
                     f"(the attribute's ID, a dot, the value's position)",
                 )
             elif attribute is not None and match["attribute"] != attribute:
@@ -394,15 +400,15 @@ class _Checker:
                     "structure/value-code",
                     (*path, "value_code"),
                     entity,
-                    f"value code {code!r} names attribute {match['attribute']}, but it is in "
+                    f"value code {shown(code)} names attribute {match['attribute']}, but it is in "
                     f"{attribute} (expected {expected})",
                 )
-            elif int(match["n"]) != position or match["n"] != str(position):
+            elif match["n"] != str(position):
                 self.emit(
                     "structure/value-order",
                     (*path, "value_code"),
                     entity,
-                    f"value code {code!r} is value {position} of {where}: expected {expected}",
+                    f"value code {shown(code)} is value {position} of {where}: expected {expected}",
                 )
         self.unknown(entry, VALUE_FIELDS, path, entity)
         here = f"value {entity or position}"
@@ -484,7 +490,7 @@ def _markdown_ids(checker: _Checker, locator: MarkdownLocator) -> None:
         if not _OIFM.fullmatch(oifm_id):
             checker.findings.append(
                 RULES["structure/finding-id"].finding(
-                    f"invalid OIFM ID {oifm_id!r} in the title: expected OIFM_XXX_NNNNNN",
+                    f"invalid OIFM ID {shown(oifm_id)} in the title: expected OIFM_XXX_NNNNNN",
                     file=checker.record.file,
                     line=locator.title[0],
                     entity=oifm_id or None,
@@ -494,7 +500,7 @@ def _markdown_ids(checker: _Checker, locator: MarkdownLocator) -> None:
         if not _OIFMA.fullmatch(oifma_id):
             checker.findings.append(
                 RULES["structure/attribute-id"].finding(
-                    f"invalid OIFMA ID {oifma_id!r} in an attribute heading: expected "
+                    f"invalid OIFMA ID {shown(oifma_id)} in an attribute heading: expected "
                     "OIFMA_XXX_NNNNNN",
                     file=checker.record.file,
                     line=line,
