@@ -20,8 +20,8 @@
    workers), and what the hostile query was answered.
 4. ``--runs`` repeats it all; the table gives the median and the range over the runs.
    ``--compare DIR`` also measures another copy of ontomap (``git archive REV | tar -x -C
-   DIR``) in the same runs, alternating with this one; a copy from before store generations
-   is served the current generation's database folder.
+   DIR``) in the same runs: both servers run side by side and take turns phase by phase; a
+   copy from before store generations is served the current generation's database folder.
 
 Targets: with 50 clients and the hostile query, at most 1 % of the clients' requests answered
 503; the hostile query stopped every time (503 or 507); no worker much above its memory limit.
@@ -349,29 +349,41 @@ def warm_up(url: str, calls: list[Call]) -> None:
 
 
 def measure(
-    code: Code, calls: list[Call], args: argparse.Namespace, results: dict[Key, list[Phase]]
+    codes: list[Code],
+    calls: list[Call],
+    args: argparse.Namespace,
+    results: dict[Key, list[Phase]],
+    run: int,
 ) -> None:
-    """One run of every phase against one server of ``code``."""
-    log = Path(tempfile.mkdtemp(prefix="bench-serve-")) / "serve.log"
-    process, url = start_server(code, args.timeout, args.workers, log)
+    """One run of every phase against a server of each of ``codes``, taking turns phase by
+    phase (the one that starts alternates), so that the machine's load drifts alike for all."""
+    servers = []
     try:
-        warm_up(url, calls)
-        for clients in args.clients:
-            for hostile in (False, True):
+        for code in codes:
+            log = Path(tempfile.mkdtemp(prefix="bench-serve-")) / "serve.log"
+            process, url = start_server(code, args.timeout, args.workers, log)
+            servers.append((code, process, url, log))
+            warm_up(url, calls)
+        phases = [(clients, hostile) for clients in args.clients for hostile in (False, True)]
+        for n, (clients, hostile) in enumerate(phases):
+            turn = servers if (run + n) % 2 == 0 else servers[::-1]
+            for code, process, url, _log in turn:
                 print(
-                    f"  {code.label}: {clients} clients{' + hostile' if hostile else ''}, "
-                    f"{args.duration:g} s ...",
+                    f"  run {run + 1}, {code.label}: {clients} clients"
+                    f"{' + hostile' if hostile else ''}, {args.duration:g} s ...",
                     file=sys.stderr,
                 )
                 phase = run_phase(process, url, calls, clients, args.duration, hostile)
                 results[(code.label, clients, hostile)].append(phase)
                 time.sleep(args.pause)  # let replaced workers come back
     finally:
-        process.terminate()
-        process.wait(30)
-    lines = [line for line in log.read_text(errors="replace").splitlines() if "worker" in line]
-    for line in lines[:3]:
-        print(f"    log: {line}", file=sys.stderr)
+        for _code, process, _url, _log in servers:
+            process.terminate()
+            process.wait(30)
+    for code, _process, _url, log in servers:
+        lines = [line for line in log.read_text(errors="replace").splitlines() if "worker" in line]
+        for line in lines[:3]:
+            print(f"    {code.label} log: {line}", file=sys.stderr)
 
 
 def spread(values: list[float], show: Callable[[float], str]) -> str:
@@ -464,10 +476,7 @@ def main() -> None:
         codes.append(code_for(args.compare.name, args.compare.resolve(), store))
     results: dict[Key, list[Phase]] = defaultdict(list)
     for run in range(args.runs):
-        order = codes if run % 2 == 0 else codes[::-1]
-        for code in order:
-            print(f"run {run + 1}/{args.runs}, {code.label}", file=sys.stderr)
-            measure(code, calls, args, results)
+        measure(codes, calls, args, results, run)
     ordered = dict(sorted(results.items(), key=lambda item: (item[0][0] != "current", item[0])))
     report(ordered, args, calls)
 

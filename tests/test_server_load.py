@@ -128,4 +128,4 @@ def test_fifty_clients_and_a_hostile_query(corpus_store: Path, tmp_path: Path) -
     assert normal[200] >= CLIENTS, normal
     assert hostile and set(hostile) <= {503, 507}, hostile
     assert peak < DEFAULT_MEMORY_LIMIT + 128 * 2**20, f"a worker reached {peak / 2**20:.0f} MB"
-    assert "ran out of memory" in log or "killed after 10 s" in log
+    assert any(why in log for why in ("ran out of memory", "memory limit", "killed after 10 s"))

@@ -87,9 +87,11 @@ _TICK = 0.2
 #: timeout in CPU time: a query that fills memory that fast is a runaway one.
 _DEMOTE_MEMORY = 0.25
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-#: A worker stopped at the timeout while using this share of its memory limit is reported as
-#: out of memory (it was stuck at the limit).
+#: A worker using this share of its memory limit that sleeps without using CPU for
+#: ``_STUCK`` seconds is taken for stuck there (an allocation that fails while Rust prints a
+#: panic can wait forever): it is replaced and the job answers 507.
 _NEAR_LIMIT = 0.75
+_STUCK = 1.0
 #: What a reader sends instead of an answer when Python ran out of memory (it then exits).
 _OUT_OF_MEMORY = "out of memory"
 #: What Rust (``handle_alloc_error``) and C++ (``std::bad_alloc``) write on stderr before they
@@ -390,13 +392,23 @@ class _Worker:
         """The private memory the worker uses (what its ``RLIMIT_DATA`` counts)."""
         return self._status("VmData")
 
-    def cpu_seconds(self) -> float | None:
-        """CPU time the worker has used so far (Linux ``/proc``; ``None`` elsewhere)."""
+    def _stat(self) -> list[str] | None:
+        """The fields of ``/proc/PID/stat`` after the command name (``None`` elsewhere)."""
         try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             return None
-        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the worker has used so far (Linux ``/proc``; ``None`` elsewhere)."""
+        fields = self._stat()
+        return None if fields is None else (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+    def asleep(self) -> bool:
+        """Whether the worker's main thread, which runs the jobs, waits (neither runs nor is
+        ready to)."""
+        fields = self._stat()
+        return fields is not None and fields[0] == "S"
 
     def demote(self) -> None:
         """Lower the worker's CPU priority (it is running a long job)."""
@@ -792,8 +804,9 @@ class WorkerPool:
 
     def _execute(self, worker: _Worker, job: Job) -> Response:
         timeout, started = self.timeout, time.monotonic()
-        cpu_start = worker.cpu_seconds()
+        cpu_start = last_cpu = worker.cpu_seconds()
         worker.used = 0
+        stuck_since: float | None = None
         try:
             worker.conn.send(job)
             while True:
@@ -803,8 +816,17 @@ class WorkerPool:
                 if remaining <= 0:
                     return self._stopped(worker, timeout)
                 worker.used = worker.memory() or worker.used
+                cpu_now = worker.cpu_seconds()
+                if self._near_limit(worker.used) and cpu_now == last_cpu and worker.asleep():
+                    # An allocation failed while Rust was printing a panic: it waits forever.
+                    stuck_since = stuck_since or time.monotonic()
+                    if time.monotonic() - stuck_since >= _STUCK:
+                        self._replace(worker, "stuck at its memory limit is replaced")
+                        return _out_of_memory(self.memory_limit or 0)
+                else:
+                    stuck_since = None
+                last_cpu = cpu_now
                 if not worker.demoted:
-                    cpu_now = worker.cpu_seconds()
                     used = (
                         cpu_now - cpu_start
                         if cpu_now is not None and cpu_start is not None
@@ -829,10 +851,7 @@ class WorkerPool:
         return limit is not None and used is not None and used >= _NEAR_LIMIT * limit
 
     def _stopped(self, worker: _Worker, timeout: float) -> Response:
-        """The job ran out of time; it may have been stuck at the memory limit."""
-        if self._near_limit(worker.memory()):
-            self._replace(worker, f"stopped at its memory limit after {timeout:g} s")
-            return _out_of_memory(self.memory_limit or 0)
+        """The job ran out of time."""
         self._replace(worker, f"killed after {timeout:g} s")
         return Response.text(
             503,
