@@ -217,11 +217,6 @@ def system_order(key: str) -> tuple[int, str]:
     return (keys.index(key), key) if key in keys else (len(keys), key)
 
 
-def _natural(oifm_id: str) -> tuple[str, int]:
-    stem, _, number = oifm_id.partition(".")
-    return stem, int(number) if number.isdigit() else -1
-
-
 def _code_key(code: IndexCode) -> tuple[tuple[int, str], str]:
     return system_order(code.system), code.code
 
