@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 META_GRAPH = ox.NamedNode(GRAPH_NS + "_meta")
 #: Named graph of a store holding the concepts and schemes of all index codes.
 CODES_GRAPH = ox.NamedNode(GRAPH_NS + "_codes")
+#: Named graph of a store holding the materialised crosswalk (:mod:`ontomap.crosswalk`),
+#: rebuilt by every load from the models, never exported.
+CROSSWALK_GRAPH = ox.NamedNode(GRAPH_NS + "_crosswalk")
 
 
 def model_graph_iri(oifm_id: str) -> ox.NamedNode:

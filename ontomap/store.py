@@ -26,6 +26,7 @@ from ontomap.generations import (
 )
 from ontomap.graph import (
     CODES_GRAPH,
+    CROSSWALK_GRAPH,
     META_GRAPH,
     GraphBuilder,
     KnowledgeGraph,
@@ -93,6 +94,7 @@ class SourceInfo:
 
 _META = f"<{META_GRAPH.value}>"
 _CODES = f"<{CODES_GRAPH.value}>"
+_CROSSWALK = f"<{CROSSWALK_GRAPH.value}>"
 
 _PRUNE_CODES = f"""
 PREFIX skos: <{SKOS.iri}>
@@ -110,7 +112,7 @@ WHERE {{
 
 _UNION = f"""
 CONSTRUCT {{ ?s ?p ?o }}
-WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {_META}) }}
+WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {_META} && ?g != {_CROSSWALK}) }}
 """
 
 
@@ -278,6 +280,10 @@ class Store:
                 f"use --base-iri {current} or another store for {base}"
             )
         existing = set(self.model_ids())
+        from ontomap.crosswalk import CrosswalkUpdate
+
+        crosswalk = CrosswalkUpdate(self)
+        sources = crosswalk.watch(sources)
         builder = GraphBuilder(base)
         emitted_codes: set[IndexCode] = set()
         added = replaced = quads = done = 0
@@ -315,6 +321,9 @@ class Store:
             pending.append(pool.submit(self._bulk_load, self._base_line(base).encode()))
             for future in pending:
                 future.result()
+        # The crosswalk of the models now in the store, in this same write; before pruning, so
+        # that the previous crosswalk graph keeps no unused concept alive.
+        crosswalk.apply()
         if replaced:
             self._store.update(_PRUNE_CODES)
         self._store.flush()
@@ -357,7 +366,8 @@ class Store:
     # -------------------------------------------------------------- reading
 
     def graph(self) -> KnowledgeGraph:
-        """Everything the store holds about its models (bookkeeping excluded), as one graph."""
+        """Everything the store holds about its models (bookkeeping and crosswalk excluded), as
+        one graph."""
         data = self._store.query(_UNION).serialize(format=ox.RdfFormat.N_TRIPLES)  # type: ignore[union-attr]
         return KnowledgeGraph(lines_of(data), self.base_iri)
 

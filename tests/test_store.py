@@ -297,7 +297,7 @@ def test_corpus_store(corpus_store: Path, corpus_report, corpus_graph: Knowledge
         names = store.oxigraph.query(
             "SELECT (COUNT(DISTINCT ?g) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
         )
-        assert int(next(iter(names))[0].value) == len(models) + 2  # type: ignore[index]
+        assert int(next(iter(names))[0].value) == len(models) + 3  # type: ignore[index]
 
 
 def test_corpus_store_graph_equals_the_direct_graph(
