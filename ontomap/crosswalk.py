@@ -29,7 +29,9 @@ that code with each of them. An entity listing two or more codes of each of X an
 by their displays (:func:`ontomap.lexical.pair_displays`: normalised displays that match, each
 code the other's best); the pairs that do not match are *co-listed* on that entity, not paired.
 A pair of codes is ``paired`` when at least one entity pairs it, ``co-listed`` when every entity
-that lists both only co-lists them. Only paired evidence counts below.
+that lists both only co-lists them. Only paired evidence counts below. An entity whose codes of
+X and Y would need more than :data:`MAX_COMPARED_PAIRS` comparisons pairs only those whose
+displays have equal normal forms and records no co-listing (:attr:`Crosswalk.oversized`).
 
 **Share, cardinality, flag, predicate, confidence** (``k`` = the contexts supporting A–B,
 ``n(A)`` = the contexts of A's uses):
@@ -117,6 +119,7 @@ __all__ = [
     "DOMINANT_SHARE",
     "INSTANCE_BASED",
     "LEXICAL",
+    "MAX_COMPARED_PAIRS",
     "OUTLIER_SHARE",
     "RELATED_MATCH",
     "RULES_VERSION",
@@ -166,8 +169,14 @@ CLOSE_MATCH_MIN_SHARE = 0.5
 OUTLIER_SHARE = 0.05
 #: ...and an outlier when another pairing of the code with the same system has at least this.
 DOMINANT_SHARE = 0.5
+#: An entity listing two or more codes of each of two systems whose codes would make more than
+#: this many comparisons (X codes × Y codes) pairs only codes whose displays have equal normal
+#: forms and records no co-listing: comparing every pair would grow with the square of the
+#: codes (an entity of 50,000 codes would need over 600 million). The corpus's largest entity
+#: makes 18 × 33 = 594.
+MAX_COMPARED_PAIRS = 10_000
 #: Version of these rules; a crosswalk graph written under another version is recomputed.
-RULES_VERSION = 1
+RULES_VERSION = 2
 
 EntityKind = Literal["finding", "attribute", "value"]
 UseKind = Literal["finding", "location", "attribute", "value"]
@@ -301,13 +310,15 @@ class Evidence:
 
 
 class CodeUse(NamedTuple):
-    """One use of a code: the entity's OIFM ID, kind, its finding's OIFM ID and its label (a
-    named tuple: a code may have thousands of uses, read back in one go)."""
+    """One use of a code: the entity's OIFM ID, kind, its finding's OIFM ID, the entity's label
+    and the finding's name (a named tuple: a code may have thousands of uses, read back in one
+    go)."""
 
     entity: str
     kind: UseKind
     finding: str
     label: str | None
+    finding_label: str | None = None
 
 
 _KIND_CHARS = {"finding": "f", "location": "l", "attribute": "a", "value": "v"}
@@ -323,8 +334,8 @@ class UseList(Sequence[CodeUse]):
     __slots__ = ("_decoded", "_row")
 
     def __init__(self, row: Sequence[Any]) -> None:
-        entities, findings, kinds, labels, which = row
-        self._row = (entities, findings, kinds, labels, which)
+        entities, findings, kinds, labels, which, named = row
+        self._row = (entities, findings, kinds, labels, which, named)
         self._decoded: tuple[CodeUse, ...] | None = None
 
     @property
@@ -343,12 +354,19 @@ class UseList(Sequence[CodeUse]):
 
     @property
     def labels(self) -> list[str | None]:
+        """The entities' labels."""
         labels = self._row[3]
         return [labels[i] for i in self._row[4]]
 
+    @property
+    def finding_labels(self) -> list[str | None]:
+        """Their findings' names."""
+        labels = self._row[3]
+        return [labels[i] for i in self._row[5]]
+
     def _uses(self) -> tuple[CodeUse, ...]:
         if self._decoded is None:
-            entities, findings, kinds, labels, which = self._row
+            entities, findings, kinds, labels, which, named = self._row
             self._decoded = (
                 tuple(
                     map(
@@ -357,6 +375,7 @@ class UseList(Sequence[CodeUse]):
                         map(_KIND_OF_CHAR.__getitem__, kinds),
                         findings.split(" "),
                         map(labels.__getitem__, which),
+                        map(labels.__getitem__, named),
                     )
                 )
                 if entities
@@ -374,9 +393,10 @@ class UseList(Sequence[CodeUse]):
         return iter(self._uses())
 
     @property
-    def row(self) -> tuple[str, str, str, list[str | None], list[int]]:
+    def row(self) -> tuple[str, str, str, list[str | None], list[int], list[int]]:
         """The columns as stored: entities and findings (space-separated), kinds (one letter
-        each), the distinct labels, and each use's label (number)."""
+        each), the distinct labels (of entities and findings alike), each use's label and its
+        finding's name (numbers into the labels)."""
         return self._row
 
     def __eq__(self, other: object) -> bool:
@@ -546,10 +566,15 @@ class CodeCrosswalk:
 @dataclass(frozen=True)
 class Crosswalk:
     """The whole crosswalk: every code's usage, and every pair of co-indexed codes once, its
-    first code the one whose system comes first in the registry (then by code)."""
+    first code the one whose system comes first in the registry (then by code).
+
+    ``oversized`` names the entities whose codes were paired by equal displays only
+    (:data:`MAX_COMPARED_PAIRS`; known where the crosswalk is computed, empty when it is read
+    from a crosswalk graph)."""
 
     usages: Mapping[IndexCode, CodeUsage]
     pairs: tuple[CrosswalkPair, ...]
+    oversized: tuple[str, ...] = ()
     _by_code: dict[IndexCode, list[CrosswalkPair]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -607,7 +632,8 @@ class Crosswalk:
 class EntityCodes(NamedTuple):
     """What the crosswalk needs of one entity: its OIFM ID and kind, its finding's OIFM ID, its
     name (and, for a value, its attribute's name), its index codes with the displays its model
-    gives them (a code may come once per display), and a finding's anatomic locations.
+    gives them (a code may come once per display), a finding's anatomic locations, and the
+    name of the finding the entity belongs to (a finding's own name when not given).
 
     The displays are those the *model* gives each code (the knowledge graph keeps a code's
     displays per model graph, not per entity), so that entities read from models
@@ -621,6 +647,7 @@ class EntityCodes(NamedTuple):
     attribute: str | None
     codes: tuple[IndexCode, ...]
     locations: tuple[IndexCode, ...] = ()
+    finding_name: str | None = None
 
 
 _Key = tuple[str, str]
@@ -648,8 +675,13 @@ class _Tally:
             self.colisted_score = max(score, self.colisted_score or 0.0)
 
 
+#: Strings per use in :attr:`_Code.rows`: entity, finding, kind letter, label, finding's name.
+_STRIDE = 5
+
+
 class _Code:
-    """What is counted for one code: its uses, flat (entity, finding, kind letter, label, …),
+    """What is counted for one code: its uses, flat (entity, finding, kind letter, label,
+    finding's name, …),
     its index uses, contexts (by number), and per display [number of findings giving it, the
     last such finding]. Strings in one list rather than an object per use: the counting keeps
     few objects alive, so the garbage collector has little to walk."""
@@ -672,12 +704,16 @@ class _Code:
 
     def uses(self) -> UseList:
         """The uses in order (by finding, then as counted: kind, entity), labels numbered in
-        that order."""
+        that order (each use's label, then its finding's name)."""
         rows = self.rows
-        entities, findings, kinds, labels = rows[0::4], rows[1::4], rows[2::4], rows[3::4]
+        entities, findings, kinds = rows[0::_STRIDE], rows[1::_STRIDE], rows[2::_STRIDE]
+        labels, named = rows[3::_STRIDE], rows[4::_STRIDE]
         order = sorted(range(len(findings)), key=findings.__getitem__)  # stable
         numbers: dict[str | None, int] = {}
-        which = [numbers.setdefault(labels[i], len(numbers)) for i in order]
+        which, names = [], []
+        for i in order:
+            which.append(numbers.setdefault(labels[i], len(numbers)))
+            names.append(numbers.setdefault(named[i], len(numbers)))
         return UseList(
             (
                 " ".join([entities[i] for i in order]),  # type: ignore[misc]
@@ -685,6 +721,7 @@ class _Code:
                 "".join([kinds[i] for i in order]),  # type: ignore[misc]
                 list(numbers),
                 which,
+                names,
             )
         )
 
@@ -710,6 +747,7 @@ class _Builder:
         self.contexts: list[Context] = []
         self._numbers: dict[Context, int] = {}
         self._context_ids: dict[tuple[str, str | None, str | None], int] = {}
+        self.oversized: list[str] = []
 
     def add(self, entities: Iterable[EntityCodes]) -> None:
         """Count ``entities``; all the entities of a finding come in one call."""
@@ -720,7 +758,9 @@ class _Builder:
             key=lambda item: (item[0][2], _KIND_RANK[item[0][1]], item[1]),
         )
         for entity, natural_key in ordered:
-            eid, kind, finding, name, attribute, listed, locations = entity
+            eid, kind, finding, name, attribute, listed, locations, finding_name = entity
+            if finding_name is None and kind == "finding":
+                finding_name = name
             named = (kind, name, attribute)
             context = known.get(named)
             if context is None:
@@ -747,7 +787,7 @@ class _Builder:
                     state = codes.get(key)
                     if state is None:
                         state = codes[key] = _Code()
-                    state.rows += (eid, finding, letter, name)
+                    state.rows += (eid, finding, letter, name, finding_name)
                     state.indexed += 1
                     state.contexts.add(context)
                     for display in displays:
@@ -765,8 +805,8 @@ class _Builder:
                 if code.display:
                     state.shown(code.display, finding)
                 rows = state.rows
-                if not (rows and rows[-2] == "l" and rows[-4] == finding):
-                    rows += (finding, finding, "l", name)
+                if not (rows and rows[-3] == "l" and rows[-5] == finding):
+                    rows += (finding, finding, "l", name, finding_name)
             if len(on_entity) < 2:
                 continue
             if len(on_entity) == 2:
@@ -796,6 +836,9 @@ class _Builder:
         for i, x in enumerate(systems):
             for y in systems[i + 1 :]:
                 left, right = by_system[x], by_system[y]
+                if len(left) * len(right) > MAX_COMPARED_PAIRS and min(len(left), len(right)) >= 2:
+                    self._pair_equal(entity, on_entity, left, right)
+                    continue
                 if len(left) >= 2 and len(right) >= 2:
                     compared = pair_displays(
                         [(a, on_entity[a]) for a in left], [(b, on_entity[b]) for b in right]
@@ -813,6 +856,32 @@ class _Builder:
                             tally = tallies[(a, b)] = _Tally()
                         tally.entities.append(entity)
                         tally.paired.append(entity)
+
+    def _pair_equal(
+        self, entity: str, on_entity: dict[_Key, list[str]], left: list[_Key], right: list[_Key]
+    ) -> None:
+        """Pair the codes of an oversized entity whose displays have equal normal forms; record
+        nothing for the others (see :data:`MAX_COMPARED_PAIRS`)."""
+        from ontomap.lexical import normalise
+
+        if not self.oversized or self.oversized[-1] != entity:
+            self.oversized.append(entity)
+        by_form: dict[str, list[_Key]] = {}
+        for a in left:
+            for form in {normalise(d) for d in on_entity[a]}:
+                if form:
+                    by_form.setdefault(form, []).append(a)
+        matched: dict[tuple[_Key, _Key], None] = {}
+        for b in right:
+            for form in sorted({normalise(d) for d in on_entity[b]}):
+                for a in by_form.get(form, ()):
+                    matched[(a, b)] = None
+        tallies = self.tallies
+        for key in matched:
+            tally = tallies.get(key)
+            if tally is None:
+                tally = tallies[key] = _Tally()
+            tally.compared(entity, True, 1.0)
 
     def evidence(self, entities: list[str]) -> Evidence:
         ordered = sorted(entities, key=self.natural.__getitem__)
@@ -916,7 +985,9 @@ class _Builder:
     def crosswalk(self) -> Crosswalk:
         usages = self.usages()
         pairs = tuple(self.pairs(usages))
-        return Crosswalk({usage.code: usage for usage in usages.values()}, pairs)
+        return Crosswalk(
+            {usage.code: usage for usage in usages.values()}, pairs, tuple(self.oversized)
+        )
 
 
 def build_crosswalk(entities: Iterable[EntityCodes]) -> Crosswalk:
@@ -975,6 +1046,7 @@ def entities_of_model(model: FindingModel) -> list[EntityCodes]:
                 None,
                 labelled(model.index_codes),
                 labelled(model.anatomic_locations),
+                model.name,
             )
         )
     for attribute in model.attributes:
@@ -987,6 +1059,8 @@ def entities_of_model(model: FindingModel) -> list[EntityCodes]:
                     attribute.name,
                     None,
                     labelled(attribute.index_codes),
+                    (),
+                    model.name,
                 )
             )
         for value in getattr(attribute, "values", ()):
@@ -999,6 +1073,8 @@ def entities_of_model(model: FindingModel) -> list[EntityCodes]:
                         value.name,
                         attribute.name,
                         labelled(value.index_codes),
+                        (),
+                        model.name,
                     )
                 )
     return out
@@ -1152,6 +1228,7 @@ def entities_of(target: Store | SparqlBackend) -> list[EntityCodes]:
                 attribute=names.get((graph, attribute)) if attribute else None,
                 codes=labelled(graph, codes.get(key, ())),
                 locations=labelled(graph, locations.get(key, ())),
+                finding_name=names.get((graph, base + graph[len(GRAPH_NS) :])),
             )
         )
     return entities
@@ -1251,18 +1328,21 @@ def _row(pair: CrosswalkPair) -> list[Any]:
 
 
 def _uses_row(uses: Sequence[CodeUse]) -> Sequence[Any]:
-    """Uses as [entities, findings (space-separated), kinds (one letter each), labels,
-    label of each use (index)]: compact, and read back without a key per use."""
+    """Uses as [entities, findings (space-separated), kinds (one letter each), labels, label
+    of each use, name of each use's finding (indexes into the labels)]: compact, and read back
+    without a key per use."""
     if isinstance(uses, UseList):
         return uses.row
     labels: dict[str | None, int] = {}
     which = [labels.setdefault(use.label, len(labels)) for use in uses]
+    names = [labels.setdefault(use.finding_label, len(labels)) for use in uses]
     return [
         " ".join(use.entity for use in uses),
         " ".join(use.finding for use in uses),
         "".join(_KIND_CHARS[use.kind] for use in uses),
         list(labels),
         which,
+        names,
     ]
 
 

@@ -29,11 +29,13 @@ from ontomap.crosswalk import (
     COMPOSITE,
     INSTANCE_BASED,
     LEXICAL,
+    MAX_COMPARED_PAIRS,
     RELATED_MATCH,
     TEMPLATE_MIN_FINDINGS,
     Crosswalk,
     CrosswalkPair,
     CrosswalkReader,
+    EntityCodes,
     build_crosswalk,
     code_pairs,
     compute_crosswalk,
@@ -208,6 +210,20 @@ def test_uses_and_contexts_of_every_code_count_as_the_json_does(
         usage = whole.usages[IndexCode.of(system, code)]
         assert usage.uses == len(entities), code
         assert usage.contexts == len({oracle.context_of[e] for e in entities}), code
+
+
+def test_every_use_names_its_finding_as_the_json_does(corpus: Store, corpus_defs: Path) -> None:
+    names = {}
+    for path in corpus_defs.glob("*.fm.json"):
+        model = json.loads(path.read_text(encoding="utf-8"))
+        names[model["oifm_id"]] = model["name"]
+    whole = CrosswalkReader(corpus).crosswalk()
+    checked = 0
+    for usage in whole.usages.values():
+        for use in usage.used_by:
+            assert use.finding_label == names[use.finding], (usage.code, use)
+            checked += 1
+    assert checked > 26_506  # every use, of every code (RADLEX-SNOMED co-occurrences alone)
 
 
 def test_pairs_on_one_code_of_a_system_are_paired_and_only_display_lists_are_split(
@@ -459,6 +475,54 @@ def test_one_code_of_a_system_pairs_with_each_code_of_the_other(tmp_path: Path) 
         ("300331000", "paired", "1:n", None),
     ]
     assert all(p.methods == (INSTANCE_BASED,) for p in pairs)
+
+
+def _crowded(entity: str, left: int, right: int, equal: int) -> EntityCodes:
+    """An attribute listing ``left`` RadLex and ``right`` SNOMED codes, the first ``equal`` of
+    each with displays of the same normal form ("organ 7" / "Organ 7 structure (body
+    structure)"), the others with displays no other display matches."""
+    codes = [IndexCode("RADLEX", f"RID{i}", f"organ {i}") for i in range(left)]
+    codes += [
+        IndexCode("SNOMED", str(100000 + i), f"Organ {i} structure (body structure)")
+        if i < equal
+        else IndexCode("SNOMED", str(100000 + i), f"tissue {i}")
+        for i in range(right)
+    ]
+    return EntityCodes(entity, "attribute", "OIFM_TEST_000001", "organs", None, tuple(codes))
+
+
+def test_an_entity_of_many_codes_pairs_equal_displays_only() -> None:
+    """Over MAX_COMPARED_PAIRS comparisons: equal normal forms pair, nothing is co-listed."""
+    left, right = 120, 100  # 12,000 comparisons
+    assert left * right > MAX_COMPARED_PAIRS
+    crosswalk = build_crosswalk([_crowded("OIFMA_TEST_000001", left, right, equal=7)])
+    assert crosswalk.oversized == ("OIFMA_TEST_000001",)
+    found = {(p.source.code, p.target.code) for p in crosswalk.pairs}
+    assert found == {(f"RID{i}", str(100000 + i)) for i in range(7)}
+    assert all(
+        p.status == "paired" and p.lexical and p.lexical_score == 1.0 for p in crosswalk.pairs
+    )
+
+
+def test_an_entity_at_the_bound_is_compared_pair_by_pair() -> None:
+    crosswalk = build_crosswalk([_crowded("OIFMA_TEST_000001", 100, 100, equal=7)])
+    assert crosswalk.oversized == ()
+    assert len(crosswalk.pairs) == 100 * 100
+    assert sum(p.status == "paired" for p in crosswalk.pairs) == 7
+
+
+def test_an_entity_of_twenty_thousand_codes_is_counted_in_bounded_memory() -> None:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        crosswalk = build_crosswalk([_crowded("OIFMA_TEST_000001", 10_000, 10_000, equal=3)])
+        _size, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(crosswalk.pairs) == 3
+    assert len(crosswalk.usages) == 20_000
+    assert peak < 400 * 1024 * 1024  # every pair compared: 100 million records
 
 
 def _one_attribute(number: int, name: str, attribute: str, codes: list[dict]) -> dict[str, Any]:

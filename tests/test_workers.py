@@ -31,6 +31,9 @@ from servers import (
     wait_gone,
 )
 
+from ontomap.crosswalk import CrosswalkReader
+from ontomap.graph import CROSSWALK_GRAPH
+from ontomap.model import IndexCode
 from ontomap.server.jobs import QueryJob
 from ontomap.server.workers import DEFAULT_MEMORY_LIMIT, QUEUE_PER_WORKER, WorkerPool
 from ontomap.store import Store, current_generation
@@ -499,3 +502,29 @@ def test_an_update_is_a_new_generation_served_before_the_answer(
         assert current_generation(store) == after
     finally:
         assert server.stop() == 0
+
+
+def test_an_update_recomputes_the_crosswalk_of_its_generation(
+    examples_store: Path, tmp_path: Path, logs: Path
+) -> None:
+    """The crosswalk graph is derived from the models: an update that removes the only SNOMED
+    code paired with RADLEX RID5791 leaves no such pairing in the generation it makes."""
+    store = tmp_path / "kg"
+    shutil.copytree(examples_store, store)
+    rid5791, sct = IndexCode.of("RADLEX", "RID5791"), IndexCode.of("SNOMED", "263768009")
+    paired = (
+        f"ASK {{ GRAPH <{CROSSWALK_GRAPH.value}> {{ ?pairing oifm:firstCode <{rid5791.iri}> ; "
+        f"oifm:secondCode <{sct.iri}> }} }}"
+    )
+    env = dict(ENV, ONTOMAP_TOKEN=TOKEN)
+    server = start_ontomap(store, "--allow-update", "--workers", "2", log_dir=logs, env=env)
+    try:
+        assert sparql(server.query, paired).json()["boolean"] is True  # type: ignore[index]
+        delete = f"DELETE WHERE {{ GRAPH ?g {{ ?node oifm:hasIndexCode <{sct.iri}> }} }}"
+        assert _update(server.update, delete) == 204
+        assert sparql(server.query, paired).json()["boolean"] is False  # type: ignore[index]
+    finally:
+        assert server.stop() == 0
+    with Store(store, read_only=True) as updated:
+        found = CrosswalkReader(updated).code(rid5791, to="SNOMED")
+    assert found is not None and found.pairs == ()

@@ -257,8 +257,10 @@ def worker_main(
 
 
 def _apply(store_path: str, max_rows: int, job: UpdateJob) -> tuple[Response, str | None]:
-    """Run one update in a new generation: committed when it succeeds, discarded otherwise.
-    The answer and the new generation's name (``None``: nothing changed)."""
+    """Run one update in a new generation, its crosswalk graph recomputed from the updated
+    models: committed when it succeeds, discarded otherwise. The answer and the new
+    generation's name (``None``: nothing changed)."""
+    from ontomap.crosswalk import materialise
     from ontomap.server.jobs import Executor
     from ontomap.store import Store, StoreBusyError
 
@@ -270,6 +272,8 @@ def _apply(store_path: str, max_rows: int, job: UpdateJob) -> tuple[Response, st
         return Response.text(500, f"cannot open the store for writing: {exc}"), None
     try:
         response = Executor(store, max_rows).update(job)
+        if response.status < 300:
+            materialise(store)  # the crosswalk follows the models it is computed from
     except BaseException:
         store.abort()
         raise
