@@ -32,6 +32,11 @@ class ModelReadError(OntomapError):
         return f"{self.path}:{self.line}" if self.line is not None else str(self.path)
 
 
+class NotAModelError(ModelReadError):
+    """A file of a finding-model format that holds no finding model at all (a ``README.md``
+    beside the models): skipped when met inside a folder, an error when named."""
+
+
 class InvalidIdentifierError(OntomapError):
     """An OIFM, OIFMA or value identifier does not follow its pattern."""
 

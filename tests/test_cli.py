@@ -32,8 +32,7 @@ BROKEN_ERRORS: dict[str, int | None] = {
     "foreign_value_code.fm.json": None,
     "invalid_json.fm.json": 4,
     "missing_id.fm.json": 1,
-    "nested/duplicate_id.md": 1,
-    "not_a_model.md": 2,
+    "nested/duplicate_id.fm.json": 2,
     "not_utf8.fm.json": 3,
     "truncated.fm.json": 8,
 }
@@ -110,7 +109,7 @@ def test_build_examples(tmp_path: Path) -> None:
     assert _ids(tmp_path / "kg") == EXAMPLE_IDS
     again = run("build", EXAMPLES / "solitary_pulmonary_nodule.fm.json", "--store", tmp_path / "kg")
     assert again.exit_code == 0
-    assert "read 1 file: 1 models" in again.stdout
+    assert "read 1 file: 1 model," in again.stdout
     assert "0 added, 1 replaced, 3 models in all" in again.stdout
 
 
@@ -122,7 +121,15 @@ def test_build_bad_inputs(tmp_path: Path) -> None:
     for name, line in BROKEN_ERRORS.items():
         where = f"{BROKEN / name}:{line}" if line else f"{BROKEN / name}"
         assert any(e.startswith(where) for e in errors), name
-    assert "read 13 files: 4 models, 9 errors, 0 warnings" in result.stdout
+    assert "read 14 files: 4 models, 8 errors, 1 warning" in result.stdout
+    assert "1 Markdown rendering of JSON models read as the same models" in result.stdout
+    assert f"1 file holding no finding model left out ({BROKEN / 'not_a_model.md'})" in (
+        result.stdout
+    )
+    rendering = BROKEN / "nested" / "rendering_disagrees.md"
+    assert f"{rendering}:1: warning: the Markdown rendering of OIFM_TEST_000001 differs" in (
+        result.stderr
+    )
     assert _ids(tmp_path / "kg") == [*EXAMPLE_IDS, "OIFM_TEST_000001"]
 
 
@@ -302,7 +309,7 @@ def test_export_with_base_iri(tmp_path: Path) -> None:
 def test_export_bad_inputs_still_writes_the_good(tmp_path: Path) -> None:
     result = run("export", BROKEN, "-o", tmp_path / "x.nt")
     assert result.exit_code == 1
-    assert len([line for line in result.stderr.splitlines() if ": error: " in line]) == 9
+    assert len([line for line in result.stderr.splitlines() if ": error: " in line]) == 8
     data = (tmp_path / "x.nt").read_bytes()
     assert b"<https://w3id.org/ontomap/id/OIFM_TEST_000001>" in data
 
@@ -418,3 +425,27 @@ def test_progress_on_a_terminal_overwrites_one_line_and_erases_it() -> None:
     assert stream.getvalue().endswith("\r\x1b[K")
     progress.close()  # closing twice writes nothing more
     assert stream.getvalue().count("\r") == 2
+
+
+def test_messages_are_capped_with_a_count_of_the_rest(tmp_path: Path) -> None:
+    capped = run("build", BROKEN, "--store", tmp_path / "kg", "--max-messages", "3")
+    assert capped.exit_code == 1
+    lines = capped.stderr.splitlines()
+    assert len(lines) == 4, capped.stderr
+    assert all(": error: " in line for line in lines[:3])
+    # 8 errors and 1 warning in all: 3 shown
+    assert lines[3] == "… and 5 more errors and 1 more warning (--max-messages 0 prints them all)"
+    everything = run("build", BROKEN, "--store", tmp_path / "kg", "--max-messages", "0")
+    assert len(everything.stderr.splitlines()) == 9
+    assert "read 11 files: 1 model, 8 errors, 1 warning" in everything.stdout
+
+
+def test_the_corpus_as_it_ships_builds(tmp_path: Path, corpus_defs: Path) -> None:
+    """defs/, text/ and README.md together: the JSON models, nothing else, exit 0."""
+    done = _process("build", corpus_defs.parent, "--store", "kg", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    out = done.stdout.decode()
+    assert "read 2,785 files: 2,382 models, 0 errors, 0 warnings" in out
+    assert "402 Markdown renderings of JSON models read as the same models" in out
+    assert f"1 file holding no finding model left out ({corpus_defs.parent / 'README.md'})" in out
+    assert len(_ids(tmp_path / "kg")) == 2_382

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -22,6 +23,9 @@ from ontomap.readers import (
 
 BROKEN = RESOURCES / "broken"
 GOOD = BROKEN / "good_model.fm.json"
+RENDERING = BROKEN / "nested" / "rendering_disagrees.md"
+NOT_A_MODEL = BROKEN / "not_a_model.md"
+SEED_JSON_NAME = "diffuse_hepatic_calcifications.fm.json"  # the JSON of SEED_MD
 
 #: Every bad file in tests/resources/broken: (line of its one diagnostic, part of the message).
 BROKEN_FILES = {
@@ -30,8 +34,7 @@ BROKEN_FILES = {
     "foreign_value_code.fm.json": (11, "does not belong to attribute OIFMA_TEST_000005"),
     "invalid_json.fm.json": (4, "invalid JSON"),
     "missing_id.fm.json": (1, 'no "oifm_id" field'),
-    "nested/duplicate_id.md": (1, "OIFM_TEST_000001 is defined again"),
-    "not_a_model.md": (2, "not a finding model: no heading of the form"),
+    "nested/duplicate_id.fm.json": (2, "OIFM_TEST_000001 is defined again"),
     "not_utf8.fm.json": (3, "not UTF-8 text (byte 0xe9"),
     "truncated.fm.json": (8, "invalid JSON: Unterminated string"),
 }
@@ -46,12 +49,71 @@ def test_broken_folder_converts_the_good_file(broken_report: ReadReport) -> None
     assert [s.model.oifm_id for s in broken_report.models] == ["OIFM_TEST_000001"]
     assert broken_report.models[0].path == GOOD
     assert broken_report.models[0].format == "json"
-    assert broken_report.files == 1 + len(BROKEN_FILES)
+    # the good model, its disagreeing rendering, the file holding no model, the broken ones
+    assert broken_report.files == 3 + len(BROKEN_FILES)
     assert not broken_report.ok
-    assert broken_report.warnings == []
+    assert [d.path for d in broken_report.warnings] == [RENDERING]
+    assert broken_report.renderings == [RENDERING]
+    assert broken_report.skipped == [NOT_A_MODEL]
     assert sorted(d.path.relative_to(BROKEN).as_posix() for d in broken_report.errors) == sorted(
         BROKEN_FILES
     )
+
+
+def test_a_disagreeing_rendering_is_a_warning_at_its_first_difference(
+    broken_report: ReadReport,
+) -> None:
+    (warning,) = broken_report.warnings
+    assert warning.line == 1  # the heading holding the name that differs
+    assert "name 'Test lesion again' here, 'Test lesion' in JSON" in warning.message
+    assert f"differs from {GOOD}, whose model is used" in warning.message
+
+
+def test_a_file_holding_no_model_is_an_error_when_named() -> None:
+    report = read_models([NOT_A_MODEL])
+    (error,) = report.errors
+    assert error.line == 2 and "not a finding model" in error.message
+    assert report.skipped == []
+
+
+def test_a_broken_markdown_model_in_a_folder_is_still_an_error(tmp_path: Path) -> None:
+    """Only a file without any OIFM ID is taken for some other document."""
+    (tmp_path / "README.md").write_text("# Notes\n\nNothing to see.\n")
+    (tmp_path / "broken.md").write_text("# Lesion OIFM_TEST_000002\n\nNo em dash.\n")
+    report = read_models([tmp_path])
+    assert report.skipped == [tmp_path / "README.md"]
+    (error,) = report.errors
+    assert error.path == tmp_path / "broken.md" and "write the ID in backticks" in error.message
+
+
+def test_json_wins_over_a_markdown_rendering_read_first(tmp_path: Path, corpus_defs: Path) -> None:
+    """A folder listing the rendering before its JSON: the stream gives the Markdown model,
+    then the JSON one (a consumer keeps the later), and the report holds the JSON model."""
+    shutil.copy(SEED_MD, tmp_path / "a.md")
+    json_copy = tmp_path / "b" / "model.fm.json"
+    json_copy.parent.mkdir()
+    shutil.copy(corpus_defs / SEED_JSON_NAME, json_copy)
+    stream = ModelStream([tmp_path])
+    given = [(s.path, s.format) for s in stream]
+    assert given == [(tmp_path / "a.md", "markdown"), (json_copy, "json")]
+    assert [(s.path, s.format) for s in stream.report.models] == [(json_copy, "json")]
+    assert stream.report.renderings == [tmp_path / "a.md"]
+    assert stream.report.ok and stream.report.warnings == []
+
+
+def test_the_corpus_as_it_ships_reads_as_its_json(corpus_defs: Path) -> None:
+    root = corpus_defs.parent
+    json_ids = {}
+    for path in sorted(corpus_defs.glob("*.fm.json")):
+        json_ids[json.loads(path.read_text(encoding="utf-8"))["oifm_id"]] = path
+    markdown = sorted((root / "text").glob("*.md"))
+    report = read_models([root])
+    assert report.ok and report.warnings == [], [str(d) for d in report.diagnostics[:5]]
+    assert {s.model.oifm_id: s.path for s in report.models} == json_ids
+    assert len(report.models) == 2_382
+    assert sorted(report.renderings) == markdown and len(markdown) == 402
+    assert report.skipped == [root / "README.md"]
+    assert report.files == 2_382 + 402 + 1
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN_FILES))
@@ -67,14 +129,14 @@ def test_one_diagnostic_with_file_and_line(broken_report: ReadReport, name: str)
 
 
 def test_duplicate_names_the_first_file(broken_report: ReadReport) -> None:
-    (diagnostic,) = [d for d in broken_report.errors if d.path.name == "duplicate_id.md"]
+    (diagnostic,) = [d for d in broken_report.errors if d.path.name == "duplicate_id.fm.json"]
     assert str(GOOD) in diagnostic.message
     assert "keep one of the two files" in diagnostic.message
 
 
 def test_duplicate_keeps_the_first_in_the_order_given(tmp_path: Path) -> None:
-    report = read_models([BROKEN / "nested" / "duplicate_id.md", GOOD])
-    assert [s.path for s in report.models] == [BROKEN / "nested" / "duplicate_id.md"]
+    report = read_models([BROKEN / "nested" / "duplicate_id.fm.json", GOOD])
+    assert [s.path for s in report.models] == [BROKEN / "nested" / "duplicate_id.fm.json"]
     ((diagnostic),) = report.errors
     assert diagnostic.path == GOOD
 
@@ -112,9 +174,12 @@ def test_strict_raises_at_the_first_error() -> None:
 
 def test_strict_raises_on_a_duplicate() -> None:
     with pytest.raises(DuplicateModelError) as info:
-        read_models([GOOD, BROKEN / "nested" / "duplicate_id.md"], strict=True)
+        read_models([GOOD, BROKEN / "nested" / "duplicate_id.fm.json"], strict=True)
     assert info.value.oifm_id == "OIFM_TEST_000001"
-    assert (info.value.first, info.value.second) == (GOOD, BROKEN / "nested" / "duplicate_id.md")
+    assert (info.value.first, info.value.second) == (
+        GOOD,
+        BROKEN / "nested" / "duplicate_id.fm.json",
+    )
 
 
 def test_strict_reads_good_input() -> None:
@@ -124,14 +189,14 @@ def test_strict_reads_good_input() -> None:
 
 def test_iter_models_yields_one_outcome_per_file_and_never_raises() -> None:
     outcomes = list(iter_models([BROKEN, RESOURCES / "unknown_extension.txt"]))
-    assert len(outcomes) == 11
-    assert [o.ok for o in outcomes].count(
-        True
-    ) == 2  # good_model and the duplicate (not yet judged)
+    assert len(outcomes) == 12
+    # good_model, the duplicate and the rendering (not yet judged)
+    assert [o.ok for o in outcomes].count(True) == 3
+    assert [o.path for o in outcomes if o.skipped] == [NOT_A_MODEL]
     for outcome in outcomes:
         assert outcome.ok == (outcome.model is not None)
         if not outcome.ok:
-            assert len(outcome.diagnostics) == 1
+            assert len(outcome.diagnostics) == (0 if outcome.skipped else 1)
 
 
 def test_model_stream_yields_good_models_and_collects_the_report(
@@ -161,7 +226,7 @@ def test_progress_callback_sees_every_file() -> None:
     seen: list[Path] = []
     read_models([BROKEN], progress=seen.append)
     assert seen == list(discover([BROKEN]))
-    assert len(seen) == 1 + len(BROKEN_FILES)
+    assert len(seen) == 3 + len(BROKEN_FILES)  # with the rendering and the non-model
 
 
 # -- discovery --------------------------------------------------------------------------------

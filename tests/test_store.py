@@ -320,7 +320,7 @@ def test_load_takes_a_lazy_stream(tmp_path: Path) -> None:
             "OIFM_OMAP_000002",
             "OIFM_TEST_000001",
         ]
-    assert len(stream.report.errors) == 9
+    assert len(stream.report.errors) == 8
 
 
 def test_many_models_in_several_batches(tmp_path: Path) -> None:

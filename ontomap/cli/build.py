@@ -13,12 +13,14 @@ from ontomap.errors import OntomapError
 from ontomap.exporters import EXPORTERS, exporter_for
 from ontomap.graph import GraphBuilder, check_base_iri
 from ontomap.progress import Progress
-from ontomap.readers import ModelStream, ReadReport, discover
+from ontomap.readers import ModelStream, ReadReport
 from ontomap.readers.limits import DEFAULT_MAX_FILE_SIZE, MAX_FILE_SIZE_ENV, format_size, parse_size
 from ontomap.store import STORE_ENV, Store, current_generation, default_store_path, is_store
 from ontomap.vocab import DEFAULT_BASE_IRI
 
 FORMATS = sorted(EXPORTERS)
+#: Errors and warnings printed by default before the rest are only counted.
+DEFAULT_MAX_MESSAGES = 50
 
 store_option = click.option(
     "--store",
@@ -68,28 +70,51 @@ max_file_size_option = click.option(
 )
 
 
-def _read(sources: tuple[Path, ...], strict: bool, quiet: bool, max_file_size: int) -> ReadReport:
-    files = list(discover(sources))
-    progress = Progress("reading", len(files), enabled=False if quiet else None)
-    stream = ModelStream(
-        files,
-        strict=strict,
-        progress=lambda _path: progress.advance(),
-        max_file_size=max_file_size,
-    )
+max_messages_option = click.option(
+    "--max-messages",
+    type=click.IntRange(min=0),
+    default=DEFAULT_MAX_MESSAGES,
+    show_default=True,
+    metavar="N",
+    help="Print at most N errors and warnings, then how many more there are (0: all).",
+)
+
+
+def _read(
+    sources: tuple[Path, ...], strict: bool, quiet: bool, max_file_size: int, max_messages: int
+) -> ReadReport:
+    stream = ModelStream(sources, strict=strict, max_file_size=max_file_size)
+    progress = Progress("reading", len(stream.files), enabled=False if quiet else None)
+    stream.progress = lambda _path: progress.advance()
     try:
         for _source in stream:
             pass
     finally:
         progress.close()
-        print_diagnostics(stream.report, quiet)
+        print_diagnostics(stream.report, quiet, max_messages)
     return stream.report
 
 
-def print_diagnostics(report: ReadReport, quiet: bool) -> None:
-    for diagnostic in report.diagnostics:
-        if diagnostic.severity == "error" or not quiet:
-            click.echo(str(diagnostic), err=True)
+def print_diagnostics(
+    report: ReadReport, quiet: bool, max_messages: int = DEFAULT_MAX_MESSAGES
+) -> None:
+    """Errors and warnings (errors only when ``quiet``) on standard error, at most
+    ``max_messages`` (0: all) and then one line counting the rest."""
+    shown = [d for d in report.diagnostics if d.severity == "error" or not quiet]
+    if max_messages and len(shown) > max_messages:
+        left = shown[max_messages:]
+        shown = shown[:max_messages]
+    else:
+        left = []
+    for diagnostic in shown:
+        click.echo(str(diagnostic), err=True)
+    if left:
+        errors = sum(d.severity == "error" for d in left)
+        warnings = len(left) - errors
+        parts = [f"{errors} more error{'s' * (errors != 1)}"] if errors else []
+        if warnings:
+            parts.append(f"{warnings} more warning{'s' * (warnings != 1)}")
+        click.echo(f"… and {' and '.join(parts)} (--max-messages 0 prints them all)", err=True)
 
 
 def _check_base(base_iri: str | None) -> None:
@@ -100,12 +125,30 @@ def _check_base(base_iri: str | None) -> None:
             fail(str(exc), EXIT_USAGE)
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'s' * (n != 1)}"
+
+
 def read_summary(report: ReadReport) -> str:
-    errors, warnings = len(report.errors), len(report.warnings)
-    return (
-        f"read {report.files} file{'s' * (report.files != 1)}: {len(report.models)} models, "
-        f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+    """One line on what reading found; a second one on the files it left out or merged."""
+    line = (
+        f"read {_count(report.files, 'file')}: {_count(len(report.models), 'model')}, "
+        f"{_count(len(report.errors), 'error')}, {_count(len(report.warnings), 'warning')}"
     )
+    notes = []
+    if report.renderings:
+        notes.append(
+            f"{_count(len(report.renderings), 'Markdown rendering')} of JSON models read as "
+            "the same models (the JSON is used)"
+        )
+    if report.skipped:
+        names = ", ".join(str(p) for p in report.skipped[:3])
+        more = f" and {len(report.skipped) - 3:,} more" if len(report.skipped) > 3 else ""
+        notes.append(
+            f"{_count(len(report.skipped), 'file')} holding no finding model left out "
+            f"({names}{more})"
+        )
+    return line + "".join(f"\n{note}" for note in notes)
 
 
 @main.command()
@@ -115,6 +158,7 @@ def read_summary(report: ReadReport) -> str:
 @strict_option
 @quiet_option
 @max_file_size_option
+@max_messages_option
 @handle_errors
 def build(
     sources: tuple[Path, ...],
@@ -123,6 +167,7 @@ def build(
     strict: bool,
     quiet: bool,
     max_file_size: int,
+    max_messages: int,
 ) -> None:
     """Read finding models and load them into a store.
 
@@ -130,21 +175,22 @@ def build(
     in the store is replaced whole by the new one; the store records each model's source file.
     Bad files are reported with file and line and skipped; the others are loaded (exit 1).
 
+    A folder may hold a model both as JSON and as its Markdown rendering (the OIFM repository's
+    defs/ and text/): that is one model, the JSON one; a rendering that disagrees with its JSON
+    gets a warning. Markdown files holding no finding model (README.md) are left out, counted
+    in the summary.
+
     \b
     Examples:
       ontomap build ontologies/examples --store ./kg
+      ontomap build path/to/findingmodels --store ./kg
       ontomap build defs/ text/extra.md --store ./kg --strict
     """
     _check_base(base_iri)
     started = time.perf_counter()
-    files = list(discover(sources))
-    progress = Progress("loading", len(files), enabled=False if quiet else None)
-    stream = ModelStream(
-        files,
-        strict=strict,
-        progress=lambda _path: progress.advance(),
-        max_file_size=max_file_size,
-    )
+    stream = ModelStream(sources, strict=strict, max_file_size=max_file_size)
+    progress = Progress("loading", len(stream.files), enabled=False if quiet else None)
+    stream.progress = lambda _path: progress.advance()
     location = store_path or default_store_path()
     try:
         with Store(location) as store:
@@ -162,7 +208,7 @@ def build(
         return
     finally:
         progress.close()
-        print_diagnostics(stream.report, quiet)
+        print_diagnostics(stream.report, quiet, max_messages)
     report = stream.report
     if not quiet:
         click.echo(
@@ -191,6 +237,7 @@ def build(
 @strict_option
 @quiet_option
 @max_file_size_option
+@max_messages_option
 @handle_errors
 def export(
     sources: tuple[Path, ...],
@@ -201,6 +248,7 @@ def export(
     strict: bool,
     quiet: bool,
     max_file_size: int,
+    max_messages: int,
 ) -> None:
     """Convert finding models to an RDF file, from SOURCES or from a store.
 
@@ -227,7 +275,7 @@ def export(
     exporter = exporter_for(None if to_stdout else output, fmt or ("turtle" if to_stdout else None))
     report = None
     if sources:
-        report = _read(sources, strict, quiet, max_file_size)
+        report = _read(sources, strict, quiet, max_file_size, max_messages)
         graph = GraphBuilder(base_iri or DEFAULT_BASE_IRI).graph(s.model for s in report.models)
         what = f"{len(report.models)} models"
     else:

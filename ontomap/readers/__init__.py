@@ -4,6 +4,12 @@ One reader per input format, registered in :data:`READERS`. :func:`iter_models` 
 :class:`ReadOutcome` per file and never raises for a bad file: its errors travel in the outcome,
 so one broken file never stops the others. :func:`read_models` collects them and also reports
 the same OIFM ID coming from two files.
+
+A folder is read as the OIFM repository ships it (``defs/`` with the JSON, ``text/`` with
+Markdown renderings of some of them, a ``README.md``): a JSON file and a Markdown file with the
+same OIFM ID are one model, the JSON one (a Markdown rendering that disagrees with its JSON
+beyond the documented losses gets a warning, :mod:`ontomap.readers.renderings`); a Markdown
+file that holds no finding model at all is left out and counted (an error only when named).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ontomap.errors import DuplicateModelError, ModelReadError
+from ontomap.errors import DuplicateModelError, ModelReadError, NotAModelError
 from ontomap.readers.common import (
     Diagnostic,
     Reader,
@@ -36,6 +42,7 @@ __all__ = [
     "ReadReport",
     "SourceModel",
     "discover",
+    "discover_named",
     "format_of",
     "iter_models",
     "read_file",
@@ -59,8 +66,9 @@ def format_of(path: Path) -> str | None:
     return None
 
 
-def discover(paths: Iterable[Path | str]) -> Iterator[Path]:
-    """Expand folders (recursively, sorted, hidden entries skipped) into the files to read.
+def discover_named(paths: Iterable[Path | str]) -> Iterator[tuple[Path, bool]]:
+    """Expand folders (recursively, sorted, hidden entries skipped) into the files to read,
+    each with whether it was named itself (``True``) or found inside a folder.
 
     Inside a folder only files whose names a reader claims are taken; a file named explicitly
     is always taken (and reported if no reader claims it).
@@ -75,9 +83,16 @@ def discover(paths: Iterable[Path | str]) -> Iterator[Path]:
                     candidate = Path(root, name)
                     if not name.startswith(".") and format_of(candidate) is not None:
                         found.append(candidate)
-            yield from sorted(found)
+            for candidate in sorted(found):
+                yield candidate, False
         else:
-            yield path
+            yield path, True
+
+
+def discover(paths: Iterable[Path | str]) -> Iterator[Path]:
+    """The files :func:`discover_named` finds under ``paths``."""
+    for path, _named in discover_named(paths):
+        yield path
 
 
 _KINDS = (
@@ -213,17 +228,33 @@ def iter_models(
 ) -> Iterator[ReadOutcome]:
     """One :class:`ReadOutcome` per file under ``paths``; bad files give outcomes with errors.
 
-    Files larger than ``max_file_size`` bytes are errors (see :func:`read_text`).
+    Files larger than ``max_file_size`` bytes are errors (see :func:`read_text`). A file found
+    inside a folder that holds no finding model at all gives a ``skipped`` outcome.
+    ``paths`` may also be what :func:`discover_named` gives.
     """
-    for path in discover(paths):
+    for path, named in _named(paths):
         if progress is not None:
             progress(path)
         try:
             read, warnings = read_file(path, max_file_size=max_file_size)
+        except NotAModelError as exc:
+            if named:
+                yield ReadOutcome(path, format_of(path), None, (Diagnostic.from_error(exc),))
+            else:
+                yield ReadOutcome(path, format_of(path), None, skipped=True)
+            continue
         except ModelReadError as exc:
             yield ReadOutcome(path, format_of(path), None, (Diagnostic.from_error(exc),))
             continue
         yield ReadOutcome(path, read.format, read.model, tuple(warnings))
+
+
+def _named(paths: Iterable[Path | str | tuple[Path, bool]]) -> Iterator[tuple[Path, bool]]:
+    for item in paths:
+        if isinstance(item, tuple):
+            yield item
+        else:
+            yield from discover_named([item])
 
 
 @dataclass(slots=True)
@@ -233,6 +264,10 @@ class ReadReport:
     models: list[SourceModel] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: int = 0
+    #: Files met inside a folder that hold no finding model (a README), left out.
+    skipped: list[Path] = field(default_factory=list)
+    #: Markdown files read as the rendering of a JSON model also read (the JSON is kept).
+    renderings: list[Path] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -259,10 +294,13 @@ class ModelStream:
     """Iterate over the models under some paths while collecting a :class:`ReadReport`.
 
     Iterating yields each good model as soon as its file is read (so a consumer can work while
-    reading goes on); errors and warnings go to :attr:`report`. The same OIFM ID in two files is
-    an error on the second file; the first one is kept. With ``strict``, the first error is
-    raised instead (:class:`ModelReadError` or :class:`DuplicateModelError`). Files larger than
-    ``max_file_size`` bytes are errors (see :func:`read_text`).
+    reading goes on); errors and warnings go to :attr:`report`. The same OIFM ID in two files
+    of one format is an error on the second file; the first one is kept. A JSON file and a
+    Markdown file with the same ID are one model, the JSON one: when the Markdown comes first,
+    the JSON model is yielded again when it comes (a consumer keeps a model's later version, as
+    a store does). With ``strict``, the first error is raised instead (:class:`ModelReadError`
+    or :class:`DuplicateModelError`). Files larger than ``max_file_size`` bytes are errors (see
+    :func:`read_text`). :attr:`files` lists the files to read, found when the stream is made.
     """
 
     def __init__(
@@ -274,6 +312,7 @@ class ModelStream:
         max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     ) -> None:
         self.paths = list(paths)
+        self.files = list(_named(self.paths))
         self.strict = strict
         self.progress = progress
         self.max_file_size = max_file_size
@@ -281,29 +320,58 @@ class ModelStream:
 
     def __iter__(self) -> Iterator[SourceModel]:
         report = self.report
-        first_seen: dict[str, Path] = {}
-        for outcome in iter_models(self.paths, self.progress, max_file_size=self.max_file_size):
+        seen: dict[str, int] = {}  # OIFM ID → its place in report.models
+        for outcome in iter_models(self.files, self.progress, max_file_size=self.max_file_size):
             report.files += 1
+            if outcome.skipped:
+                report.skipped.append(outcome.path)
+                continue
             if outcome.model is None and self.strict:
                 error = next(d for d in outcome.diagnostics if d.severity == "error")
                 raise ModelReadError(error.path, error.message, error.line)
             report.diagnostics.extend(outcome.diagnostics)
             if outcome.model is None:
                 continue
-            model = outcome.model
-            if model.oifm_id in first_seen:
-                duplicate = DuplicateModelError(
-                    model.oifm_id, first_seen[model.oifm_id], outcome.path
-                )
+            source = SourceModel(outcome.model, outcome.path, outcome.format or "json")
+            place = seen.get(source.model.oifm_id)
+            if place is None:
+                seen[source.model.oifm_id] = len(report.models)
+                report.models.append(source)
+                yield source
+                continue
+            first = report.models[place]
+            if {first.format, source.format} != {"json", "markdown"}:
+                duplicate = DuplicateModelError(source.model.oifm_id, first.path, source.path)
                 if self.strict:
                     raise duplicate
-                line = _id_line(outcome.path, model.oifm_id, self.max_file_size)
-                report.diagnostics.append(Diagnostic("error", outcome.path, str(duplicate), line))
+                line = _id_line(source.path, source.model.oifm_id, self.max_file_size)
+                report.diagnostics.append(Diagnostic("error", source.path, str(duplicate), line))
                 continue
-            first_seen[model.oifm_id] = outcome.path
-            source = SourceModel(model, outcome.path, outcome.format or "json")
-            report.models.append(source)
-            yield source
+            json_source, markdown = (first, source) if first.format == "json" else (source, first)
+            report.renderings.append(markdown.path)
+            report.diagnostics.extend(self._disagreement(markdown, json_source))
+            if source is json_source:
+                report.models[place] = source
+                yield source
+
+    def _disagreement(self, markdown: SourceModel, json_source: SourceModel) -> list[Diagnostic]:
+        """A warning on a Markdown rendering that differs from its JSON, at its first
+        difference (``ontomap validate`` lists them all)."""
+        from ontomap.readers.renderings import model_differences
+
+        differences = model_differences(markdown.model, json_source.model)
+        if not differences:
+            return []
+        first = differences[0]
+        more = len(differences) - 1
+        also = f" (and {more} more difference{'s' * (more != 1)})" if more else ""
+        message = (
+            f"the Markdown rendering of {json_source.model.oifm_id} differs from "
+            f"{display_path(json_source.path)}, whose model is used: {first.what}{also}; "
+            "'ontomap validate' lists every difference"
+        )
+        line = _id_line(markdown.path, first.entity, self.max_file_size)
+        return [Diagnostic("warning", markdown.path, message, line)]
 
 
 def read_models(

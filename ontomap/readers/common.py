@@ -54,6 +54,8 @@ class ReadOutcome:
     format: str | None
     model: FindingModel | None
     diagnostics: tuple[Diagnostic, ...] = field(default=())
+    #: Met inside a folder, the file holds no finding model at all (a README): left out.
+    skipped: bool = False
 
     @property
     def ok(self) -> bool:

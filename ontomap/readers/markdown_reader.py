@@ -57,7 +57,12 @@ import math
 import re
 from pathlib import Path
 
-from ontomap.errors import InvalidIdentifierError, ModelReadError, ModelValidationError
+from ontomap.errors import (
+    InvalidIdentifierError,
+    ModelReadError,
+    ModelValidationError,
+    NotAModelError,
+)
 from ontomap.model import (
     OIFM_ID_PATTERN,
     OIFMA_ID_PATTERN,
@@ -186,9 +191,10 @@ class _Parser:
                     f" (found {shown(first.strip())}: write the ID in backticks after an em "
                     "dash '—')"
                 )
-            raise self.error(
-                f"not a finding model: no heading of the form {_TITLE_FORM}{hint}", title_line
-            )
+            reason = f"not a finding model: no heading of the form {_TITLE_FORM}{hint}"
+            if "OIFM_" not in "\n".join(lines):  # no ID anywhere: some other document
+                raise NotAModelError(self.path, reason, title_line)
+            raise self.error(reason, title_line)
         oifm_id = title["id"].strip()
         self.check_id("OIFM ID", oifm_id, _OIFM_RE, title_line)
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ontomap.errors import ModelReadError
+from ontomap.errors import ModelReadError, NotAModelError
 from ontomap.model import ChoiceAttribute, FindingModel, IndexCode, Person
-from ontomap.readers import READERS, discover, format_of, read_file, read_text
+from ontomap.readers import READERS, discover_named, format_of, read_file, read_text
 from ontomap.readers.common import Diagnostic, display_path
 from ontomap.readers.json_reader import parse_json
 from ontomap.readers.limits import DEFAULT_MAX_FILE_SIZE
@@ -39,6 +39,8 @@ class Record:
     model: FindingModel | None
     error: Diagnostic | None
     warnings: tuple[Diagnostic, ...] = ()
+    #: The file holds no finding model at all (a README beside the models).
+    not_a_model: bool = False
     #: Computed results about this record, kept by the checks that need them more than once.
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -66,9 +68,13 @@ class Record:
 def load_records(
     paths: Iterable[Path | str], *, max_file_size: int = DEFAULT_MAX_FILE_SIZE
 ) -> Iterator[Record]:
-    """A record for each file under ``paths`` (folders recursively, as the readers find them)."""
-    for path in discover(paths):
-        yield load_record(path, max_file_size=max_file_size)
+    """A record for each file under ``paths`` (folders recursively, as the readers find them;
+    a file found inside a folder that holds no finding model at all, such as a README, is left
+    out as :class:`~ontomap.readers.ModelStream` leaves it out)."""
+    for path, named in discover_named(paths):
+        record = load_record(path, max_file_size=max_file_size)
+        if named or not record.not_a_model:
+            yield record
 
 
 def load_record(path: Path, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Record:
@@ -91,12 +97,13 @@ def load_record(path: Path, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Re
     except ModelReadError as exc:
         # missing, not a regular file, too large, unreadable or not UTF-8
         return Record(path, fmt, None, None, None, Diagnostic.from_error(exc))
-    model, error, warnings = None, None, ()
+    model, error, warnings, other = None, None, (), False
     try:
         model, found = READERS[fmt][0](path, text)
         warnings = tuple(found)
     except ModelReadError as exc:
         error = Diagnostic.from_error(exc)
+        other = isinstance(exc, NotAModelError)
     if fmt == "json":
         try:
             data = parse_json(path, text)
@@ -107,7 +114,7 @@ def load_record(path: Path, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Re
         return Record(path, fmt, data, JsonLocator(text), model, error, warnings)
     locator = MarkdownLocator(text)
     data = model_as_data(model, locator) if model is not None else None
-    return Record(path, fmt, data, locator, model, error, warnings)
+    return Record(path, fmt, data, locator, model, error, warnings, not_a_model=other)
 
 
 def model_as_data(model: FindingModel, locator: MarkdownLocator | None = None) -> dict[str, Any]:
