@@ -208,7 +208,6 @@ def test_store_default_from_the_environment(tmp_path: Path) -> None:
     [
         ["build"],  # no sources
         ["build", "--store"],
-        ["export", str(EXAMPLES)],  # no -o
         ["export", str(EXAMPLES), "-o", "x.ttl", "--format", "rdfxml"],
         ["export", str(EXAMPLES), "-o", "x.unknown"],
         ["export", str(EXAMPLES), "-o", "noextension"],
@@ -335,13 +334,16 @@ def test_export_replaces_an_existing_file(tmp_path: Path) -> None:
 # -- real processes ---------------------------------------------------------------------------
 
 
-def _process(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+def _process(
+    *args: str | Path, cwd: Path, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("ONTOMAP_STORE", None)
     return subprocess.run(
         [sys.executable, "-m", "ontomap", *map(str, args)],
         env=env,
         cwd=cwd,
+        input=stdin if stdin is not None else b"",
         capture_output=True,
         timeout=300,
         check=False,
@@ -449,3 +451,40 @@ def test_the_corpus_as_it_ships_builds(tmp_path: Path, corpus_defs: Path) -> Non
     assert "402 Markdown renderings of JSON models read as the same models" in out
     assert f"1 file holding no finding model left out ({corpus_defs.parent / 'README.md'})" in out
     assert len(_ids(tmp_path / "kg")) == 2_382
+
+
+# -- standard input and output ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["solitary_pulmonary_nodule.fm.json", "diffuse_hepatic_calcifications.md"]
+)
+def test_a_model_on_standard_input_exports_as_its_file_does(tmp_path: Path, name: str) -> None:
+    """``-`` reads one model, JSON or Markdown; without -o the export goes to standard output."""
+    source = EXAMPLES / name
+    piped = _process("export", "-", "-f", "ntriples", cwd=tmp_path, stdin=source.read_bytes())
+    assert piped.returncode == 0, piped.stderr.decode()
+    from_file = _process("export", source, "-f", "ntriples", cwd=tmp_path)
+    assert piped.stdout == from_file.stdout and piped.stdout.count(b" .\n") > 100
+    assert piped.stderr == b""
+    turtle = _process("export", source, cwd=tmp_path)
+    assert turtle.returncode == 0 and turtle.stdout.startswith(b"@prefix ")
+
+
+def test_build_from_standard_input(tmp_path: Path) -> None:
+    markdown = (EXAMPLES / "diffuse_hepatic_calcifications.md").read_bytes()
+    done = _process("build", "-", "--store", "kg", cwd=tmp_path, stdin=markdown)
+    assert done.returncode == 0, done.stderr.decode()
+    assert b"read 1 file: 1 model, 0 errors" in done.stdout
+    assert _ids(tmp_path / "kg") == ["OIFM_GMTS_005529"]
+
+
+def test_bad_standard_input_is_named_stdin(tmp_path: Path) -> None:
+    bad = _process("export", "-", cwd=tmp_path, stdin=b'{"name": "x"}\n')
+    assert bad.returncode == 1
+    assert bad.stderr.decode().startswith('<stdin>:1: error: not a finding model: no "oifm_id"')
+    twice = _process("export", "-", "-", cwd=tmp_path, stdin=b"")
+    assert twice.returncode == 1
+    assert "<stdin>: error: standard input was already read: give '-' once" in (
+        twice.stderr.decode()
+    )

@@ -171,7 +171,8 @@ def build(
 ) -> None:
     """Read finding models and load them into a store.
 
-    SOURCES are files (*.fm.json, *.json, *.md) and folders (read recursively). A model already
+    SOURCES are files (*.fm.json, *.json, *.md), folders (read recursively) and '-' (one
+    model on standard input, JSON or Markdown). A model already
     in the store is replaced whole by the new one; the store records each model's source file.
     Bad files are reported with file and line and skipped; the others are loaded (exit 1).
 
@@ -214,7 +215,7 @@ def build(
         click.echo(
             f"{read_summary(report)}\n"
             f"store {location}: {summary.added} added, {summary.replaced} replaced, "
-            f"{total} models in all ({summary.quads} quads written) "
+            f"{_count(total, 'model')} in all ({summary.quads:,} quads written) "
             f"in {time.perf_counter() - started:.2f} s; now generation {generation}"
         )
     if not report.ok:
@@ -226,10 +227,10 @@ def build(
 @click.option(
     "-o",
     "--output",
-    required=True,
+    default="-",
     type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-    help="Output file ('-' for standard output). Its extension names the format "
-    "(.ttl, .nt, .jsonld) unless --format is given.",
+    help="Output file; '-' or none: standard output (Turtle unless --format says). Its "
+    "extension names the format (.ttl, .nt, .jsonld) unless --format is given.",
 )
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), help="Output format.")
 @store_option
@@ -252,9 +253,10 @@ def export(
 ) -> None:
     """Convert finding models to an RDF file, from SOURCES or from a store.
 
-    With SOURCES (files and folders), the models are converted directly; without, the store's
-    models are exported. The file is written atomically: it appears complete or not at all.
-    The same input always gives the same bytes.
+    With SOURCES (files and folders; '-' reads one model from standard input), the models are
+    converted directly; without, the store's models are exported. Without -o the graph goes to
+    standard output. A file is written atomically: it appears complete or not at all. The same
+    input always gives the same bytes.
 
     \b
     Formats:
@@ -268,7 +270,8 @@ def export(
     Examples:
       ontomap export defs/ -o findings.ttl
       ontomap export --store ./kg -o findings.nt
-      ontomap export defs/seed.fm.json -f jsonld -o -
+      ontomap export defs/seed.fm.json -f jsonld
+      cat seed.fm.json | ontomap export - -f ntriples
     """
     _check_base(base_iri)
     to_stdout = str(output) == "-"

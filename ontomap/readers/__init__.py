@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ontomap.errors import DuplicateModelError, ModelReadError, NotAModelError
 from ontomap.readers.common import (
+    STDIN,
     Diagnostic,
     Reader,
     ReadOutcome,
@@ -36,6 +38,7 @@ from ontomap.readers.markdown_reader import read_markdown
 __all__ = [
     "DEFAULT_MAX_FILE_SIZE",
     "READERS",
+    "STDIN",
     "Diagnostic",
     "ModelStream",
     "ReadOutcome",
@@ -47,6 +50,7 @@ __all__ = [
     "iter_models",
     "read_file",
     "read_models",
+    "read_stdin",
     "read_text",
 ]
 
@@ -75,7 +79,9 @@ def discover_named(paths: Iterable[Path | str]) -> Iterator[tuple[Path, bool]]:
     """
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
+        if str(raw) == STDIN:
+            yield path, True
+        elif path.is_dir():
             found: list[Path] = []
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -199,15 +205,44 @@ def read_text(path: Path | str, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -
         ) from None
 
 
+_stdin_read = False
+
+
+def read_stdin(*, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> str:
+    """Standard input as one source's text: UTF-8, at most ``max_file_size`` bytes, read once
+    per process (a second ``-`` is an error)."""
+    global _stdin_read
+    path = Path(STDIN)
+    if _stdin_read:
+        raise ModelReadError(path, "standard input was already read: give '-' once")
+    _stdin_read = True
+    data = sys.stdin.buffer.read(max_file_size + 1)
+    if len(data) > max_file_size:
+        raise _too_large(path, None, max_file_size)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ModelReadError(
+            path, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})", line
+        ) from None
+
+
 def read_file(
     path: Path | str, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE
 ) -> tuple[SourceModel, list[Diagnostic]]:
     """Read one file; raises :class:`ModelReadError` when it is not a usable finding model.
 
     The file is read as :func:`read_text` says (a regular file of at most ``max_file_size``
-    bytes, UTF-8), then by the reader of its format.
+    bytes, UTF-8), then by the reader of its format. ``-`` reads standard input
+    (:func:`read_stdin`), as JSON when it starts with ``{``, else as Markdown.
     """
     path = Path(path)
+    if str(path) == STDIN:
+        text = read_stdin(max_file_size=max_file_size)
+        fmt = "json" if text.lstrip().startswith("{") else "markdown"
+        model, warnings = READERS[fmt][0](path, text)
+        return SourceModel(model, path, fmt), warnings
     fmt = format_of(path)
     if fmt is None:
         if not path.exists() and not path.is_symlink():

@@ -69,8 +69,15 @@ Reader = Callable[[Path, str], tuple[FindingModel, list[Diagnostic]]]
 
 def display_path(path: Path | str) -> str:
     """A path as text that can always be printed: bytes of a file name that are not UTF-8
-    (which Python keeps as lone surrogates) are shown as ``\\xNN``."""
+    (which Python keeps as lone surrogates) are shown as ``\\xNN``; standard input (``-``) as
+    ``<stdin>``."""
+    if str(path) == STDIN:
+        return "<stdin>"
     return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+#: The source name that stands for standard input.
+STDIN = "-"
 
 
 #: Characters no finding-model text may hold: the C0 controls but tab, line feed and carriage
