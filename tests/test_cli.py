@@ -488,3 +488,13 @@ def test_bad_standard_input_is_named_stdin(tmp_path: Path) -> None:
     assert "<stdin>: error: standard input was already read: give '-' once" in (
         twice.stderr.decode()
     )
+
+
+def test_validate_reads_standard_input(tmp_path: Path) -> None:
+    bad = b'{\n  "oifm_id": "bad"\n}\n'
+    done = _process("validate", "-", cwd=tmp_path, stdin=bad)
+    assert done.returncode == 1
+    out = done.stdout.decode()
+    assert "<stdin>:2: structure/finding-id [bad]: invalid OIFM ID 'bad'" in out
+    good = (EXAMPLES / "diffuse_hepatic_calcifications.md").read_bytes()
+    assert _process("validate", "-", cwd=tmp_path, stdin=good).returncode == 0

@@ -15,7 +15,12 @@ FORMATS = ("text", "json")
 
 
 @main.command("validate")
-@click.argument("sources", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument(
+    "sources",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, allow_dash=True, path_type=Path),
+)
 @click.option(
     "-f",
     "--format",

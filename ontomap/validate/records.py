@@ -15,7 +15,15 @@ from typing import Any
 
 from ontomap.errors import ModelReadError, NotAModelError
 from ontomap.model import ChoiceAttribute, FindingModel, IndexCode, Person
-from ontomap.readers import READERS, discover_named, format_of, read_file, read_text
+from ontomap.readers import (
+    READERS,
+    STDIN,
+    discover_named,
+    format_of,
+    read_file,
+    read_stdin,
+    read_text,
+)
 from ontomap.readers.common import Diagnostic, display_path
 from ontomap.readers.json_reader import parse_json
 from ontomap.readers.limits import DEFAULT_MAX_FILE_SIZE
@@ -84,6 +92,12 @@ def load_record(path: Path, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Re
     most ``max_file_size`` bytes): its text goes to the reader of its format (as
     :func:`ontomap.readers.read_file` does) and to the raw JSON / the locator.
     """
+    if str(path) == STDIN:
+        try:
+            text = read_stdin(max_file_size=max_file_size)
+        except ModelReadError as exc:
+            return Record(path, None, None, None, None, Diagnostic.from_error(exc))
+        return _record(path, "json" if text.lstrip().startswith("{") else "markdown", text)
     fmt = format_of(path)
     if fmt is None:
         # not a model file (or missing): read_file says which
@@ -97,6 +111,11 @@ def load_record(path: Path, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Re
     except ModelReadError as exc:
         # missing, not a regular file, too large, unreadable or not UTF-8
         return Record(path, fmt, None, None, None, Diagnostic.from_error(exc))
+    return _record(path, fmt, text)
+
+
+def _record(path: Path, fmt: str, text: str) -> Record:
+    """The record of a file of format ``fmt`` whose text is ``text``."""
     model, error, warnings, other = None, None, (), False
     try:
         model, found = READERS[fmt][0](path, text)
