@@ -1,6 +1,7 @@
 """One contract for every SPARQL backend: the local store, an Oxigraph server after
-``ontomap push``, and ``ontomap serve``'s own endpoint must give the same lookups and the same
-named-query answers. Checked on the bundled examples (quick) and on the shared corpus.
+``ontomap push``, and ``ontomap serve``'s own endpoint must give the same lookups, the same
+mapping sets (read from the crosswalk graph each of them holds) and the same named-query
+answers. Checked on the bundled examples (quick) and on the shared corpus.
 
 Also: binding by VALUES (never by pasting text), term serialisation, and ``--endpoint`` on the
 command line with its exit codes."""
@@ -37,12 +38,14 @@ from ontomap.backends import (
     open_backend,
     sparql_term,
 )
+from ontomap.crosswalk import CrosswalkReader
 from ontomap.lookup import (
     CodeNotFoundError,
     MalformedCodeError,
     code_from_iri,
     lookup,
 )
+from ontomap.mappings import build_mapping_set, serialize
 from ontomap.query import (
     AskResult,
     GraphResult,
@@ -164,6 +167,20 @@ def test_lookups_to_one_system_equal_the_local_ones(
     for code in codes[:8]:
         for to in ("SNOMED", "RADLEX"):
             assert lookup(backend, code, to).to_json() == lookup(local, code, to).to_json()
+
+
+def test_every_backend_reads_the_materialised_crosswalk(backend: SparqlBackend) -> None:
+    """The crosswalk graph travels with the store: ``push`` sends it and ``serve`` answers from
+    it, so no backend recomputes the crosswalk from the models."""
+    assert CrosswalkReader(backend).materialised
+
+
+def test_mapping_sets_equal_the_local_ones(backend: SparqlBackend, local: SparqlBackend) -> None:
+    for source, target in (("RADLEX", "SNOMED"), ("SNOMED", "RADLEX"), (None, None)):
+        here = build_mapping_set(backend, source, target, mapping_date="2025-01-31")
+        there = build_mapping_set(local, source, target, mapping_date="2025-01-31")
+        for fmt in ("sssom", "fhir-r5", "skos"):
+            assert serialize(here, fmt) == serialize(there, fmt), (source, target, fmt)
 
 
 @pytest.mark.parametrize("kind", KINDS)

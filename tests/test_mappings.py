@@ -1,26 +1,33 @@
-"""Tests of the crosswalk (:mod:`ontomap.crosswalk`), the mapping sets and their writers
-(:mod:`ontomap.mappings`) and ``ontomap mappings``.
+"""Tests of the mapping sets (:mod:`ontomap.mappings`), their writers and ``ontomap mappings``.
 
-Every count asserted here is computed from the finding-model JSON files with the plain ``json``
-module (:class:`JsonCrosswalk`), never from ontomap's own output. The SSSOM files are read back
-by sssom-py, the ConceptMaps validated by fhir.resources (R4B models for R4: fhir.resources 8
-ships R5, R4B and STU3 only, and ConceptMap did not change between R4 and R4B).
+Every predicate and count asserted here is computed from the finding-model JSON files with the
+plain ``json`` module (:class:`Oracle`), with the rules of docs/mappings.md ("How the evidence
+is counted") written out again here: name and display normalisation, pairing by display (an
+Indel similarity computed with its own longest-common-subsequence table), contexts, templates,
+cardinality, outliers, predicate and confidence. Nothing of ontomap is used to compute what
+the mapping sets are checked against; the formatting layer is also checked against the
+engine's own pairs (:class:`~ontomap.crosswalk.CrosswalkPair`). The SSSOM files are read back
+by sssom-py and sssom-pydantic with warnings as errors, the ConceptMaps validated by
+fhir.resources (R4B models for R4: fhir.resources 8 ships R5, R4B and STU3 only, and
+ConceptMap did not change between R4 and R4B), the SKOS files loaded and queried.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
 import os
-import random
+import re
 import shutil
 import subprocess
 import sys
+import unicodedata
 import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,131 +37,296 @@ from click.testing import CliRunner, Result
 from conftest import EXAMPLES, ROOT
 
 from ontomap import __version__
+from ontomap.backends import LocalBackend
 from ontomap.cli import main
-from ontomap.crosswalk import CodePair, code_pairs, is_minority
+from ontomap.crosswalk import CrosswalkReader, build_crosswalk, entities_of_model
 from ontomap.errors import UnknownCodeSystemError
-from ontomap.lookup import DOMINANT_SHARE, OUTLIER_SHARE, lookup
 from ontomap.mappings import (
-    CLOSE_MATCH,
+    EVIDENCE,
     FORMATS,
-    JUSTIFICATION,
-    RELATED_MATCH,
+    SIMILARITY_MEASURE,
     MappingSet,
     build_mapping_set,
-    predicate_for,
+    recorded_files,
     serialize,
     source_date,
 )
 from ontomap.mappings.fhir import R4_EQUIVALENCE, R5_RELATIONSHIP, concept_map
 from ontomap.mappings.skos import SSSOM_NS, XWALK_NS
+from ontomap.mappings.sssom import SEE_ALSO_ENTITIES
 from ontomap.store import Store
 from ontomap.vocab import DEFAULT_BASE_IRI, declared_terms
 
 Code = tuple[str, str]  # (system key, code)
+Key = tuple[Code, Code]
+ContextKey = tuple[str, str, str | None]
 
-#: The corpus's spellings of system names → registry keys (what ontomap's registry folds).
+#: The corpus's spellings of system names → registry keys.
 ALIASES = {"SNOMEDCT": "SNOMED"}
 SYSTEM_ORDER = ["RADLEX", "SNOMED", "LOINC", "GAMUTS", "RADELEMENT", "ICD10CM"]
 PREFIX = {"RADLEX": "radlex", "SNOMED": "sct", "LOINC": "loinc", "GAMUTS": "gamuts"}
 PREFIX["RADELEMENT"] = "radelement"
 DATE = "2025-01-31"
+CLOSE = "skos:closeMatch"
+RELATED = "skos:relatedMatch"
+INSTANCE_BASED = "semapv:InstanceBasedMatching"
+COMPOSITE = "semapv:CompositeMatching"
+#: Spreadsheets hold at most this many characters in a cell (Excel, LibreOffice).
+CELL_LIMIT = 32_767
+INVASION = "OIFMA_CDE_000093"  # "structures with possible invasion", mr_rectal_tumor_imaging
 
 
-# ------------------------------------------------------------------ independent counts (JSON)
+# ------------------------------------------------------------------ the oracle (JSON only)
+
+#: SNOMED CT semantic tags that may end a display (the corpus has "(qualifier value)").
+TAGS = ("qualifier value", "body structure", "finding", "disorder", "property", "procedure")
+FILLERS = {"structure", "entire", "of", "the", "a", "an"}
+
+
+def normal(text: str) -> str:
+    """A name or display as the rules compare it: accents and case folded, trailing semantic
+    tags dropped, split on anything but letters and digits, fillers dropped, words sorted."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if unicodedata.category(c) != "Mn").casefold().strip()
+    changed = True
+    while changed:
+        changed = False
+        for tag in TAGS:
+            cut = re.sub(r"\s*\(\s*" + re.escape(tag) + r"\s*\)\s*$", "", text)
+            if cut != text:
+                text, changed = cut, True
+    words = [w for w in re.split(r"[\W_]+", text) if w]
+    return " ".join(sorted([w for w in words if w not in FILLERS] or words))
+
+
+def indel_similarity(a: str, b: str) -> float:
+    """1 - (characters inserted or deleted to turn a into b) / (their total length), i.e.
+    2 * LCS / total length, with the longest common subsequence counted by its table."""
+    if a == b:
+        return 1.0
+    row = [0] * (len(b) + 1)
+    for ca in a:
+        previous, row = row, [0]
+        for j, cb in enumerate(b):
+            row.append(previous[j] + 1 if ca == cb else max(previous[j + 1], row[j]))
+    return 2 * row[-1] / (len(a) + len(b))
+
+
+def display_match(a: str, b: str, score: float) -> bool:
+    if a == b:
+        return bool(a)
+    return score >= 0.92 and len(a.split()) == len(b.split())
 
 
 @dataclass
-class JsonCrosswalk:
-    """Co-indexing counted straight from OIFM JSON files."""
+class Evidence:
+    """One pair of codes: the entities listing both, those pairing them, by display or not."""
 
-    uses: dict[Code, set[str]]  # code → entities carrying it
-    entity_codes: dict[str, set[Code]]  # entity → its index codes
-    finding_of: dict[str, str]  # entity → finding (OIFM ID)
+    co: set[str] = field(default_factory=set)
+    paired: set[str] = field(default_factory=set)
+    lexical: bool = False
+    score: float = 0.0
 
-    def pairs(self, x: str, y: str) -> dict[tuple[Code, Code], set[str]]:
-        """(A of x, B of y) → entities carrying both."""
-        out: dict[tuple[Code, Code], set[str]] = defaultdict(set)
-        for entity, codes in self.entity_codes.items():
-            for a in codes:
-                if a[0] != x:
-                    continue
-                for b in codes:
-                    if b[0] == y:
-                        out[(a, b)].add(entity)
+
+@dataclass
+class Expected:
+    """What the rules say of one paired pair of codes."""
+
+    entities: set[str]
+    findings: int
+    contexts: int
+    template: bool
+    lexical: bool
+    score: float | None
+    cardinality: str
+    outlier: bool
+    predicate: str
+    confidence: float
+    source_uses: int
+    target_uses: int
+    source_contexts: int
+    target_contexts: int
+
+
+@dataclass
+class Oracle:
+    """Entities, codes, displays and contexts read straight from OIFM JSON files."""
+
+    codes_of: dict[str, set[Code]] = field(default_factory=dict)
+    finding_of: dict[str, str] = field(default_factory=dict)
+    context_of: dict[str, ContextKey] = field(default_factory=dict)
+    displays: dict[tuple[str, Code], set[str]] = field(default_factory=dict)  # (finding, code)
+
+    def add(self, entity: str, finding: str, context: ContextKey, listed: list[dict]) -> None:
+        codes = {(ALIASES.get(c["system"], c["system"]), c["code"].strip()) for c in listed}
+        if codes:
+            self.codes_of[entity] = codes
+            self.finding_of[entity] = finding
+            self.context_of[entity] = context
+
+    def uses(self) -> dict[Code, set[str]]:
+        found: dict[Code, set[str]] = defaultdict(set)
+        for entity, codes in self.codes_of.items():
+            for code in codes:
+                found[code].add(entity)
+        return found
+
+    def contexts(self, entities: Iterable[str]) -> dict[ContextKey, set[str]]:
+        """Context → the findings of ``entities`` in it."""
+        found: dict[ContextKey, set[str]] = defaultdict(set)
+        for entity in entities:
+            found[self.context_of[entity]].add(self.finding_of[entity])
+        return found
+
+    def _by_display(self, entity: str, left: list[Code], right: list[Code]) -> dict[Key, tuple]:
+        finding = self.finding_of[entity]
+
+        def forms(code: Code) -> set[str]:
+            return {normal(d) for d in self.displays.get((finding, code), ())}
+
+        scored = {}
+        best: dict[Code, float] = {}
+        for a in left:
+            for b in right:
+                found = (False, 0.0)
+                for x in forms(a):
+                    for y in forms(b):
+                        s = indel_similarity(x, y) if x and y else 0.0
+                        found = max(found, (bool(x and y) and display_match(x, y, s), s))
+                scored[(a, b)] = found
+                if found[0]:
+                    best[a] = max(best.get(a, 0.0), found[1])
+                    best[b] = max(best.get(b, 0.0), found[1])
+        return {
+            (a, b): (matched and score >= max(best[a], best[b]), score)
+            for (a, b), (matched, score) in scored.items()
+        }
+
+    def pairs(self, x: str, y: str) -> dict[Key, Evidence]:
+        """(code of x, code of y) → the evidence of every pair listed together."""
+        out: dict[Key, Evidence] = defaultdict(Evidence)
+        for entity, codes in self.codes_of.items():
+            left = sorted(c for c in codes if c[0] == x)
+            right = sorted(c for c in codes if c[0] == y)
+            several = len(left) >= 2 and len(right) >= 2
+            compared = self._by_display(entity, left, right) if several else {}
+            for a in left:
+                for b in right:
+                    evidence = out[(a, b)]
+                    evidence.co.add(entity)
+                    paired, score = compared.get((a, b), (True, 0.0))
+                    if several:
+                        evidence.score = max(evidence.score, score)
+                    if paired:
+                        evidence.paired.add(entity)
+                        evidence.lexical = evidence.lexical or several
         return dict(out)
 
-    def outliers(self, x: str, y: str) -> set[tuple[Code, Code]]:
-        """The pairs the documented rule flags: under 5 % of A's (or B's) uses while another
-        pairing of A with y (of B with x) has 50 % or more."""
+    def expected(self, x: str, y: str) -> tuple[dict[Key, Expected], set[Key]]:
+        """The paired pairs from x to y with what the rules say of them, and the co-listed."""
         pairs = self.pairs(x, y)
-        by_a: dict[Code, dict[Code, int]] = defaultdict(dict)
-        by_b: dict[Code, dict[Code, int]] = defaultdict(dict)
-        for (a, b), entities in pairs.items():
-            by_a[a][b] = by_b[b][a] = len(entities)
+        uses = self.uses()
+        paired = {key: e for key, e in pairs.items() if e.paired}
+        partners: dict[Code, dict[Code, int]] = defaultdict(dict)
+        for (a, b), e in paired.items():
+            partners[a][b] = partners[b][a] = len(e.paired)
 
-        def minority(code: Code, partner: Code, partners: dict[Code, int]) -> bool:
-            uses = len(self.uses[code])
-            others = [n / uses for c, n in partners.items() if c != partner]
-            return partners[partner] / uses < OUTLIER_SHARE and any(
-                s >= DOMINANT_SHARE for s in others
+        def minority(code: Code, other: Code) -> bool:
+            n = len(uses[code])
+            shares = [m / n for c, m in partners[code].items() if c != other]
+            return partners[code][other] / n < 0.05 and any(s >= 0.5 for s in shares)
+
+        out = {}
+        for (a, b), e in paired.items():
+            k = len(self.contexts(e.paired))
+            n_a, n_b = len(self.contexts(uses[a])), len(self.contexts(uses[b]))
+            many_a, many_b = len(partners[a]) > 1, len(partners[b]) > 1
+            cardinality = {(0, 0): "1:1", (1, 0): "1:n", (0, 1): "n:1", (1, 1): "n:m"}[
+                (many_a, many_b)
+            ]
+            outlier = minority(a, b) or minority(b, a)
+            findings = len({self.finding_of[entity] for entity in e.paired})
+            close = (
+                cardinality == "1:1"
+                and not outlier
+                and k >= 2
+                and findings >= 2
+                and min(k / n_a, k / n_b) >= 0.5
             )
-
-        return {(a, b) for (a, b) in pairs if minority(a, b, by_a[a]) or minority(b, a, by_b[b])}
-
-    def kept(self, x: str, y: str) -> dict[tuple[Code, Code], set[str]]:
-        """The pairs an export with default options holds (outliers excluded)."""
-        outliers = self.outliers(x, y)
-        return {pair: e for pair, e in self.pairs(x, y).items() if pair not in outliers}
-
-    def only_nm_nodes(self, x: str, y: str) -> set[tuple[Code, Code]]:
-        """Pairs whose every shared entity carries several x codes and several y codes."""
-        out = set()
-        for (a, b), entities in self.pairs(x, y).items():
-            if all(
-                sum(c[0] == x for c in self.entity_codes[e]) > 1
-                and sum(c[0] == y for c in self.entity_codes[e]) > 1
-                for e in entities
-            ):
-                out.add((a, b))
-        return out
+            out[(a, b)] = Expected(
+                entities=e.paired,
+                findings=findings,
+                contexts=k,
+                template=any(len(f) >= 10 for f in self.contexts(e.co).values()),
+                lexical=e.lexical,
+                score=e.score if e.lexical else None,
+                cardinality=cardinality,
+                outlier=outlier,
+                predicate=CLOSE if close else RELATED,
+                confidence=k / (max(n_a, n_b) + 1),
+                source_uses=len(uses[a]),
+                target_uses=len(uses[b]),
+                source_contexts=n_a,
+                target_contexts=n_b,
+            )
+        return out, set(pairs) - set(paired)
 
 
-def _entities(model: dict[str, Any]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    yield model["oifm_id"], model.get("index_codes") or []
-    for attribute in model.get("attributes") or []:
-        yield attribute["oifma_id"], attribute.get("index_codes") or []
-        for value in attribute.get("values") or []:
-            yield value["value_code"], value.get("index_codes") or []
-
-
-def json_crosswalk(files: Iterable[Path]) -> JsonCrosswalk:
-    uses: dict[Code, set[str]] = defaultdict(set)
-    entity_codes: dict[str, set[Code]] = defaultdict(set)
-    finding_of: dict[str, str] = {}
-    seen: set[str] = set()
+def read_oracle(files: Iterable[Path]) -> Oracle:
+    oracle = Oracle()
     for path in sorted(files):
         model = json.loads(path.read_text(encoding="utf-8"))
-        assert model["oifm_id"] not in seen, f"{model['oifm_id']} twice"
-        seen.add(model["oifm_id"])
-        for entity, codes in _entities(model):  # anatomic locations index nothing
-            finding_of[entity] = model["oifm_id"]
-            for code in codes:
-                key = (ALIASES.get(code["system"], code["system"]), code["code"].strip())
-                uses[key].add(entity)
-                entity_codes[entity].add(key)
-    return JsonCrosswalk(dict(uses), dict(entity_codes), finding_of)
+        finding = model["oifm_id"]
+        listed = [model.get("index_codes") or [], model.get("anatomic_locations") or []]
+        oracle.add(
+            finding, finding, ("finding", normal(model["name"]), None), listed[0]
+        )  # anatomic locations index nothing
+        for attribute in model.get("attributes") or []:
+            name = attribute["name"]
+            listed.append(attribute.get("index_codes") or [])
+            oracle.add(
+                attribute["oifma_id"],
+                finding,
+                ("attribute", normal(name), None),
+                attribute.get("index_codes") or [],
+            )
+            for value in attribute.get("values") or []:
+                listed.append(value.get("index_codes") or [])
+                oracle.add(
+                    value["value_code"],
+                    finding,
+                    ("value", normal(value["name"]), normal(name)),
+                    value.get("index_codes") or [],
+                )
+        for codes in listed:  # a code's displays are those its model gives it anywhere
+            for item in codes:
+                code = (ALIASES.get(item["system"], item["system"]), item["code"].strip())
+                shown = oracle.displays.setdefault((finding, code), set())
+                if (item.get("display") or "").strip():
+                    shown.add(item["display"])
+    return oracle
 
 
 def curie(code: Code) -> str:
     return f"{PREFIX[code[0]]}:{code[1]}"
 
 
+def key_of(mapping: Any) -> Key:
+    p = mapping.pair
+    return ((p.source.system, p.source.code), (p.target.system, p.target.code))
+
+
 # ------------------------------------------------------------------ fixtures
 
 
 @pytest.fixture(scope="module")
-def corpus_json(corpus_defs: Path) -> JsonCrosswalk:
-    return json_crosswalk(corpus_defs.glob("*.json"))
+def oracle(corpus_defs: Path) -> Oracle:
+    return read_oracle(corpus_defs.glob("*.fm.json"))
+
+
+@pytest.fixture(scope="module")
+def radlex_snomed_expected(oracle: Oracle) -> tuple[dict[Key, Expected], set[Key]]:
+    return oracle.expected("RADLEX", "SNOMED")
 
 
 @pytest.fixture(scope="module")
@@ -175,20 +347,26 @@ def radlex_snomed_marked(corpus: Store) -> MappingSet:
 
 @pytest.fixture(scope="module")
 def all_systems(corpus: Store) -> MappingSet:
-    return build_mapping_set(corpus, mapping_date=DATE)
+    return build_mapping_set(corpus, outliers="mark", mapping_date=DATE)
 
 
 @pytest.fixture(scope="session")
-def sssom_parser():  # type: ignore[no-untyped-def]
-    """sssom-py's table parser, imported once (its import itself warns about pandas)."""
+def sssom_py():  # type: ignore[no-untyped-def]
+    """sssom-py's parser and validator, imported once (importing it warns about pandas)."""
     pytest.importorskip("sssom")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from sssom.parsers import parse_sssom_table
-    return parse_sssom_table
+        from sssom.parsers import parse_sssom_rdf, parse_sssom_table
+        from sssom.validators import validate
+    return parse_sssom_table, parse_sssom_rdf, validate
 
 
-#: A minimal SSSOM file: what sssom-py warns about whatever the input (the baseline).
+@pytest.fixture(scope="session")
+def sssom_pydantic():  # type: ignore[no-untyped-def]
+    return pytest.importorskip("sssom_pydantic")
+
+
+#: A minimal SSSOM file: what sssom-py's parser warns about whatever the input.
 MINIMAL_SSSOM = (
     "# curie_map:\n#   ex: http://example.org/\n"
     "# mapping_set_id: http://example.org/set\n"
@@ -198,304 +376,450 @@ MINIMAL_SSSOM = (
 )
 
 
-def parse_sssom(parser, text: str, caplog: pytest.LogCaptureFixture):  # type: ignore[no-untyped-def]
-    """Parse SSSOM text with sssom-py; returns (mapping set data frame, warnings it raised
-    beyond the baseline, log records at WARNING or above)."""
+@contextlib.contextmanager
+def warnings_as_errors() -> Iterator[None]:
+    """Every warning an error, but pandas 3's deprecation warnings raised from inside sssom-py
+    itself: it raises them on any input, MINIMAL_SSSOM included
+    (:func:`test_sssom_py_warns_about_pandas_on_any_input`)."""
+    from pandas.errors import Pandas4Warning
 
-    def parse(data: str) -> tuple[Any, set[tuple[type, str]]]:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            msdf = parser(io.StringIO(data))
-        return msdf, {(w.category, str(w.message)) for w in caught}
-
-    _msdf, baseline = parse(MINIMAL_SSSOM)
-    caplog.clear()
-    with caplog.at_level(logging.INFO):
-        msdf, raised = parse(text)
-    logged = [r for r in caplog.records if r.levelno >= logging.WARNING]
-    return msdf, raised - baseline, logged
-
-
-def infer_cardinality(msdf: Any, scope: list[str] | None = None) -> None:
-    """sssom-py's own cardinality of each row (it warns about its use of pandas: ignored)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        msdf.infer_cardinality(scope)
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", category=Pandas4Warning, module=r"sssom(\.|$)")
+        yield
+
+
+def read_sssom_py(sssom_py, text: str, caplog: pytest.LogCaptureFixture):  # type: ignore[no-untyped-def]
+    """sssom-py's mapping set data frame for ``text``; fails on any warning or warning log."""
+    caplog.clear()
+    with caplog.at_level(logging.INFO), warnings_as_errors():
+        msdf = sssom_py[0](io.StringIO(text))
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not logged, logged
+    return msdf
+
+
+def read_sssom_pydantic(sssom_pydantic, text: str, caplog: pytest.LogCaptureFixture):  # type: ignore[no-untyped-def]
+    """sssom-pydantic's mappings for ``text``; fails on any warning, log or row error."""
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="sssom_pydantic"), warnings_as_errors():
+        mappings, _converter, mapping_set, errors = sssom_pydantic.read(
+            io.StringIO(text), return_errors=True
+        )
+    assert errors == []
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("sssom_pydantic")]
+    assert not logged, logged
+    return mappings, mapping_set
+
+
+def sssom_rows(text: str) -> tuple[list[str], list[dict[str, str]]]:
+    """The header and rows of SSSOM/TSV text, read as plain TSV."""
+    lines = [line.split("\t") for line in text.splitlines() if not line.startswith("#")]
+    header = lines[0]
+    assert all(len(row) == len(header) for row in lines[1:])
+    return header, [dict(zip(header, row, strict=True)) for row in lines[1:]]
 
 
 def run(*args: str | Path, env: dict[str, str] | None = None) -> Result:
     return CliRunner().invoke(main, [str(a) for a in args], env=env, catch_exceptions=False)
 
 
-# ------------------------------------------------------------------ crosswalk == lookup
+# ------------------------------------------------------------------ the set against the JSON
 
 
-def test_code_pairs_equal_the_lookup(corpus: Store) -> None:
-    pairs = code_pairs(corpus, None, None)
-    by_systems: dict[tuple[str, str], list[CodePair]] = defaultdict(list)
-    for pair in pairs:
-        by_systems[(pair.source.system, pair.target.system)].append(pair)
-    assert {("RADLEX", "SNOMED"), ("SNOMED", "RADLEX"), ("SNOMED", "LOINC")} <= set(by_systems)
-    sample: list[CodePair] = []
-    rng = random.Random(5)
-    for group in by_systems.values():
-        sample.extend(rng.sample(group, min(4, len(group))))
-    sample.extend(p for p in pairs if p.flag == "outlier")
-    sample.extend(p for p in pairs if p.source.code == "RID5791")
-    for pair in sample:
-        matches = {m.code: m for m in lookup(corpus, pair.source, to=pair.target.system).matches}
-        match = matches[pair.target.code]
-        assert (pair.entities, pair.findings, pair.cardinality, pair.flag) == (
-            match.entities,
-            match.findings,
-            match.cardinality,
-            match.flag,
-        ), (pair.source, pair.target)
-        assert pair.share == pytest.approx(match.share)
-        assert pair.target_label == match.label
-        back = {m.code: m for m in lookup(corpus, pair.target, to=pair.source.system).matches}
-        assert pair.target_share == pytest.approx(back[pair.source.code].share)
-        assert pair.source_label == back[pair.source.code].label
+def test_the_oracle_knows_the_corpus(radlex_snomed_expected: tuple) -> None:
+    """The figures of docs/mappings.md, recounted from the JSON."""
+    paired, colisted = radlex_snomed_expected
+    assert (len(paired), len(colisted)) == (72, 596)
+    assert sum(e.predicate == CLOSE for e in paired.values()) == 4
+    assert sum(e.outlier for e in paired.values()) == 2
+    assert sum(e.lexical for e in paired.values()) == 31
 
 
-def test_code_pairs_equal_the_json(corpus: Store, corpus_json: JsonCrosswalk) -> None:
-    expected = corpus_json.pairs("RADLEX", "SNOMED")
-    pairs = code_pairs(corpus, "RADLEX", "SNOMED")
-    got = {((p.source.system, p.source.code), (p.target.system, p.target.code)): p for p in pairs}
-    assert set(got) == set(expected)
-    for key, pair in got.items():
-        assert set(pair.entity_ids) == expected[key]
-        assert pair.findings == len({corpus_json.finding_of[e] for e in expected[key]})
-        assert pair.source_uses == len(corpus_json.uses[key[0]])
-        assert pair.target_uses == len(corpus_json.uses[key[1]])
-    outliers = {k for k, p in got.items() if p.flag == "outlier"}
-    assert outliers == corpus_json.outliers("RADLEX", "SNOMED")
-    # both directions are the same pairs, seen from either side
-    reverse = code_pairs(corpus, "SNOMED", "RADLEX")
-    assert {(p.target.code, p.source.code) for p in reverse} == {(a[1], b[1]) for a, b in expected}
-
-
-def test_code_pairs_rejects_unknown_systems(corpus: Store) -> None:
-    with pytest.raises(UnknownCodeSystemError, match="RADLEX"):
-        code_pairs(corpus, "RADLEX", "NOPE")
-    assert code_pairs(corpus, "SNOMED", "SNOMEDCT") == []
-
-
-def test_is_minority() -> None:
-    assert is_minority(0.01, [0.99])
-    assert not is_minority(0.01, [0.49])
-    assert not is_minority(0.05, [0.95])
-
-
-# ------------------------------------------------------------------ predicates
-
-
-def test_rid5791_has_full_support_and_a_close_match(
-    radlex_snomed: MappingSet, corpus_json: JsonCrosswalk
+def test_the_mapping_set_is_what_the_json_says(
+    radlex_snomed_marked: MappingSet, radlex_snomed_expected: tuple
 ) -> None:
-    a, b = ("RADLEX", "RID5791"), ("SNOMED", "263768009")
-    both = corpus_json.pairs("RADLEX", "SNOMED")[(a, b)]
-    assert both == corpus_json.uses[a] == corpus_json.uses[b]  # full support, both ways
-    (mapping,) = [
-        m
-        for m in radlex_snomed.mappings
-        if m.pair.source.code == "RID5791" and m.pair.target.code == "263768009"
-    ]
-    assert mapping.pair.entities == len(both) > 1000
-    assert mapping.pair.share == mapping.pair.target_share == 1.0
-    assert mapping.pair.cardinality == mapping.set_cardinality == "1:1"
-    assert mapping.predicate == CLOSE_MATCH
-
-
-def test_pairs_sharing_only_nm_nodes_are_never_close(
-    radlex_snomed_marked: MappingSet, corpus_json: JsonCrosswalk
-) -> None:
-    nm_only = corpus_json.only_nm_nodes("RADLEX", "SNOMED")
-    assert len(nm_only) > 100  # e.g. RID1194 "internal iliac vein" ~ sct:181452004 "uterus"
-    mappings = {
-        ((m.pair.source.system, m.pair.source.code), (m.pair.target.system, m.pair.target.code)): m
-        for m in radlex_snomed_marked.mappings
+    paired, colisted = radlex_snomed_expected
+    got = {key_of(m): m for m in radlex_snomed_marked.mappings}
+    assert set(got) == set(paired)
+    assert radlex_snomed_marked.colisted == len(colisted)
+    assert radlex_snomed_marked.excluded_outliers == radlex_snomed_marked.below_threshold == 0
+    for key, e in paired.items():
+        m, p = got[key], got[key].pair
+        assert m.predicate == e.predicate, key
+        assert set(p.paired.entities) == e.entities, key
+        assert (p.paired.findings, p.paired.context_count) == (e.findings, e.contexts), key
+        assert (p.template, p.lexical, p.cardinality) == (e.template, e.lexical, e.cardinality)
+        assert m.marked_outlier == e.outlier, key
+        assert p.confidence == pytest.approx(e.confidence), key
+        assert m.justification == (COMPOSITE if e.lexical else INSTANCE_BASED), key
+        if e.lexical:
+            assert m.similarity == pytest.approx(e.score), key
+        else:
+            assert m.similarity is None, key
+        assert (p.source_uses, p.target_uses) == (e.source_uses, e.target_uses), key
+        assert (p.source_contexts, p.target_contexts) == (e.source_contexts, e.target_contexts)
+    # without marking, the outliers are left out and counted
+    assert radlex_snomed_marked.counts() == {
+        CLOSE: sum(e.predicate == CLOSE for e in paired.values()),
+        RELATED: sum(e.predicate == RELATED for e in paired.values()),
     }
-    assert nm_only <= set(mappings)
-    for key in nm_only:
-        mapping = mappings[key]
-        assert mapping.pair.cardinality == "n:m"
-        assert mapping.predicate == RELATED_MATCH
-        assert R4_EQUIVALENCE[mapping.predicate] == "relatedto"
-        assert R5_RELATIONSHIP[mapping.predicate] == "related-to"
 
 
-def test_predicate_rule(radlex_snomed_marked: MappingSet) -> None:
-    close = [m for m in radlex_snomed_marked.mappings if m.predicate == CLOSE_MATCH]
-    assert close
-    for mapping in radlex_snomed_marked.mappings:
-        p = mapping.pair
-        strong = (
-            p.cardinality == "1:1"
-            and p.flag is None
-            and p.findings >= 2
-            and min(p.share, p.target_share) >= 0.5
-        )
-        assert (mapping.predicate == CLOSE_MATCH) == strong
-        assert predicate_for(p) == mapping.predicate
+def test_outliers_are_excluded_by_default(
+    radlex_snomed: MappingSet, radlex_snomed_expected: tuple
+) -> None:
+    paired, _colisted = radlex_snomed_expected
+    outliers = {key for key, e in paired.items() if e.outlier}
+    assert {key_of(m) for m in radlex_snomed.mappings} == set(paired) - outliers
+    assert radlex_snomed.excluded_outliers == len(outliers) == 2
+    assert {(a[1], b[1]) for a, b in outliers} == {
+        ("RID5655", "386554004"),
+        ("RID5655", "363850001"),
+    }
+
+
+def test_every_system_pair_is_what_the_json_says(all_systems: MappingSet, oracle: Oracle) -> None:
+    rows: dict[tuple[str, str], set[Key]] = defaultdict(set)
+    got = {}
+    for m in all_systems.mappings:
+        rows[(m.pair.source.system, m.pair.target.system)].add(key_of(m))
+        got[key_of(m)] = m
+    expected = {}
+    colisted = 0
+    for i, x in enumerate(SYSTEM_ORDER):
+        for y in SYSTEM_ORDER[i + 1 :]:
+            paired, listed = oracle.expected(x, y)
+            colisted += len(listed)
+            if paired:
+                expected[(x, y)] = set(paired)
+            for key, e in paired.items():
+                m = got[key]
+                assert (m.predicate, m.pair.paired.context_count) == (e.predicate, e.contexts)
+                assert m.pair.confidence == pytest.approx(e.confidence), key
+                assert m.marked_outlier == e.outlier, key
+    assert dict(rows) == expected
+    assert list(all_systems.system_pairs) == list(expected)  # in registry order
+    assert all_systems.colisted == colisted
+
+
+def test_the_predicate_follows_the_engine(radlex_snomed_marked: MappingSet, corpus: Store) -> None:
+    """No maths of its own: each mapping is the engine's pair, unchanged."""
+    engine = {
+        (p.source.code, p.target.code): p
+        for p in CrosswalkReader(corpus).pairs("RADLEX", "SNOMED")
+        if p.status == "paired"
+    }
+    assert [m.pair for m in radlex_snomed_marked.mappings] == list(engine.values())
+
+
+def test_co_listed_pairs_are_never_mappings(
+    all_systems: MappingSet, radlex_snomed_expected: tuple
+) -> None:
+    _paired, colisted = radlex_snomed_expected
+    assert (("RADLEX", "RID381"), ("SNOMED", "245019009")) in colisted  # piriformis
+    assert not colisted & {key_of(m) for m in all_systems.mappings}
+
+
+def test_filters_count_contexts(corpus: Store, radlex_snomed_expected: tuple) -> None:
+    paired, _colisted = radlex_snomed_expected
+    kept = {key: e for key, e in paired.items() if not e.outlier}
+    two = build_mapping_set(corpus, "RADLEX", "SNOMED", min_support=2)
+    assert {key_of(m) for m in two.mappings} == {k for k, e in kept.items() if e.contexts >= 2}
+    # thresholds first, then outliers: an outlier below a threshold counts as below it
+    assert two.below_threshold == sum(e.contexts < 2 for e in paired.values())
+    assert two.excluded_outliers == sum(e.outlier and e.contexts >= 2 for e in paired.values())
+    half = build_mapping_set(corpus, "RADLEX", "SNOMED", min_share=0.75)
+    assert {key_of(m) for m in half.mappings} == {
+        k for k, e in kept.items() if e.contexts / e.source_contexts >= 0.75
+    }
+
+
+def test_rejects_bad_arguments(corpus: Store) -> None:
+    with pytest.raises(UnknownCodeSystemError, match="RADLEX"):
+        build_mapping_set(corpus, "RADLEX", "NOPE")
+    with pytest.raises(ValueError, match="same code system"):
+        build_mapping_set(corpus, "SNOMED", "SNOMEDCT")
+    with pytest.raises(ValueError, match="min_support"):
+        build_mapping_set(corpus, min_support=0)
+
+
+def test_models_stores_and_backends_give_the_same_set(
+    corpus: Store, corpus_report: Any, radlex_snomed: MappingSet
+) -> None:
+    crosswalk = build_crosswalk(
+        e for source in corpus_report.models for e in entities_of_model(source.model)
+    )
+    from_models = build_mapping_set(crosswalk, "RADLEX", "SNOMED", mapping_date=DATE)
+    from_backend = build_mapping_set(LocalBackend(corpus), "RADLEX", "SNOMED", mapping_date=DATE)
+    for fmt in FORMATS:
+        expected = serialize(radlex_snomed, fmt)
+        assert serialize(from_models, fmt) == expected, fmt
+        assert serialize(from_backend, fmt) == expected, fmt
 
 
 # ------------------------------------------------------------------ SSSOM
 
 
-def test_sssom_is_read_by_sssom_py_without_warnings(
+def test_sssom_py_warns_about_pandas_on_any_input(sssom_py) -> None:  # type: ignore[no-untyped-def]
+    """The one warning sssom-py raises reading our files, it raises reading any file: pandas 3
+    deprecations inside its own code (``DataFrame.dropna(inplace=...)``, ``copy=``)."""
+    from pandas.errors import Pandas4Warning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sssom_py[0](io.StringIO(MINIMAL_SSSOM))
+    assert caught and all(issubclass(w.category, Pandas4Warning) for w in caught)
+    assert all(f"{os.sep}sssom{os.sep}" in w.filename for w in caught)
+
+
+@pytest.mark.parametrize("which", ["default", "marked", "all"])
+def test_sssom_is_read_by_sssom_py_and_sssom_pydantic_without_warnings(
+    which: str,
     radlex_snomed: MappingSet,
     radlex_snomed_marked: MappingSet,
-    corpus_json: JsonCrosswalk,
-    sssom_parser,  # type: ignore[no-untyped-def]
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    expected = corpus_json.pairs("RADLEX", "SNOMED")
-    outliers = corpus_json.outliers("RADLEX", "SNOMED")
-    assert outliers  # the corpus has some
-    for mapping_set, rows in (
-        (radlex_snomed, len(expected) - len(outliers)),
-        (radlex_snomed_marked, len(expected)),
-    ):
-        text = serialize(mapping_set, "sssom").decode()
-        msdf, raised, logged = parse_sssom(sssom_parser, text, caplog)
-        assert not raised, raised
-        assert not logged, [r.getMessage() for r in logged]
-        df = msdf.df
-        assert len(df) == rows
-        assert set(df["mapping_justification"]) == {JUSTIFICATION}
-        assert set(df["predicate_id"]) <= {CLOSE_MATCH, RELATED_MATCH}
-        assert msdf.metadata["mapping_set_id"] == "https://w3id.org/ontomap/mappings/radlex-to-sct"
-        assert set(msdf.converter.prefix_map) >= {"radlex", "sct"}
-        assert df["mapping_tool_version"].iloc[0] == __version__
-        assert str(df["mapping_date"].iloc[0]) == DATE
-        assert df["confidence"].between(0.0, 1.0).all()
-        # see_also holds the supporting entities: as many as the JSON says, for every row
-        for row in df.itertuples():
-            a = ("RADLEX", row.subject_id.split(":", 1)[1])
-            b = ("SNOMED", row.object_id.split(":", 1)[1])
-            entities = {iri.removeprefix(DEFAULT_BASE_IRI) for iri in row.see_also.split("|")}
-            assert entities == expected[(a, b)]
-            assert row.confidence == pytest.approx(
-                len(expected[(a, b)]) / len(corpus_json.uses[a]), rel=1e-3
-            )
-        marked = df["comment"].str.startswith("OUTLIER").sum()
-        assert marked == (len(outliers) if mapping_set.outliers == "mark" else 0)
-        # mapping_cardinality is SSSOM's: sssom-py infers the same from the rows
-        written = list(df["mapping_cardinality"])
-        infer_cardinality(msdf)
-        assert written == list(msdf.df["mapping_cardinality"])
-
-
-def test_sssom_passes_sssom_py_validation(
-    radlex_snomed: MappingSet,
-    sssom_parser,  # type: ignore[no-untyped-def]
-) -> None:
-    from sssom.constants import SchemaValidationType
-    from sssom.validators import validate
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pandas deprecations inside sssom-py
-        msdf = sssom_parser(io.StringIO(serialize(radlex_snomed, "sssom").decode()))
-        types = [
-            SchemaValidationType.JsonSchema,
-            SchemaValidationType.PrefixMapCompleteness,
-            SchemaValidationType.StrictCurieFormat,
-        ]
-        reports = validate(msdf, types, fail_on_error=True)
-    assert all(not report.results for report in reports.values())
-
-
-def test_sssom_of_all_system_pairs(
     all_systems: MappingSet,
-    corpus_json: JsonCrosswalk,
-    sssom_parser,  # type: ignore[no-untyped-def]
+    sssom_py,  # type: ignore[no-untyped-def]
+    sssom_pydantic,  # type: ignore[no-untyped-def]
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    present = [
-        (x, y)
-        for i, x in enumerate(SYSTEM_ORDER)
-        for y in SYSTEM_ORDER[i + 1 :]
-        if corpus_json.pairs(x, y)
-    ]
-    assert present == list(all_systems.system_pairs)
-    rows = sum(len(corpus_json.kept(x, y)) for x, y in present)
-    msdf, raised, logged = parse_sssom(
-        sssom_parser, serialize(all_systems, "sssom").decode(), caplog
-    )
-    assert not raised and not logged
-    assert len(msdf.df) == len(all_systems) == rows
+    mapping_set = {"default": radlex_snomed, "marked": radlex_snomed_marked}.get(which, all_systems)
+    text = serialize(mapping_set, "sssom").decode()
+    msdf = read_sssom_py(sssom_py, text, caplog)
+    df = msdf.df
+    assert len(df) == len(mapping_set)
     assert msdf.metadata["sssom_version"] == "1.1"
-    scope = msdf.df["cardinality_scope"].iloc[0].split("|")
-    assert scope == ["subject_source", "object_source"]
-    written = list(msdf.df["mapping_cardinality"])
-    infer_cardinality(msdf, scope)
+    assert msdf.metadata["mapping_set_id"] == mapping_set.id
+    assert df["mapping_tool"].iloc[0] == "ontomap"
+    assert df["mapping_tool_version"].iloc[0] == __version__
+    assert str(df["mapping_date"].iloc[0]) == DATE
+    assert set(df["mapping_justification"]) == {INSTANCE_BASED, COMPOSITE}
+    assert set(df["predicate_id"]) == {CLOSE, RELATED}
+    assert df["confidence"].between(0.0, 1.0).all()
+    # the schema, prefix map and CURIEs pass sssom-py's validators
+    from sssom.constants import SchemaValidationType as V
+
+    with warnings_as_errors():
+        kinds = [V.JsonSchema, V.PrefixMapCompleteness, V.StrictCurieFormat]
+        reports = sssom_py[2](msdf, kinds, fail_on_error=True)
+    assert all(not report.results for report in reports.values())
+    # SSSOM's mapping_cardinality: sssom-py infers the same from the rows
+    written = list(df["mapping_cardinality"])
+    scope = ["subject_source", "object_source"] if which == "all" else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # pandas, inside sssom-py
+        msdf.infer_cardinality(scope)
     assert written == list(msdf.df["mapping_cardinality"])
+    mappings, metadata = read_sssom_pydantic(sssom_pydantic, text, caplog)
+    assert len(mappings) == len(mapping_set)
+    assert str(metadata.id) == mapping_set.id
 
 
-def test_sssom_cardinality_is_the_lookups_when_nothing_is_filtered(
+def test_sssom_rows_carry_the_evidence(
     radlex_snomed_marked: MappingSet,
+    radlex_snomed_expected: tuple,
+    sssom_pydantic,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    lookup_names = {"n:m": "n:n"}
+    paired, _colisted = radlex_snomed_expected
     text = serialize(radlex_snomed_marked, "sssom").decode()
-    rows = [line.split("\t") for line in text.splitlines() if not line.startswith("#")]
-    column = rows[0].index("mapping_cardinality")
-    for mapping, row in zip(radlex_snomed_marked.mappings, rows[1:], strict=True):
-        card = mapping.pair.cardinality
-        assert row[column] == lookup_names.get(card, card)
+    header, rows = sssom_rows(text)
+    assert header[:6] == [
+        "subject_id",
+        "subject_label",
+        "predicate_id",
+        "object_id",
+        "object_label",
+        "mapping_justification",
+    ]
+    assert header[-3:] == ["see_also", "other", "comment"]
+    assert '# sssom_version: "1.1"\n' in text and "#   wikidata: " in text
+    mappings, _metadata = read_sssom_pydantic(sssom_pydantic, text, caplog)
+    by_key = {(m.subject.curie, m.object.curie): m for m in mappings}
+    assert len(rows) == len(paired) == len(by_key)
+    for (a, b), e in paired.items():
+        row = next(r for r in rows if (r["subject_id"], r["object_id"]) == (curie(a), curie(b)))
+        assert row["predicate_id"] == e.predicate
+        assert float(row["confidence"]) == pytest.approx(e.confidence, rel=1e-3)
+        other = dict(pair.split("=", 1) for pair in row["other"].split("|"))
+        assert int(other["entityCount"]) == len(e.entities)
+        assert int(other["findingCount"]) == e.findings
+        assert int(other["contextCount"]) == e.contexts
+        assert other["template"] == ("true" if e.template else "false")
+        assert other["cardinality"] == e.cardinality
+        assert ("outlier" in other) == e.outlier
+        assert row["comment"].startswith("OUTLIER") == e.outlier
+        shown = {iri.removeprefix(DEFAULT_BASE_IRI) for iri in row["see_also"].split("|")}
+        assert shown <= e.entities and len(shown) == min(len(e.entities), SEE_ALSO_ENTITIES)
+        if e.lexical:
+            assert float(row["similarity_score"]) == pytest.approx(e.score, rel=1e-3)
+            assert row["similarity_measure"] == SIMILARITY_MEASURE
+            assert row["mapping_justification"] == COMPOSITE
+        else:
+            assert row["similarity_score"] == row["similarity_measure"] == ""
+            assert row["mapping_justification"] == INSTANCE_BASED
+        read = by_key[(curie(a), curie(b))]  # sssom-pydantic reads `other` as key=value pairs
+        assert read.other == other
+
+
+def test_the_other_column_is_the_engines_figures(
+    radlex_snomed_marked: MappingSet, corpus: Store
+) -> None:
+    """The formatting layer against the engine's own pairs."""
+    _header, rows = sssom_rows(serialize(radlex_snomed_marked, "sssom").decode())
+    engine = [p for p in CrosswalkReader(corpus).pairs("RADLEX", "SNOMED") if p.predicate]
+    assert len(rows) == len(engine)
+    for row, p in zip(rows, engine, strict=True):
+        assert (row["subject_id"], row["object_id"]) == (p.source.curie, p.target.curie)
+        other = dict(pair.split("=", 1) for pair in row["other"].split("|"))
+        assert other["subjectUses"] == str(p.source_uses)
+        assert other["objectUses"] == str(p.target_uses)
+        assert other["subjectContexts"] == str(p.source_contexts)
+        assert other["objectContexts"] == str(p.target_contexts)
+        assert list(other) == [f.name for f in EVIDENCE if f.name != "outlier" or p.flag]
+        assert row["see_also"].split("|") == [
+            DEFAULT_BASE_IRI + entity for entity in p.paired.entities[:SEE_ALSO_ENTITIES]
+        ]
+
+
+def test_rid5791_is_a_related_match_from_a_template(
+    radlex_snomed: MappingSet, oracle: Oracle
+) -> None:
+    a, b = ("RADLEX", "RID5791"), ("SNOMED", "263768009")
+    entities = oracle.uses()[a]
+    assert entities == oracle.uses()[b] and len(entities) == 1994
+    assert len(oracle.contexts(entities)) == 1  # value "larger" of "change from prior"
+    _header, rows = sssom_rows(serialize(radlex_snomed, "sssom").decode())
+    (row,) = [r for r in rows if (r["subject_id"], r["object_id"]) == (curie(a), curie(b))]
+    assert row["predicate_id"] == RELATED
+    assert row["mapping_justification"] == INSTANCE_BASED
+    assert row["confidence"] == "0.5"  # one context of one: 1 / (1 + 1)
+    assert row["mapping_cardinality"] == "1:1"
+    other = dict(pair.split("=", 1) for pair in row["other"].split("|"))
+    assert (other["entityCount"], other["findingCount"]) == ("1994", "1994")
+    assert (other["contextCount"], other["template"]) == ("1", "true")
+    assert 'value "larger" of "change from prior" (1,994 finding models)' in row["comment"]
+    assert "Template: " in row["comment"]
+    assert len(row["see_also"].split("|")) == SEE_ALSO_ENTITIES
+
+
+def test_the_invasion_attribute_pairs_by_display(
+    all_systems: MappingSet, radlex_snomed_expected: tuple
+) -> None:
+    paired, colisted = radlex_snomed_expected
+    pubococcygeus = (("RADLEX", "RID381"), ("SNOMED", "244958005"))
+    piriformis = (("RADLEX", "RID381"), ("SNOMED", "245019009"))
+    assert paired[pubococcygeus].entities == {INVASION} and paired[pubococcygeus].lexical
+    assert piriformis in colisted
+    text = serialize(all_systems, "sssom").decode()
+    _header, rows = sssom_rows(text)
+    by_pair = {(r["subject_id"], r["object_id"]): r for r in rows}
+    row = by_pair[("radlex:RID381", "sct:244958005")]
+    assert row["mapping_justification"] == COMPOSITE
+    assert (row["similarity_score"], row["similarity_measure"]) == ("1.0", SIMILARITY_MEASURE)
+    assert row["predicate_id"] == RELATED
+    assert ("radlex:RID381", "sct:245019009") not in by_pair
+    assert ("radlex:RID2632", "sct:245019009") in by_pair  # piriformis with piriformis
+    for fmt in ("fhir-r4", "fhir-r5", "skos"):
+        data = serialize(all_systems, fmt).decode()
+        assert "244958005" in data and "245019009" in data  # piriformis pairs with RID2632 …
+    resource = concept_map(all_systems, "R5")
+    group = next(g for g in resource["group"] if g["target"] == "http://snomed.info/sct")
+    (element,) = [e for e in group["element"] if e["code"] == "RID381"]
+    assert [t["code"] for t in element["target"]] == ["244958005"]  # … not with RID381
+
+
+def test_no_sssom_cell_is_too_long_for_a_spreadsheet(
+    all_systems: MappingSet, radlex_snomed: MappingSet
+) -> None:
+    for mapping_set in (all_systems, radlex_snomed):
+        _header, rows = sssom_rows(serialize(mapping_set, "sssom").decode())
+        longest = max(len(cell) for row in rows for cell in row.values())
+        assert longest < CELL_LIMIT
+        assert longest < 1_000  # on the corpus: 591, the comment of RID5655 ~ 261665006
+
+
+def test_sssom_without_display_matches_has_no_similarity_columns(corpus: Store) -> None:
+    mapping_set = build_mapping_set(corpus, "RADLEX", "LOINC", mapping_date=DATE)
+    assert mapping_set.mappings and not mapping_set.lexical
+    text = serialize(mapping_set, "sssom").decode()
+    header, _rows = sssom_rows(text)
+    assert "similarity_score" not in header and "wikidata" not in text
 
 
 # ------------------------------------------------------------------ FHIR
 
 
-def _fhir_counts(kept: dict[tuple[Code, Code], set[str]]) -> tuple[int, int]:
-    return len({a for a, _b in kept}), len(kept)
+def _fhir_counts(keys: Iterable[Key]) -> tuple[int, int]:
+    keys = list(keys)
+    return len({a for a, _b in keys}), len(keys)
 
 
-def test_fhir_r4_concept_map(radlex_snomed: MappingSet, corpus_json: JsonCrosswalk) -> None:
+def test_fhir_r4_concept_map(radlex_snomed: MappingSet, radlex_snomed_expected: tuple) -> None:
     pytest.importorskip("fhir.resources")
     from fhir.resources.R4B.conceptmap import ConceptMap
 
+    paired, _colisted = radlex_snomed_expected
+    kept = {k: e for k, e in paired.items() if not e.outlier}
     resource = json.loads(serialize(radlex_snomed, "fhir-r4"))
-    model = ConceptMap.model_validate(resource)
+    with warnings_as_errors():
+        model = ConceptMap.model_validate(resource)
     assert model.sourceUri == "http://radlex.org"
     assert model.targetUri == "http://snomed.info/sct"
     assert resource["id"] == "ontomap-radlex-to-sct" and resource["date"] == DATE
     (group,) = model.group
     assert (group.source, group.target) == ("http://radlex.org", "http://snomed.info/sct")
-    sources, targets = _fhir_counts(corpus_json.kept("RADLEX", "SNOMED"))
+    sources, targets = _fhir_counts(kept)
     assert len(group.element) == sources
     assert sum(len(e.target) for e in group.element) == targets
-    equivalences = {t.equivalence for e in group.element for t in e.target}
-    assert equivalences == {"inexact", "relatedto"}  # never equivalent or equal
-    assert all(t.comment for e in group.element for t in e.target)  # inexact requires one
+    for element in group.element:
+        for target in element.target:
+            e = kept[(("RADLEX", element.code), ("SNOMED", target.code))]
+            assert target.equivalence == {CLOSE: "inexact", RELATED: "relatedto"}[e.predicate]
+            assert f"{e.contexts:,} independent context" in target.comment
+            assert ("Template: " in target.comment) == e.template
+            assert f"= {float(f'{e.confidence:.4g}')};" in target.comment
+            assert ("Displays matched" in target.comment) == e.lexical
     (element,) = [e for e in group.element if e.code == "RID5791"]
     assert element.display == "enlarged"
-    assert [(t.code, t.equivalence) for t in element.target] == [("263768009", "inexact")]
+    assert [(t.code, t.equivalence) for t in element.target] == [("263768009", "relatedto")]
 
 
-def test_fhir_r5_concept_map(radlex_snomed: MappingSet, corpus_json: JsonCrosswalk) -> None:
+def test_fhir_r5_concept_map(radlex_snomed: MappingSet, radlex_snomed_expected: tuple) -> None:
     pytest.importorskip("fhir.resources")
     from fhir.resources.conceptmap import ConceptMap
 
+    paired, _colisted = radlex_snomed_expected
+    kept = {k: e for k, e in paired.items() if not e.outlier}
     resource = json.loads(serialize(radlex_snomed, "fhir-r5"))
-    model = ConceptMap.model_validate(resource)
+    with warnings_as_errors():
+        model = ConceptMap.model_validate(resource)
     assert model.sourceScopeUri == "http://radlex.org"
     assert model.targetScopeUri == "http://snomed.info/sct"
     (group,) = model.group
-    kept = corpus_json.kept("RADLEX", "SNOMED")
     sources, targets = _fhir_counts(kept)
     assert len(group.element) == sources
     assert sum(len(e.target) for e in group.element) == targets
     assert {t.relationship for e in group.element for t in e.target} == {"related-to"}
-    declared = {p.code for p in model.property}
+    declared = {p.code: p.type for p in model.property}
+    assert declared["template"] == "boolean" and declared["contextCount"] == "integer"
     for element in group.element:
         for target in element.target:
             values = {p.code: p for p in target.property}
-            assert set(values) <= declared
-            entities = kept[(("RADLEX", element.code), ("SNOMED", target.code))]
-            assert values["entities"].valueInteger == len(entities)
-            assert values["predicate"].valueString in (CLOSE_MATCH, RELATED_MATCH)
+            assert set(values) <= set(declared)
+            e = kept[(("RADLEX", element.code), ("SNOMED", target.code))]
+            assert values["predicate"].valueString == e.predicate
+            assert values["entityCount"].valueInteger == len(e.entities)
+            assert values["findingCount"].valueInteger == e.findings
+            assert values["contextCount"].valueInteger == e.contexts
+            assert values["template"].valueBoolean == e.template
+            assert float(values["confidence"].valueDecimal) == pytest.approx(e.confidence, 1e-3)
+            if e.lexical:
+                assert float(values["similarity"].valueDecimal) == pytest.approx(e.score)
+                assert values["justification"].valueString == COMPOSITE
+            else:
+                assert "similarity" not in values
+                assert values["justification"].valueString == INSTANCE_BASED
 
 
 def test_fhir_groups_per_system_pair(all_systems: MappingSet) -> None:
@@ -505,74 +829,104 @@ def test_fhir_groups_per_system_pair(all_systems: MappingSet) -> None:
 
     for version, model in (("R4", ConceptMapR4), ("R5", ConceptMapR5)):
         resource = concept_map(all_systems, version)  # type: ignore[arg-type]
-        model.model_validate(resource)
+        with warnings_as_errors():
+            model.model_validate(resource)
         assert "sourceUri" not in resource and "sourceScopeUri" not in resource
         pairs = [(g["source"], g["target"]) for g in resource["group"]]
         assert len(pairs) == len(set(pairs)) == len(all_systems.system_pairs)
         assert ("http://snomed.info/sct", "http://loinc.org") in pairs
+    assert set(R4_EQUIVALENCE.values()) == {"inexact", "relatedto"}  # never equivalent
+    assert set(R5_RELATIONSHIP.values()) == {"related-to"}
 
 
 # ------------------------------------------------------------------ SKOS
 
 
-def test_skos_links_with_reified_evidence(
-    radlex_snomed_marked: MappingSet, corpus_json: JsonCrosswalk
-) -> None:
-    data = serialize(radlex_snomed_marked, "skos")
+def _skos_store(mapping_set: MappingSet) -> ox.Store:
     store = ox.Store()
-    store.load(data, format=ox.RdfFormat.TURTLE)
-    prefixes = {
-        "skos": "http://www.w3.org/2004/02/skos/core#",
-        "owl": "http://www.w3.org/2002/07/owl#",
-        "sssom": SSSOM_NS,
-        "xwalk": XWALK_NS,
-    }
+    store.load(serialize(mapping_set, "skos"), format=ox.RdfFormat.TURTLE)
+    return store
 
-    def count(where: str) -> int:
-        query = f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}"
-        (row,) = store.query(query, prefixes=prefixes)  # type: ignore[misc]
-        return int(row["n"].value)
 
-    expected = corpus_json.pairs("RADLEX", "SNOMED")
+SKOS_PREFIXES = {
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "sssom": SSSOM_NS,
+    "xwalk": XWALK_NS,
+    "semapv": "https://w3id.org/semapv/vocab/",
+}
+
+
+def _count(store: ox.Store, where: str) -> int:
+    (row,) = store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}", prefixes=SKOS_PREFIXES)  # type: ignore[misc]
+    return int(row["n"].value)
+
+
+def test_skos_links_with_reified_evidence(
+    radlex_snomed_marked: MappingSet, radlex_snomed_expected: tuple
+) -> None:
+    paired, _colisted = radlex_snomed_expected
+    store = _skos_store(radlex_snomed_marked)
     links = "?s ?p ?o . FILTER (?p IN (skos:closeMatch, skos:relatedMatch, skos:exactMatch))"
-    assert count(links) == len(expected)
-    assert count("?s skos:exactMatch ?o") == 0
-    assert count("?m a owl:Axiom") == len(expected)
-    assert count("?set sssom:mappings ?m . ?m a owl:Axiom") == len(expected)
-    # each axiom annotates a link that is in the file
-    assert count(
-        "?m owl:annotatedSource ?s ; owl:annotatedProperty ?p ; owl:annotatedTarget ?o . ?s ?p ?o"
-    ) == len(expected)
-    assert count("?m xwalk:supportingEntity ?e") == sum(len(e) for e in expected.values())
-    assert count("?m xwalk:outlier true") == len(corpus_json.outliers("RADLEX", "SNOMED"))
-    rid = corpus_json.uses[("RADLEX", "RID5791")]
-    assert count(
+    assert _count(store, links) == len(paired)
+    assert _count(store, "?s skos:exactMatch ?o") == 0
+    assert _count(store, "?s skos:closeMatch ?o") == sum(
+        e.predicate == CLOSE for e in paired.values()
+    )
+    assert _count(store, "?set sssom:mappings ?m . ?m a owl:Axiom") == len(paired)
+    assert _count(
+        store,
+        "?m owl:annotatedSource ?s ; owl:annotatedProperty ?p ; owl:annotatedTarget ?o . ?s ?p ?o",
+    ) == len(paired)
+    assert _count(store, "?m xwalk:supportingEntity ?e") == sum(
+        len(e.entities) for e in paired.values()
+    )
+    assert _count(store, "?m xwalk:supportingContext ?c . ?c a xwalk:Context") == sum(
+        e.contexts for e in paired.values()
+    )
+    assert _count(store, "?m a owl:Axiom ; xwalk:template true") == sum(
+        e.template for e in paired.values()
+    )
+    assert _count(store, "?m xwalk:outlier true") == sum(e.outlier for e in paired.values())
+    lexical = [e for e in paired.values() if e.lexical]
+    assert _count(store, "?m sssom:similarity_score ?s ; sssom:similarity_measure ?x") == len(
+        lexical
+    )
+    assert _count(store, "?m sssom:mapping_justification semapv:CompositeMatching") == len(lexical)
+    rid = paired[(("RADLEX", "RID5791"), ("SNOMED", "263768009"))]
+    assert _count(
+        store,
         "?m owl:annotatedSource <http://radlex.org/RID/RID5791> ; "
         "owl:annotatedTarget <http://snomed.info/id/263768009> ; "
-        "owl:annotatedProperty skos:closeMatch ; sssom:confidence ?c ; "
-        "xwalk:supportingEntity ?e . FILTER (?c = 1.0)"
-    ) == len(rid)
+        "owl:annotatedProperty skos:relatedMatch ; sssom:confidence ?c ; xwalk:template true ; "
+        "xwalk:contextCount 1 ; xwalk:supportingEntity ?e ; xwalk:supportingContext ?x . "
+        '?x xwalk:contextKind "value" ; xwalk:contextName "larger" ; '
+        'xwalk:contextAttribute "change from prior" ; xwalk:findingCount 1994 . '
+        "FILTER (?c = 0.5)",
+    ) == len(rid.entities)
 
 
 def test_skos_is_read_as_sssom_rdf(
-    radlex_snomed: MappingSet, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    radlex_snomed: MappingSet,
+    tmp_path: Path,
+    sssom_py,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    pytest.importorskip("sssom")
+    path = tmp_path / "m.ttl"
+    path.write_bytes(serialize(radlex_snomed, "skos"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pandas deprecations inside sssom-py
-        from sssom.parsers import parse_sssom_rdf
-
-        path = tmp_path / "m.ttl"
-        path.write_bytes(serialize(radlex_snomed, "skos"))
         with caplog.at_level(logging.WARNING):
-            msdf = parse_sssom_rdf(str(path))
+            msdf = sssom_py[1](str(path))
     df = msdf.df
     assert len(df) == len(radlex_snomed)
-    assert set(df["mapping_justification"]) == {JUSTIFICATION}
+    assert set(df["mapping_justification"]) == {INSTANCE_BASED, COMPOSITE}
     assert msdf.metadata["mapping_set_id"] == radlex_snomed.id
-    closes = df[df["predicate_id"] == CLOSE_MATCH]
-    pairs = set(zip(closes.subject_id, closes.object_id, strict=True))
-    assert ("radlex:RID5791", "sct:263768009") in pairs
+    assert set(df["similarity_measure"].dropna()) == {SIMILARITY_MEASURE}
+    related = df[df["predicate_id"] == RELATED]
+    assert ("radlex:RID5791", "sct:263768009") in set(
+        zip(related.subject_id, related.object_id, strict=True)
+    )
     # the only complaints: the xwalk: evidence, which SSSOM does not define
     assert all(XWALK_NS in record.getMessage() for record in caplog.records)
 
@@ -588,8 +942,8 @@ def test_skos_uses_only_declared_terms(all_systems: MappingSet) -> None:
     assert used <= declared, used - declared
     assert data.startswith(b"@prefix dcterms:")
     assert b"ns1:" not in data and b"@prefix fm:" in data
-    mappings_ttl = (EXAMPLES.parent / "mappings.ttl").read_bytes()
-    assert b"xwalk:supportingEntity a owl:ObjectProperty" in mappings_ttl
+    names = {f"{XWALK_NS}{fact.name}" for fact in EVIDENCE}
+    assert names <= declared_terms("mappings.ttl")
 
 
 # ------------------------------------------------------------------ determinism, dates
@@ -602,7 +956,7 @@ def test_same_store_same_bytes(corpus: Store, fmt: str) -> None:
     assert first == second
 
 
-@pytest.mark.parametrize("fmt", ["sssom", "fhir-r5"])
+@pytest.mark.parametrize("fmt", ["sssom", "fhir-r5", "skos"])
 def test_same_bytes_across_processes(corpus_store: Path, tmp_path: Path, fmt: str) -> None:
     """Different hash seeds (set and dict orders) and separate processes: the same file."""
     outputs = []
@@ -630,6 +984,10 @@ def test_source_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert source_date([old, new]) == "1970-01-01"
 
 
+def test_recorded_files_are_the_stores_sources(corpus: Store) -> None:
+    assert recorded_files(corpus) == sorted({info.path for info in corpus.sources().values()})
+
+
 # ------------------------------------------------------------------ command line
 
 
@@ -643,7 +1001,7 @@ def test_source_date(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ],
 )
 def test_cli_writes_each_format(
-    corpus_store: Path, corpus: Store, tmp_path: Path, fmt: str, name: str
+    corpus_store: Path, radlex_snomed: MappingSet, tmp_path: Path, fmt: str, name: str
 ) -> None:
     def write(output: Path) -> Result:
         args = ["mappings", "--store", corpus_store, "--from", "RADLEX", "--to", "SNOMEDCT"]
@@ -653,13 +1011,26 @@ def test_cli_writes_each_format(
     output = tmp_path / name
     result = write(output)
     assert result.exit_code == 0, result.output
-    assert f"({fmt}, " in result.output
-    expected = serialize(build_mapping_set(corpus, "RADLEX", "SNOMED", mapping_date=DATE), fmt)
-    assert output.read_bytes() == expected
+    assert f"({fmt}, 70 mappings (4 skos:closeMatch, 66 skos:relatedMatch); " in result.output
+    assert "2 outliers excluded, 596 co-listed pairs (not mappings)" in result.output
+    assert output.read_bytes() == serialize(radlex_snomed, fmt)
     again = tmp_path / f"again-{name}"
     assert write(again).exit_code == 0
     assert again.read_bytes() == output.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, again.name])
+
+
+def test_cli_from_the_corpus_files_equals_the_store(
+    corpus_defs: Path, radlex_snomed: MappingSet, tmp_path: Path
+) -> None:
+    """With SOURCES the crosswalk is computed from the models, no store built: same bytes."""
+    output = tmp_path / "m.sssom.tsv"
+    args = ["mappings", corpus_defs, "--from", "RADLEX", "--to", "SNOMED"]
+    result = run(*args, "-o", output, "--mapping-date", DATE)
+    assert result.exit_code == 0, result.output
+    assert re.search(r"read 2,?382 files: 2,?382 models?, 0 errors", result.output)
+    assert output.read_bytes() == serialize(radlex_snomed, "sssom")
+    assert not list(tmp_path.glob("**/GENERATION"))
 
 
 def test_cli_defaults_date_to_the_sources(corpus_store: Path, tmp_path: Path) -> None:
@@ -677,30 +1048,28 @@ def test_cli_rejects_a_bad_source_date_epoch(corpus_store: Path, tmp_path: Path)
     assert "SOURCE_DATE_EPOCH" in result.output
 
 
-def test_cli_filters(corpus_store: Path, corpus_json: JsonCrosswalk, tmp_path: Path) -> None:
-    kept = corpus_json.kept("RADLEX", "SNOMED")
+def test_cli_filters(corpus_store: Path, radlex_snomed_expected: tuple, tmp_path: Path) -> None:
+    paired, _colisted = radlex_snomed_expected
+    kept = {key: e for key, e in paired.items() if not e.outlier}
     output = tmp_path / "m.sssom.tsv"
     base = ["mappings", "--store", corpus_store, "--from", "RADLEX", "--to", "SNOMED"]
 
-    def rows(*extra: str) -> list[str]:
+    def rows(*extra: str) -> list[dict[str, str]]:
         assert run(*base, "-o", output, *extra).exit_code == 0
-        return [line for line in output.read_text().splitlines() if line[0] != "#"][1:]
+        return sssom_rows(output.read_text())[1]
 
-    support = sum(len(e) >= 3 for e in kept.values())
-    assert len(rows("--min-support", "3")) == support
-    shares = [len(e) / len(corpus_json.uses[a]) for (a, _b), e in kept.items()]
-    assert len(rows("--min-share", "0.5")) == sum(s >= 0.5 for s in shares)
+    assert len(rows("--min-support", "2")) == sum(e.contexts >= 2 for e in kept.values())
+    shares = [e.contexts / e.source_contexts for e in kept.values()]
+    assert len(rows("--min-share", "0.75")) == sum(s >= 0.75 for s in shares)
     marked = rows("--outliers", "mark")
-    assert len(marked) == len(corpus_json.pairs("RADLEX", "SNOMED"))
-    assert sum("\tOUTLIER" in line for line in marked) == len(
-        corpus_json.outliers("RADLEX", "SNOMED")
-    )
+    assert len(marked) == len(paired)
+    assert sum(r["comment"].startswith("OUTLIER") for r in marked) == 2
 
 
-def test_cli_all_pairs_to_stdout(corpus_store: Path, all_systems: MappingSet) -> None:
+def test_cli_all_pairs_to_stdout(corpus_store: Path, corpus: Store) -> None:
     result = run("mappings", "--store", corpus_store, "-o", "-", "--mapping-date", DATE)
     assert result.exit_code == 0
-    assert result.stdout_bytes == serialize(all_systems, "sssom")
+    assert result.stdout_bytes == serialize(build_mapping_set(corpus, mapping_date=DATE), "sssom")
 
 
 @pytest.mark.parametrize(
@@ -712,6 +1081,8 @@ def test_cli_all_pairs_to_stdout(corpus_store: Path, all_systems: MappingSet) ->
         (["--min-share", "1.5"], "--min-share"),
         (["--min-support", "0"], "--min-support"),
         (["-f", "owl"], "'owl' is not one of"),
+        (["--timeout", "5"], "--timeout applies to --endpoint"),
+        (["--endpoint", "http://127.0.0.1:9/query"], "give --store or --endpoint, not both"),
     ],
 )
 def test_cli_usage_errors(
@@ -721,6 +1092,15 @@ def test_cli_usage_errors(
     result = run("mappings", "--store", corpus_store, "-o", output, *args)
     assert result.exit_code == 2, result.output
     assert message in result.output
+    assert not output.exists()
+
+
+def test_cli_sources_and_endpoint_do_not_mix(tmp_path: Path) -> None:
+    output = tmp_path / "m.tsv"
+    result = run("mappings", EXAMPLES, "--endpoint", "http://127.0.0.1:9/query", "-o", output)
+    assert result.exit_code == 2 and "give SOURCES or --endpoint, not both" in result.output
+    result = run("mappings", EXAMPLES, "--timeout", "3", "-o", output)
+    assert result.exit_code == 2 and "--timeout applies to --endpoint" in result.output
     assert not output.exists()
 
 
@@ -763,16 +1143,17 @@ def test_cli_from_json_sources(tmp_path: Path) -> None:
     defs.mkdir()
     source = EXAMPLES / "solitary_pulmonary_nodule.fm.json"
     shutil.copy(source, defs)
-    crosswalk = json_crosswalk([source])
+    paired, _colisted = read_oracle([source]).expected("RADLEX", "SNOMED")
     output = tmp_path / "spn.sssom.tsv"
     result = run("mappings", defs, "--from", "RADLEX", "--to", "SNOMED", "-o", output)
     assert result.exit_code == 0, result.output
-    lines = [line.split("\t") for line in output.read_text().splitlines() if line[0] != "#"]
-    got = {(row[0], row[3]) for row in lines[1:]}
-    expected = crosswalk.pairs("RADLEX", "SNOMED")
-    assert got == {(curie(a), curie(b)) for a, b in expected}
+    _header, rows = sssom_rows(output.read_text())
+    got = {(row["subject_id"], row["object_id"]): row for row in rows}
+    assert set(got) == {(curie(a), curie(b)) for a, b in paired}
+    for (a, b), e in paired.items():
+        assert got[(curie(a), curie(b))]["predicate_id"] == e.predicate
     assert ("radlex:RID28472", "sct:52101004") in got  # written SNOMEDCT in the file
-    assert not any(row[0] == "radlex:RID1301" for row in lines)  # an anatomic location
+    assert not any(row["subject_id"] == "radlex:RID1301" for row in rows)  # a location
     # the mapping date is the file's modification date
     assert f"# mapping_date: {source_date([defs / source.name])}\n" in output.read_text()
     result = run("mappings", defs, "--from", "GAMUTS", "--to", "RADELEMENT", "-o", output)
@@ -788,16 +1169,24 @@ def test_cli_from_all_examples(tmp_path: Path) -> None:
     output = tmp_path / "examples.ttl"
     result = run("mappings", examples, "-o", output, "--mapping-date", DATE)
     assert result.exit_code == 0, result.output
-    assert "read 3 files: 3 models" in result.output
+    assert re.search(r"read 3 files: 3 models", result.output)
     graph = ox.Store()
     graph.load(output.read_bytes(), format=ox.RdfFormat.TURTLE)
     link = ox.Quad(
         ox.NamedNode("http://radlex.org/RID/RID5791"),
-        ox.NamedNode("http://www.w3.org/2004/02/skos/core#closeMatch"),
+        ox.NamedNode("http://www.w3.org/2004/02/skos/core#relatedMatch"),
         ox.NamedNode("http://snomed.info/id/263768009"),
         ox.DefaultGraph(),
     )
-    assert link in graph  # in two findings: the Markdown seed and the JSON example
+    assert link in graph  # in two findings (the Markdown seed, the JSON example): one context
+    assert (
+        _count(
+            graph,
+            "?m owl:annotatedSource <http://radlex.org/RID/RID5791> ; xwalk:findingCount 2 ; "
+            "xwalk:contextCount 1",
+        )
+        == 1
+    )
 
 
 def test_cli_with_a_broken_source(tmp_path: Path) -> None:
@@ -805,8 +1194,73 @@ def test_cli_with_a_broken_source(tmp_path: Path) -> None:
     defs.mkdir()
     shutil.copy(EXAMPLES / "solitary_pulmonary_nodule.fm.json", defs)
     (defs / "broken.fm.json").write_text("{ not json")
+    (defs / "a-empty.fm.json").write_text("")
     output = tmp_path / "m.tsv"
     result = run("mappings", defs, "--from", "RADLEX", "-o", output)
     assert result.exit_code == 1
-    assert "broken.fm.json" in result.output
+    assert "broken.fm.json" in result.output and "a-empty.fm.json" in result.output
+    assert re.search(r"read 3 files: 1 models?, 2 errors", result.output)
     assert "radlex:RID5791" in output.read_text()
+
+
+# ------------------------------------------------------------------ on a SPARQL endpoint
+
+
+@pytest.fixture(scope="module")
+def examples_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """The bundled examples in a store, pushed to an Oxigraph server: (store, base URL)."""
+    from servers import ontomap_cli, oxigraph_server
+
+    folder = tmp_path_factory.mktemp("mappings-endpoint")
+    store = folder / "kg"
+    built = ontomap_cli("build", EXAMPLES, "--store", store, "-q")
+    assert built.returncode == 0, built.stderr
+    with oxigraph_server(folder / "oxigraph") as url:
+        pushed = ontomap_cli("push", "--store", store, "--endpoint", url + "update", "-q")
+        assert pushed.returncode == 0, pushed.stderr
+        yield store, url
+
+
+def test_cli_on_an_endpoint_writes_what_the_store_gives(
+    examples_endpoint: tuple[Path, str], tmp_path: Path
+) -> None:
+    import urllib.parse
+
+    from servers import request
+
+    store, url = examples_endpoint
+    for fmt in ("sssom", "skos"):
+        outputs = []
+        for where in (["--store", store], ["--endpoint", url + "query", "--timeout", "60"]):
+            output = tmp_path / f"{len(outputs)}.{fmt}"
+            result = run("mappings", *where, "-f", fmt, "-o", output, "--mapping-date", DATE)
+            assert result.exit_code == 0, result.output
+            outputs.append(output.read_bytes())
+        assert outputs[0] == outputs[1], fmt
+        assert b"RID5791" in outputs[0]
+    # without the materialised crosswalk the endpoint's model graphs give the same answer
+    dropped = request(
+        url + "update",
+        data=urllib.parse.urlencode(
+            {"update": "DROP GRAPH <https://w3id.org/ontomap/graph/_crosswalk>"}
+        ).encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert dropped.status in (200, 204)
+    output = tmp_path / "computed.sssom.tsv"
+    result = run(
+        "mappings", "--endpoint", url + "query", "-f", "sssom", "-o", output, "--mapping-date", DATE
+    )
+    assert result.exit_code == 0, result.output
+    assert output.read_bytes() == (tmp_path / "0.sssom").read_bytes()
+
+
+def test_cli_on_an_unreachable_endpoint_exits_4(tmp_path: Path) -> None:
+    from servers import free_port
+
+    output = tmp_path / "m.sssom.tsv"
+    url = f"http://127.0.0.1:{free_port()}/query"
+    result = run("mappings", "--endpoint", url, "--timeout", "5", "-o", output)
+    assert result.exit_code == 4, result.output
+    assert result.output.startswith("ontomap: error: ") and result.output.count("\n") == 1
+    assert not output.exists()

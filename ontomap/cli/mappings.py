@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from pathlib import Path
 
@@ -15,18 +14,28 @@ import click
 from ontomap.cli import EXIT_INPUT_ERRORS, EXIT_USAGE, fail, handle_errors, main
 from ontomap.cli.build import (
     base_option,
+    max_file_size_option,
     print_diagnostics,
     quiet_option,
     read_summary,
     store_option,
     strict_option,
 )
-from ontomap.errors import OntomapError, UnknownCodeSystemError
-from ontomap.graph import check_base_iri
-from ontomap.lookup import DOMINANT_SHARE, OUTLIER_SHARE
-from ontomap.mappings import (
+from ontomap.cli.query import endpoint_option, open_target, timeout_option
+from ontomap.crosswalk import (
+    CLOSE_MATCH_MIN_CONTEXTS,
     CLOSE_MATCH_MIN_FINDINGS,
     CLOSE_MATCH_MIN_SHARE,
+    DOMINANT_SHARE,
+    OUTLIER_SHARE,
+    TEMPLATE_MIN_FINDINGS,
+    EntityCodes,
+    build_crosswalk,
+    entities_of_model,
+)
+from ontomap.errors import OntomapError, UnknownCodeSystemError
+from ontomap.graph import check_base_iri
+from ontomap.mappings import (
     DEFAULT_LICENSE,
     FORMATS,
     InvalidMappingDateError,
@@ -36,11 +45,11 @@ from ontomap.mappings import (
     check_date,
     check_iri,
     format_for,
+    recorded_files,
     source_date,
     write_mapping_set,
 )
-from ontomap.readers import ModelStream, ReadReport, discover
-from ontomap.store import Store
+from ontomap.readers import ModelStream, ReadReport
 from ontomap.terminology import default_registry
 
 
@@ -84,25 +93,52 @@ def _source_date(paths: Iterable[Path | str]) -> str | None:
         return None
 
 
+def _entities(stream: ModelStream) -> Iterator[EntityCodes]:
+    """The entities of the stream's models, each model once (a stream gives a model again
+    when its JSON comes after its Markdown rendering: the later one counts)."""
+    models = {source.model.oifm_id: source.model for source in stream}
+    for model in models.values():
+        yield from entities_of_model(model)
+
+
 def _from_sources(
     sources: tuple[Path, ...],
-    base_iri: str | None,
     strict: bool,
     quiet: bool,
+    max_file_size: int,
     build: Callable[..., MappingSet],
     date: str | None,
 ) -> tuple[MappingSet, ReadReport]:
-    """Read SOURCES into a throw-away store and build the mapping set there."""
-    files = list(discover(sources))
-    stream = ModelStream(files, strict=strict)
-    with tempfile.TemporaryDirectory(prefix="ontomap-mappings-") as folder:
-        try:
-            with Store(Path(folder) / "kg") as store:
-                store.load(stream, base_iri)
-                mapping_set = build(store, mapping_date=date or _source_date(files))
-        finally:
-            print_diagnostics(stream.report, quiet)
-    return mapping_set, stream.report
+    """Read SOURCES and build the mapping set from their crosswalk, computed straight from the
+    models (no store): a file that cannot be read is reported and the others are used."""
+    stream = ModelStream(sources, strict=strict, max_file_size=max_file_size)
+    try:
+        crosswalk = build_crosswalk(_entities(stream))
+    finally:
+        print_diagnostics(stream.report, quiet)
+    files = [path for path, _named in stream.files]
+    return build(crosswalk, mapping_date=date or _source_date(files)), stream.report
+
+
+def _from_backend(
+    store_path: Path | None,
+    endpoint: str | None,
+    timeout: float | None,
+    build: Callable[..., MappingSet],
+    date: str | None,
+) -> MappingSet:
+    """Build the mapping set from a store (``--store``) or a SPARQL endpoint (``--endpoint``)."""
+    from ontomap.backends import LocalBackend
+
+    with open_target(store_path, endpoint, timeout) as backend:
+        if date is None:
+            recorded = (
+                recorded_files(backend.store)
+                if isinstance(backend, LocalBackend)
+                else []  # an endpoint's source files are not here to look at
+            )
+            date = _source_date(recorded)
+        return build(backend, mapping_date=date)
 
 
 def _describe(mapping_set: MappingSet) -> str:
@@ -110,6 +146,8 @@ def _describe(mapping_set: MappingSet) -> str:
     left_out = []
     if mapping_set.excluded_outliers:
         left_out.append(f"{mapping_set.excluded_outliers} outliers excluded")
+    if mapping_set.colisted:
+        left_out.append(f"{mapping_set.colisted} co-listed pairs (not mappings)")
     if mapping_set.below_threshold:
         left_out.append(f"{mapping_set.below_threshold} below --min-support/--min-share")
     marked = sum(m.marked_outlier for m in mapping_set.mappings)
@@ -159,7 +197,8 @@ def _describe(mapping_set: MappingSet) -> str:
     default=1,
     show_default=True,
     metavar="N",
-    help="Keep pairs carried together by at least N entities.",
+    help="Keep pairs supported by at least N independent contexts (distinct authoring places; "
+    "a template copied into many models is one).",
 )
 @click.option(
     "--min-share",
@@ -167,7 +206,7 @@ def _describe(mapping_set: MappingSet) -> str:
     default=0.0,
     show_default=True,
     metavar="X",
-    help="Keep pairs covering at least this share (0-1) of the source code's uses.",
+    help="Keep pairs supported by at least this share (0-1) of the source code's contexts.",
 )
 @click.option(
     "--outliers",
@@ -201,9 +240,12 @@ def _describe(mapping_set: MappingSet) -> str:
     "Default: https://w3id.org/ontomap/mappings/{from}-to-{to}.",
 )
 @store_option
+@endpoint_option
+@timeout_option
 @base_option
 @strict_option
 @quiet_option
+@max_file_size_option
 @handle_errors
 def mappings(
     sources: tuple[Path, ...],
@@ -218,23 +260,31 @@ def mappings(
     license_: str,
     set_id: str | None,
     store_path: Path | None,
+    endpoint: str | None,
+    timeout: float | None,
     base_iri: str | None,
     strict: bool,
     quiet: bool,
+    max_file_size: int,
 ) -> None:
-    """Write the crosswalk between code systems: every pair of codes that index the same
-    finding, attribute or value, with its evidence, as SSSOM, FHIR ConceptMap or SKOS.
+    """Write the crosswalk between code systems: the pairs of codes that index the same
+    finding, attribute or value, with their evidence, as SSSOM, FHIR ConceptMap or SKOS.
 
     With SOURCES (files and folders of finding models) the crosswalk is computed from them;
-    without, from the store. The links are evidence, not equivalence: each carries the
-    supporting entities, their number and findings, its share of the source code's uses (the
-    confidence) and its cardinality. The predicate follows the evidence: skos:closeMatch for a
-    1:1 pairing seen in at least %(findings)d findings covering at least %(share)s of the uses of
-    both codes, skos:relatedMatch otherwise; never skos:exactMatch. See docs/mappings.md.
+    without, it is read from the store, or with --endpoint URL from a SPARQL 1.1 endpoint
+    holding the store's layout (after 'ontomap push'). The links are evidence, not
+    equivalence, counted in independent contexts (a template copied into many models is one
+    decision): each carries its supporting entities, findings and contexts, the template mark
+    (a context repeated in %(template)d or more models), the confidence, its cardinality, and
+    for codes paired by their displays the similarity. Codes only listed together (several
+    codes of both systems on one entity, displays not matching) are not mappings. The
+    predicate is skos:closeMatch for a 1:1 pairing supported by at least %(contexts)d contexts
+    in %(findings)d finding models and %(share)s of the contexts of both codes,
+    skos:relatedMatch otherwise; never skos:exactMatch. See docs/mappings.md.
 
     \b
     Formats:
-      sssom    .sssom.tsv  SSSOM/TSV with its metadata block (sssom-py reads it)
+      sssom    .sssom.tsv  SSSOM 1.1 TSV with its metadata block (sssom-py reads it)
       fhir-r4              FHIR R4 ConceptMap, JSON (equivalence inexact / relatedto)
       fhir-r5              FHIR R5 ConceptMap, JSON (relationship related-to + properties)
       skos     .ttl        SKOS links in Turtle, evidence on owl:Axiom nodes
@@ -244,11 +294,12 @@ def mappings(
       ontomap mappings --store ./kg --from RADLEX --to SNOMED -o radlex-snomed.sssom.tsv
       ontomap mappings defs/ --from RADLEX --to SNOMED -f fhir-r4 -o radlex-snomed.json
       ontomap mappings --store ./kg -f skos -o mappings.ttl         # all system pairs
+      ontomap mappings --endpoint http://127.0.0.1:7878/query --from RADLEX -o r.sssom.tsv
       ontomap mappings --store ./kg --from RADLEX --outliers mark --min-support 2 -o r.tsv
 
     \b
     Exit codes: 0 written, 1 some SOURCES failed (the rest were used), 2 usage error
-    (unknown system or format, bad date), 4 store error.
+    (unknown system or format, bad date), 4 store or endpoint error.
     """
     started = time.perf_counter()
     if source is not None and source == target:
@@ -269,21 +320,26 @@ def mappings(
     )
     report = None
     if sources:
+        if endpoint is not None:
+            fail("give SOURCES or --endpoint, not both", EXIT_USAGE)
+        if timeout is not None:
+            fail("--timeout applies to --endpoint", EXIT_USAGE)
         if base_iri is not None:
             try:
                 check_base_iri(base_iri)
             except ValueError as exc:
                 fail(str(exc), EXIT_USAGE)
-        mapping_set, report = _from_sources(sources, base_iri, strict, quiet, build, mapping_date)
+        build = partial(build, base_iri=base_iri)
+        mapping_set, report = _from_sources(
+            sources, strict, quiet, max_file_size, build, mapping_date
+        )
     else:
         if base_iri is not None:
             fail(
                 "--base-iri applies to SOURCES; a store keeps the base it was built with",
                 EXIT_USAGE,
             )
-        with Store(store_path, read_only=True) as store:
-            date = mapping_date or _source_date(info.path for info in store.sources().values())
-            mapping_set = build(store, mapping_date=date)
+        mapping_set = _from_backend(store_path, endpoint, timeout, build, mapping_date)
     if to_stdout:
         mapping_format.write(mapping_set, sys.stdout.buffer)
         sys.stdout.flush()
@@ -296,15 +352,15 @@ def mappings(
             f"in {time.perf_counter() - started:.2f} s"
         )
     if not mapping_set.mappings:
-        click.echo(
-            "ontomap: warning: no co-indexed code pairs for these systems and filters", err=True
-        )
+        click.echo("ontomap: warning: no mappings for these systems and filters", err=True)
     if report is not None and not report.ok:
         sys.exit(EXIT_INPUT_ERRORS)
 
 
 if mappings.help is not None:  # fill in the thresholds the predicate rule uses
     mappings.help = mappings.help % {
+        "contexts": CLOSE_MATCH_MIN_CONTEXTS,
+        "template": TEMPLATE_MIN_FINDINGS,
         "findings": CLOSE_MATCH_MIN_FINDINGS,
         "share": f"{CLOSE_MATCH_MIN_SHARE:.0%}",
     }

@@ -9,8 +9,13 @@ the relationship and the evidence as ``comment``.
   entities, their boundaries are not known to agree: R4 requires the comment that we always
   write), ``relatedto`` for a ``skos:relatedMatch``. Never ``equivalent`` or ``equal``.
 - R5 writes ``relationship``: ``related-to`` for both (R5 has nothing between related-to and
-  equivalent). The SKOS predicate and the evidence figures travel as target ``property``
-  values, declared in the ConceptMap's ``property`` list.
+  equivalent). The SKOS predicate, the justification, the confidence, the display similarity
+  and the evidence figures (:data:`~ontomap.mappings.EVIDENCE`: entities, findings, contexts,
+  template, uses and contexts of both codes, corpus cardinality, outlier) travel as target
+  ``property`` values, declared in the ConceptMap's ``property`` list.
+- Both write the evidence in words as each target's ``comment``: the supporting entities,
+  findings and contexts, the template mark, both shares, the confidence and how it is
+  computed, the display similarity, and up to :data:`EXAMPLE_ENTITIES` supporting entities.
 
 The scope (R4 ``sourceUri``/``targetUri``, R5 ``sourceScopeUri``/``targetScopeUri``) is the
 source and target system URI when the map covers one pair of systems; FHIR defines the scope as
@@ -28,7 +33,7 @@ from itertools import groupby
 from typing import Any, BinaryIO, Literal
 
 from ontomap.crosswalk import system_order
-from ontomap.mappings import TOOL, Mapping, MappingSet, evidence, number
+from ontomap.mappings import EVIDENCE, TOOL, XWALK_NS, Mapping, MappingSet, evidence, number
 from ontomap.terminology import default_registry
 
 __all__ = [
@@ -50,63 +55,42 @@ R4_EQUIVALENCE = {"skos:closeMatch": "inexact", "skos:relatedMatch": "relatedto"
 #: SKOS predicate → R5 ``ConceptMapRelationship``.
 R5_RELATIONSHIP = {"skos:closeMatch": "related-to", "skos:relatedMatch": "related-to"}
 
-_CROSSWALK = "https://w3id.org/ontomap/crosswalk#"
 _SSSOM = "https://w3id.org/sssom/"
 
-#: R5 target properties: code, IRI, type, description, value of a mapping.
+#: R5 target properties: code, IRI, type, description, value of a mapping (``None``: absent).
 R5_PROPERTIES: tuple[tuple[str, str, str, str, Callable[[Mapping], Any]], ...] = (
     (
         "predicate",
         _SSSOM + "predicate_id",
         "string",
         "The SKOS mapping predicate the evidence supports (skos:closeMatch or "
-        "skos:relatedMatch; see docs/mappings.md).",
+        "skos:relatedMatch; see ontomap's docs/mappings.md).",
         lambda m: m.predicate,
+    ),
+    (
+        "justification",
+        _SSSOM + "mapping_justification",
+        "string",
+        "The SEMAPV matching process: semapv:InstanceBasedMatching (the codes index the same "
+        "entities), or semapv:CompositeMatching where their displays matched as well.",
+        lambda m: m.justification,
     ),
     (
         "confidence",
         _SSSOM + "confidence",
         "decimal",
-        "Share of the source code's uses (entities indexed with it) that also carry the "
-        "target code.",
-        lambda m: number(m.pair.share),
+        "Supporting contexts / (contexts of the code used in more contexts + 1).",
+        lambda m: number(m.pair.confidence),
     ),
     (
-        "target-share",
-        _CROSSWALK + "objectShare",
+        "similarity",
+        _SSSOM + "similarity_score",
         "decimal",
-        "Share of the target code's uses that also carry the source code.",
-        lambda m: number(m.pair.target_share),
+        "Similarity (0-1) of the normalised displays of a pair matched by display "
+        "(normalised Indel similarity, of the Levenshtein family).",
+        lambda m: None if m.similarity is None else number(m.similarity),
     ),
-    (
-        "entities",
-        _CROSSWALK + "entityCount",
-        "integer",
-        "Number of finding-model entities (findings, attributes, values) that carry both codes.",
-        lambda m: m.pair.entities,
-    ),
-    (
-        "findings",
-        _CROSSWALK + "findingCount",
-        "integer",
-        "Number of finding models those entities belong to.",
-        lambda m: m.pair.findings,
-    ),
-    (
-        "cardinality",
-        _CROSSWALK + "cardinality",
-        "string",
-        "1:1, 1:n, n:1 or n:m: whether either code is co-indexed with other codes of the "
-        "other system anywhere in the corpus.",
-        lambda m: m.pair.cardinality,
-    ),
-    (
-        "outlier",
-        _CROSSWALK + "outlier",
-        "boolean",
-        "Present and true on an outlier kept by --outliers mark: a possible coding error.",
-        lambda m: True if m.marked_outlier else None,
-    ),
+    *((f.name, XWALK_NS + f.name, f.kind, f.description, f.get) for f in EVIDENCE),
 )
 _VALUE_KEY = {"string": "valueString", "decimal": "valueDecimal", "integer": "valueInteger"}
 _VALUE_KEY["boolean"] = "valueBoolean"

@@ -1,35 +1,54 @@
 """SKOS: the mapping links as RDF beside the knowledge graph, with their evidence reified.
 
 Each mapping is a direct SKOS mapping triple between the two codes' concepts, the same IRIs
-the knowledge graph uses (``radlex:RID5791 skos:closeMatch sct:263768009``), and an
-``owl:Axiom`` that annotates that triple, as in SSSOM's RDF form::
+the knowledge graph uses (``radlex:RID5791 skos:relatedMatch sct:263768009``), and an
+``owl:Axiom`` that annotates that triple with the engine's evidence, as in SSSOM's RDF form::
 
     _:m00042 a owl:Axiom ;
         owl:annotatedSource radlex:RID5791 ;
-        owl:annotatedProperty skos:closeMatch ;
+        owl:annotatedProperty skos:relatedMatch ;
         owl:annotatedTarget sct:263768009 ;
         sssom:mapping_justification semapv:InstanceBasedMatching ;
-        sssom:confidence 1.0E0 ;
+        sssom:confidence "0.5"^^xsd:double ;
+        sssom:mapping_cardinality "1:1" ;
         xwalk:entityCount 1994 ; xwalk:findingCount 1994 ;
-        xwalk:subjectUses 1994 ; xwalk:objectUses 1994 ; xwalk:objectShare 1.0E0 ;
+        xwalk:contextCount 1 ; xwalk:template true ;
+        xwalk:subjectUses 1994 ; xwalk:objectUses 1994 ;
+        xwalk:subjectContexts 1 ; xwalk:objectContexts 1 ;
         xwalk:cardinality "1:1" ;
+        xwalk:supportingContext _:m00042c1 ;
         xwalk:supportingEntity fm:OIFMA_GMTS_000048.6 , … .
 
-The mapping set is ``<mapping_set_id> a sssom:MappingSet`` with its title, description,
-license, date and tool, linked to every axiom by ``sssom:mappings``. The vocabulary is declared
-in ``ontologies/mappings.ttl`` (the ``xwalk:`` terms are ontomap's own); terms are taken from
-that file, so a term it does not declare cannot be written.
+    _:m00042c1 a xwalk:Context ;
+        xwalk:contextKind "value" ; xwalk:contextName "larger" ;
+        xwalk:contextAttribute "change from prior" ;
+        xwalk:entityCount 1994 ; xwalk:findingCount 1994 ; xwalk:template true .
+
+A pair matched by display as well has ``semapv:CompositeMatching``, ``sssom:similarity_score``
+and ``sssom:similarity_measure``. Unlike the SSSOM table, the axiom lists every supporting
+entity. The mapping set is ``<mapping_set_id> a sssom:MappingSet`` with its title,
+description, license, date and tool, linked to every axiom by ``sssom:mappings``. The
+vocabulary is declared in ``ontologies/mappings.ttl`` (the ``xwalk:`` terms are ontomap's own);
+terms are taken from that file, so a term it does not declare cannot be written.
 """
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pyoxigraph as ox
 
 from ontomap.exporters.rdf import used_prefixes
 from ontomap.graph import known_prefixes
-from ontomap.mappings import Mapping, MappingSet, number
+from ontomap.mappings import (
+    EVIDENCE,
+    SIMILARITY_MEASURE,
+    XWALK_NS,
+    Mapping,
+    MappingSet,
+    evidence_facts,
+    number,
+)
 from ontomap.ntriples import canonical_order, iri, literal, typed_literal
 from ontomap.vocab import (
     DCTERMS_NS,
@@ -51,7 +70,6 @@ __all__ = [
     "write_skos",
 ]
 
-XWALK_NS = "https://w3id.org/ontomap/crosswalk#"
 SSSOM_NS = "https://w3id.org/sssom/"
 SEMAPV_NS = "https://w3id.org/semapv/vocab/"
 
@@ -89,8 +107,14 @@ class _Terms:
         self.mapping_set = iri(SSSOM.MappingSet.value)
         self.mappings = iri(SSSOM.mappings.value)
         self.justification = iri(SSSOM.mapping_justification.value)
-        self.instance_based = iri(SEMAPV.InstanceBasedMatching.value)
+        self.justifications = {
+            "semapv:InstanceBasedMatching": iri(SEMAPV.InstanceBasedMatching.value),
+            "semapv:CompositeMatching": iri(SEMAPV.CompositeMatching.value),
+        }
         self.confidence = iri(SSSOM.confidence.value)
+        self.similarity_score = iri(SSSOM.similarity_score.value)
+        self.similarity_measure = iri(SSSOM.similarity_measure.value)
+        self.set_cardinality = iri(SSSOM.mapping_cardinality.value)
         self.tool = iri(SSSOM.mapping_tool.value)
         self.tool_version = iri(SSSOM.mapping_tool_version.value)
         self.title = iri(_DCTERMS.title.value)
@@ -98,13 +122,16 @@ class _Terms:
         self.license = iri(_DCTERMS.license.value)
         self.created = iri(_DCTERMS.created.value)
         self.entity = iri(XWALK.supportingEntity.value)
-        self.entities = iri(XWALK.entityCount.value)
-        self.findings = iri(XWALK.findingCount.value)
-        self.subject_uses = iri(XWALK.subjectUses.value)
-        self.object_uses = iri(XWALK.objectUses.value)
-        self.object_share = iri(XWALK.objectShare.value)
-        self.cardinality = iri(XWALK.cardinality.value)
-        self.outlier = iri(XWALK.outlier.value)
+        self.context = iri(XWALK.supportingContext.value)
+        self.context_class = iri(XWALK.Context.value)
+        self.context_kind = iri(XWALK.contextKind.value)
+        self.context_name = iri(XWALK.contextName.value)
+        self.context_attribute = iri(XWALK.contextAttribute.value)
+        self.entity_count = iri(XWALK.entityCount.value)
+        self.finding_count = iri(XWALK.findingCount.value)
+        self.template = iri(XWALK.template.value)
+        #: The evidence figures (:data:`~ontomap.mappings.EVIDENCE`), by name.
+        self.facts = {f.name: iri(getattr(XWALK, f.name).value) for f in EVIDENCE}
 
 
 def _integer(value: int) -> str:
@@ -113,6 +140,20 @@ def _integer(value: int) -> str:
 
 def _double(value: float) -> str:
     return typed_literal(repr(number(value)), _XSD.double.value)
+
+
+def _boolean(value: bool) -> str:
+    return typed_literal("true" if value else "false", _XSD.boolean.value)
+
+
+def _value(kind: str, value: Any) -> str:
+    if kind == "boolean":
+        return _boolean(value)
+    if kind == "string":
+        return literal(value)
+    if kind == "decimal":
+        return _double(value)
+    return _integer(value)
 
 
 def _axiom_lines(t: _Terms, node: str, mapping: Mapping, base_iri: str) -> list[str]:
@@ -125,18 +166,31 @@ def _axiom_lines(t: _Terms, node: str, mapping: Mapping, base_iri: str) -> list[
         f"{node} {t.source} {source} .\n",
         f"{node} {t.property} {predicate} .\n",
         f"{node} {t.target} {target} .\n",
-        f"{node} {t.justification} {t.instance_based} .\n",
-        f"{node} {t.confidence} {_double(p.share)} .\n",
-        f"{node} {t.entities} {_integer(p.entities)} .\n",
-        f"{node} {t.findings} {_integer(p.findings)} .\n",
-        f"{node} {t.subject_uses} {_integer(p.source_uses)} .\n",
-        f"{node} {t.object_uses} {_integer(p.target_uses)} .\n",
-        f"{node} {t.object_share} {_double(p.target_share)} .\n",
-        f"{node} {t.cardinality} {literal(p.cardinality)} .\n",
+        f"{node} {t.justification} {t.justifications[mapping.justification]} .\n",
+        f"{node} {t.confidence} {_double(p.confidence)} .\n",
+        f"{node} {t.set_cardinality} {literal(mapping.sssom_cardinality)} .\n",
     ]
-    if mapping.marked_outlier:
-        lines.append(f"{node} {t.outlier} {typed_literal('true', _XSD.boolean.value)} .\n")
-    lines.extend(f"{node} {t.entity} {iri(base_iri + e)} .\n" for e in p.entity_ids)
+    if mapping.similarity is not None:
+        lines.append(f"{node} {t.similarity_score} {_double(mapping.similarity)} .\n")
+        lines.append(f"{node} {t.similarity_measure} {literal(SIMILARITY_MEASURE)} .\n")
+    for fact, value in evidence_facts(mapping):
+        lines.append(f"{node} {t.facts[fact.name]} {_value(fact.kind, value)} .\n")
+    for number_, support in enumerate(p.paired.contexts, start=1):
+        context = f"{node}c{number_}"
+        lines += [
+            f"{node} {t.context} {context} .\n",
+            f"{context} {t.type} {t.context_class} .\n",
+            f"{context} {t.context_kind} {literal(support.context.kind)} .\n",
+            f"{context} {t.context_name} {literal(support.context.name)} .\n",
+            f"{context} {t.entity_count} {_integer(support.entities)} .\n",
+            f"{context} {t.finding_count} {_integer(support.findings)} .\n",
+            f"{context} {t.template} {_boolean(support.template)} .\n",
+        ]
+        if support.context.attribute is not None:
+            lines.append(
+                f"{context} {t.context_attribute} {literal(support.context.attribute)} .\n"
+            )
+    lines.extend(f"{node} {t.entity} {iri(base_iri + e)} .\n" for e in p.paired.entities)
     return lines
 
 

@@ -1,40 +1,72 @@
 """SSSOM/TSV: the mapping set as a table with its YAML metadata block.
 
-The file follows the SSSOM specification (https://mapping-commons.github.io/sssom/): a
-``#``-prefixed YAML block (``curie_map`` with only the prefixes the rows use, beyond SSSOM's
-built-in ones; ``mapping_set_id``, ``license``, ``mapping_tool`` with its version, the mapping
-date...), then one row per mapping. Columns, in the order of the SSSOM schema
-(a label's tabs and line breaks, U+2028 and the like included, are written as one space):
+The file follows the SSSOM 1.1 specification (https://mapping-commons.github.io/sssom/) and is
+read without a warning by sssom-py and sssom-pydantic: a ``#``-prefixed YAML block
+(``sssom_version``, ``curie_map`` with only the prefixes the rows use beyond SSSOM's built-in
+ones, ``mapping_set_id``, ``license``, ``mapping_tool`` with its version, the mapping date...),
+then one row per mapping. Columns, in the order of the SSSOM schema (a label's tabs and line
+breaks, U+2028 and the like included, are written as one space):
 
 ==========================  ==================================================================
 ``subject_id``, ``_label``  the source code (CURIE) and the display most models give it
-``predicate_id``            ``skos:closeMatch`` or ``skos:relatedMatch`` (see docs/mappings.md)
+``predicate_id``            the engine's ``skos:closeMatch`` or ``skos:relatedMatch``
 ``object_id``, ``_label``   the target code and its display
-``mapping_justification``   ``semapv:InstanceBasedMatching``: the codes share instances
+``mapping_justification``   ``semapv:InstanceBasedMatching`` (the codes share instances), or
+                            ``semapv:CompositeMatching`` where the displays matched as well
 ``subject_source`` …        (sets spanning several system pairs only) the concept schemes;
                             ``cardinality_scope`` then names these two columns
 ``mapping_cardinality``     1:1, 1:n, n:1 or n:n among the set's rows (SSSOM's definition)
-``confidence``              the share of the subject code's uses that carry the object code
-``see_also``                the supporting entities: IRIs of the findings, attributes and
-                            values that carry both codes, ``|``-separated
-``comment``                 the evidence in words (counts, both shares, the cardinality in
-                            the whole corpus, the outlier mark)
+``confidence``              the engine's confidence (docs/mappings.md)
+``similarity_score``        (sets with display matches only) the display similarity of a pair
+``similarity_measure``      matched by display, measured as :data:`SIMILARITY_MEASURE` says
+``see_also``                up to :data:`SEE_ALSO_ENTITIES` supporting entities (IRIs, in ID
+                            order), ``|``-separated; ``other`` has their number
+``other``                   the evidence figures as ``name=value`` pairs, ``|``-separated
+                            (:data:`~ontomap.mappings.EVIDENCE`: entityCount, findingCount,
+                            contextCount, template, uses and contexts of both codes, the
+                            corpus cardinality, outlier)
+``comment``                 the evidence in words (contexts named, template, shares,
+                            confidence, display match, the outlier mark)
 ==========================  ==================================================================
+
+Every cell is bounded whatever the counts (the supporting entities of a template run into the
+thousands: all of them are in the SKOS form, and ``ontomap lookup`` lists them), so the file
+opens in a spreadsheet, whose cells hold at most 32,767 characters.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from ontomap.mappings import JUSTIFICATION, Mapping, MappingSet, evidence, number
+from ontomap.mappings import (
+    SIMILARITY_MEASURE,
+    WIKIDATA_NAMESPACE,
+    Mapping,
+    MappingSet,
+    evidence,
+    evidence_facts,
+    number,
+)
 from ontomap.terminology import SCHEME_NAMESPACE
 
-__all__ = ["COLUMNS", "sssom_text", "write_sssom"]
+__all__ = [
+    "COLUMNS",
+    "SEE_ALSO_ENTITIES",
+    "SSSOM_VERSION",
+    "columns",
+    "other",
+    "sssom_text",
+    "write_sssom",
+]
 
+#: The version of the SSSOM specification the files follow.
+SSSOM_VERSION = "1.1"
 #: Columns of every row, in the SSSOM schema's order; ``subject_source`` and ``object_source``
-#: are added (after ``mapping_justification``) for sets spanning several system pairs.
+#: are added (after ``mapping_justification``) for sets spanning several system pairs, and
+#: ``similarity_score`` and ``similarity_measure`` (after ``confidence``) for sets with a pair
+#: matched by display.
 COLUMNS = (
     "subject_id",
     "subject_label",
@@ -45,13 +77,17 @@ COLUMNS = (
     "mapping_cardinality",
     "confidence",
     "see_also",
+    "other",
     "comment",
 )
 _SOURCE_COLUMNS = ("subject_source", "object_source")
+_SIMILARITY_COLUMNS = ("similarity_score", "similarity_measure")
+#: How many supporting entities ``see_also`` lists.
+SEE_ALSO_ENTITIES = 10
 #: Prefix of the concept schemes in ``subject_source`` / ``object_source``.
 SCHEME_PREFIX = "scheme"
-#: SSSOM writes ``n:n`` where the lookup writes ``n:m``.
-_CARDINALITY = {"1:1": "1:1", "1:n": "1:n", "n:1": "n:1", "n:m": "n:n"}
+#: Prefix of :data:`~ontomap.mappings.SIMILARITY_MEASURE`.
+WIKIDATA_PREFIX = SIMILARITY_MEASURE.split(":", 1)[0]
 
 _PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/#?=&%+~-]*$")
 #: What ends a cell or a row for some TSV reader: tabs and every character
@@ -77,13 +113,13 @@ def _prefixes(mapping_set: MappingSet, with_sources: bool) -> dict[str, str]:
             used[system.prefix] = system.namespace
     if with_sources:
         used[SCHEME_PREFIX] = SCHEME_NAMESPACE
+    if mapping_set.lexical:
+        used[WIKIDATA_PREFIX] = WIKIDATA_NAMESPACE
     return dict(sorted(used.items()))
 
 
 def _metadata(mapping_set: MappingSet, multi: bool) -> list[str]:
-    lines = []
-    if multi:  # cardinality_scope came with SSSOM 1.1
-        lines.append('sssom_version: "1.1"')
+    lines = [f'sssom_version: "{SSSOM_VERSION}"']
     single = mapping_set.single_pair
     prefixes = _prefixes(mapping_set, with_sources=multi or single is not None)
     if prefixes:
@@ -108,7 +144,18 @@ def _metadata(mapping_set: MappingSet, multi: bool) -> list[str]:
     return [f"# {line}\n" for line in lines]
 
 
-def _row(mapping: Mapping, base_iri: str, multi: bool) -> list[str]:
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def other(mapping: Mapping) -> str:
+    """The ``other`` cell of a mapping: its evidence figures as ``name=value|…``."""
+    return "|".join(f"{fact.name}={_text(value)}" for fact, value in evidence_facts(mapping))
+
+
+def _row(mapping: Mapping, base_iri: str, multi: bool, lexical: bool) -> list[str]:
     p = mapping.pair
     cells = [
         p.source.curie,
@@ -116,30 +163,42 @@ def _row(mapping: Mapping, base_iri: str, multi: bool) -> list[str]:
         mapping.predicate,
         p.target.curie,
         _cell(p.target_label),
-        JUSTIFICATION,
+        mapping.justification,
     ]
     if multi:
         cells += [f"{SCHEME_PREFIX}:{p.source.system}", f"{SCHEME_PREFIX}:{p.target.system}"]
+    cells += [mapping.sssom_cardinality, repr(number(p.confidence))]
+    if lexical:
+        score = mapping.similarity
+        cells += ["", ""] if score is None else [repr(number(score)), SIMILARITY_MEASURE]
     cells += [
-        _CARDINALITY[mapping.set_cardinality],
-        repr(number(p.share)),
-        "|".join(base_iri + entity for entity in p.entity_ids),
+        "|".join(base_iri + entity for entity in p.paired.entities[:SEE_ALSO_ENTITIES]),
+        other(mapping),
         _cell(evidence(mapping)),
     ]
     return cells
 
 
+def columns(mapping_set: MappingSet) -> list[str]:
+    """The columns :func:`sssom_text` writes for ``mapping_set``."""
+    out = list(COLUMNS)
+    if len(mapping_set.system_pairs) > 1:
+        at = out.index("mapping_justification") + 1
+        out[at:at] = _SOURCE_COLUMNS
+    if mapping_set.lexical:
+        at = out.index("confidence") + 1
+        out[at:at] = _SIMILARITY_COLUMNS
+    return out
+
+
 def sssom_text(mapping_set: MappingSet) -> str:
     """The SSSOM/TSV text of ``mapping_set`` (rows in the set's order)."""
     multi = len(mapping_set.system_pairs) > 1
-    columns = list(COLUMNS)
-    if multi:
-        at = columns.index("mapping_justification") + 1
-        columns[at:at] = _SOURCE_COLUMNS
+    lexical = mapping_set.lexical
     out = _metadata(mapping_set, multi)
-    out.append("\t".join(columns) + "\n")
+    out.append("\t".join(columns(mapping_set)) + "\n")
     base = mapping_set.base_iri
-    out.extend("\t".join(_row(m, base, multi)) + "\n" for m in mapping_set.mappings)
+    out.extend("\t".join(_row(m, base, multi, lexical)) + "\n" for m in mapping_set.mappings)
     return "".join(out)
 
 
