@@ -126,7 +126,6 @@ __all__ = [
     "TEMPLATE_MIN_FINDINGS",
     "Cardinality",
     "CodeCrosswalk",
-    "CodePair",
     "CodeUsage",
     "CodeUse",
     "Context",
@@ -145,7 +144,6 @@ __all__ = [
     "UseList",
     "build_crosswalk",
     "cardinality_of",
-    "code_pairs",
     "compute_crosswalk",
     "crosswalk_lines",
     "entities_of",
@@ -1656,89 +1654,3 @@ class CrosswalkReader:
             raise self._damaged(exc) from None
         pairs = sorted(self._pairs(None), key=lambda p: (_code_key(p.source), _code_key(p.target)))
         return Crosswalk(usages, tuple(pairs))
-
-
-# ------------------------------------------------------------------ the co-indexing view
-
-
-@dataclass(frozen=True, slots=True)
-class CodePair:
-    """Two codes listed on the same entities, counted as plain co-indexing: every entity that
-    lists both (paired or co-listed), ``share`` = entities / uses of the source code, and the
-    cardinality and outlier flag over all co-indexing of the two systems. :class:`CrosswalkPair`
-    holds the evidence as the crosswalk rules count it."""
-
-    source: IndexCode
-    target: IndexCode
-    source_label: str | None
-    target_label: str | None
-    entity_ids: tuple[str, ...]
-    findings: int
-    source_uses: int
-    target_uses: int
-    cardinality: Cardinality
-    flag: Flag | None
-
-    @property
-    def entities(self) -> int:
-        """Number of entities that carry both codes."""
-        return len(self.entity_ids)
-
-    @property
-    def share(self) -> float:
-        """Entities carrying both codes / uses of the source code."""
-        return self.entities / self.source_uses if self.source_uses else 0.0
-
-    @property
-    def target_share(self) -> float:
-        """Entities carrying both codes / uses of the target code."""
-        return self.entities / self.target_uses if self.target_uses else 0.0
-
-    @property
-    def outlier(self) -> bool:
-        return self.flag == "outlier"
-
-
-def code_pairs(
-    store: Store | SparqlBackend,
-    source_system: str | CodeSystem | None,
-    target_system: str | CodeSystem | None,
-) -> list[CodePair]:
-    """Every pair of co-indexed codes from ``source_system`` to ``target_system``, as plain
-    co-indexing (:class:`CodePair`); ``None`` stands for every system (so ``code_pairs(store,
-    None, None)`` gives each pair once from either side). Sorted by source system, target
-    system, source code and target code. Raises
-    :class:`~ontomap.errors.UnknownCodeSystemError` for an unknown system."""
-    source, target = _system(source_system), _system(target_system)
-    if source is not None and target is not None and source.key == target.key:
-        return []
-    pairs = CrosswalkReader(store).pairs(source, target)
-    here: dict[tuple[IndexCode, str], dict[IndexCode, int]] = defaultdict(dict)
-    there: dict[tuple[IndexCode, str], dict[IndexCode, int]] = defaultdict(dict)
-    for p in pairs:
-        here[(p.source, p.target.system)][p.target] = p.co_indexed.entity_count
-        there[(p.target, p.source.system)][p.source] = p.co_indexed.entity_count
-    out = []
-    for p in pairs:
-        partners, back = here[(p.source, p.target.system)], there[(p.target, p.source.system)]
-        n = p.co_indexed.entity_count
-        outlier = is_minority(
-            n / p.source_uses, (m / p.source_uses for c, m in partners.items() if c != p.target)
-        ) or is_minority(
-            n / p.target_uses, (m / p.target_uses for c, m in back.items() if c != p.source)
-        )
-        out.append(
-            CodePair(
-                source=p.source,
-                target=p.target,
-                source_label=p.source_label,
-                target_label=p.target_label,
-                entity_ids=p.co_indexed.entities,
-                findings=p.co_indexed.findings,
-                source_uses=p.source_uses,
-                target_uses=p.target_uses,
-                cardinality=cardinality_of(len(partners) > 1, len(back) > 1),
-                flag="outlier" if outlier else None,
-            )
-        )
-    return out

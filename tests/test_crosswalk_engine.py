@@ -37,7 +37,6 @@ from ontomap.crosswalk import (
     CrosswalkReader,
     EntityCodes,
     build_crosswalk,
-    code_pairs,
     compute_crosswalk,
     entities_of,
     entities_of_model,
@@ -745,15 +744,3 @@ def test_the_crosswalk_graph_uses_its_vocabulary(tmp_path: Path) -> None:
     assert OIFM.hasIndexCode.value not in predicates
     version = [q for q in quads if q.predicate == OIFM.rulesVersion]
     assert len(version) == 1 and isinstance(version[0].object, ox.Literal)
-
-
-def test_the_co_indexing_view_is_unchanged(corpus: Store, oracle: Oracle) -> None:
-    pairs = code_pairs(corpus, "RADLEX", "SNOMED")
-    expected = oracle.pairs()
-    assert {(p.source.code, p.target.code): set(p.entity_ids) for p in pairs} == expected
-    larger = next(p for p in pairs if p.source.code == "RID5791")
-    assert (larger.entities, larger.share, larger.cardinality) == (1994, 1.0, "1:1")
-    internal_iliac = next(
-        p for p in pairs if (p.source.code, p.target.code) == ("RID1194", "181452004")
-    )
-    assert internal_iliac.cardinality == "n:m"  # co-indexing's cross product
