@@ -337,6 +337,7 @@ def test_the_invasion_attribute_pairs_by_display(radlex_snomed: list[CrosswalkPa
         ("left ureter", "right ureter", False),
         ("coccygeus", "pubococcygeus", False),
         ("no motor response", "motor response", False),
+        ("hemorrhages", "hemorrhage s", False),  # 0.96, but not the same number of words
         ("liver", "Liver lesion (finding)", False),
         ("", "", False),
     ],
@@ -363,6 +364,34 @@ def test_each_code_keeps_only_its_best_match() -> None:
     paired = {(p.left, p.right) for p in pairs if p.paired}
     assert paired == {("a", "y")}  # the near miss "hypo…" loses to the exact partner
     assert {(p.left, p.right): p.score for p in pairs}[("b", "z")] == 0.0
+
+
+def test_a_near_match_pairs_when_nothing_better_is_listed() -> None:
+    (pair,) = lexical.pair_displays([("a", ["haemorrhage"])], [("x", ["Hemorrhage (finding)"])])
+    assert pair.paired and pair.score == pytest.approx(1 - 1 / 21)
+
+
+def test_a_code_pairs_by_its_best_display_whatever_their_order() -> None:
+    """The displays a model gives one code are all compared; the best one counts."""
+    for displays in (["liver", "zzz hepatic"], ["zzz hepatic", "liver"]):
+        (pair,) = lexical.pair_displays([("a", displays)], [("x", ["Liver structure"])])
+        assert (pair.paired, pair.score) == (True, 1.0), displays
+
+
+def test_a_display_of_no_words_scores_nothing() -> None:
+    pairs = lexical.pair_displays([("a", ["—"]), ("b", ["()"])], [("x", ["mass"]), ("y", ["-"])])
+    assert [(p.left, p.right, p.score, p.paired) for p in pairs] == [
+        ("a", "x", 0.0, False),
+        ("a", "y", 0.0, False),
+        ("b", "x", 0.0, False),
+        ("b", "y", 0.0, False),
+    ]
+
+
+def test_display_pairs_are_values() -> None:
+    (pair,) = lexical.pair_displays([("a", ["liver"])], [("x", ["liver"])])
+    with pytest.raises(AttributeError):
+        pair.paired = False  # type: ignore[misc]
 
 
 # ------------------------------------------------------------------ handwritten models
