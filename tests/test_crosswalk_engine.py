@@ -366,6 +366,14 @@ def test_each_code_keeps_only_its_best_match() -> None:
     assert {(p.left, p.right): p.score for p in pairs}[("b", "z")] == 0.0
 
 
+def test_the_lowest_matching_score_is_min_score() -> None:
+    """25 letters, two of them changed: 4 insertions or deletions in 50 letters, 0.92."""
+    left, right = "abcdefghijklmnopqrstuvwxy", "abcdefghijklmnopqrstuvwzz"
+    assert lexical.similarity(left, right) == lexical.MIN_SCORE == 0.92
+    assert lexical.is_match(left, right)
+    assert not lexical.is_match(left, "abcdefghijklmnopqrstuvzzz")  # 0.88
+
+
 def test_a_near_match_pairs_when_nothing_better_is_listed() -> None:
     (pair,) = lexical.pair_displays([("a", ["haemorrhage"])], [("x", ["Hemorrhage (finding)"])])
     assert pair.paired and pair.score == pytest.approx(1 - 1 / 21)
