@@ -381,7 +381,7 @@ def test_a_near_match_pairs_when_nothing_better_is_listed() -> None:
 
 def test_a_code_pairs_by_its_best_display_whatever_their_order() -> None:
     """The displays a model gives one code are all compared; the best one counts."""
-    for displays in (["liver", "zzz hepatic"], ["zzz hepatic", "liver"]):
+    for displays in (["liver", "zzz"], ["zzz", "liver"], ["hepatic zzz", "liver"]):
         (pair,) = lexical.pair_displays([("a", displays)], [("x", ["Liver structure"])])
         assert (pair.paired, pair.score) == (True, 1.0), displays
 
