@@ -3,27 +3,33 @@
     python benchmarks/bench_query.py [--store PATH] [--corpus DEFS] [--rdflib-timeout S]
 
 1. Builds a store from the corpus JSON (or reuses ``--store`` when it already holds models).
-2. Warm in-process lookups: one warm-up pass, then one timed pass over every code of the store
-   (p50/p95/max overall and per code system; the slowest codes named).
+2. Warm in-process lookups with one crosswalk reader: one warm-up pass, then ``--passes``
+   timed passes over every code of the store (p50/p95/p99/max overall, the p99 of each pass,
+   per code system; the slowest codes named); then the most used codes ``--repeats`` times
+   each, alone and with their JSON (the default page of uses).
 3. Cold CLI lookups: ``python -m ontomap lookup CODE --format json`` as fresh processes,
-   several runs each, median wall time; and whether rdflib was imported on that path.
+   several runs each, median wall time and range, with a bytecode cache (as installed) and
+   compiling every module each run (``PYTHONDONTWRITEBYTECODE=1``); and whether rdflib was
+   imported on that path.
 4. Each named query (with its documented example parameters) on Oxigraph, against the same
    query text through rdflib's SPARQL engine on the same graph (``Store.graph().to_rdflib()``,
    parameters passed as ``initBindings``), with a time limit per rdflib query.
 
-Targets: warm lookup p50 < 5 ms, cold CLI lookup < 0.8 s, named queries >= 20x
-faster than rdflib.
+Targets: warm lookup p99 <= 5 ms for every code (the most used included), cold CLI lookup
+<= 0.3 s, named queries >= 20x faster than rdflib.
 """
 
 from __future__ import annotations
 
 import argparse
-import random
+import os
+import resource
 import shlex
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -36,14 +42,31 @@ sys.path.insert(0, str(ROOT))
 import pyoxigraph as ox  # noqa: E402
 
 from ontomap.graph import CODES_GRAPH  # noqa: E402
-from ontomap.lookup import code_from_iri  # noqa: E402
+from ontomap.lookup import code_from_iri, crosswalk_reader, lookup  # noqa: E402
 from ontomap.query import NamedQuery, named_queries, prefixes, run_query  # noqa: E402
-from ontomap.store import Store  # noqa: E402
+from ontomap.store import Store, is_store  # noqa: E402
 from ontomap.vocab import RDF, SKOS  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus" / "findingmodels" / "defs"
 DEFAULT_STORE = Path("/tmp/ontomap-bench-kg")
-CLI_CODES = ("RADLEX:RID5791", "GAMUTS:5529", "sct:386554004")
+CLI_CODES = ("RADLEX:RID5791", "RADLEX:RID28473", "RADLEX:RID5824", "GAMUTS:5529")
+
+
+def load_average() -> list[str]:
+    """The machine's load averages over 1, 5 and 15 minutes (empty where unknown)."""
+    try:
+        return Path("/proc/loadavg").read_text().split()[:3]
+    except OSError:
+        return []
+
+
+def calibration() -> str:
+    """How fast this machine runs plain Python now: 3 million additions in a loop."""
+    started = time.perf_counter()
+    total = 0
+    for n in range(3_000_000):
+        total += n
+    return f"3 million additions in {time.perf_counter() - started:.2f} s"
 
 
 def ms(seconds: float) -> str:
@@ -56,7 +79,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def ensure_store(path: Path, corpus: Path) -> Path:
-    if (path / "CURRENT").is_file():
+    if is_store(path):
         with Store(path, read_only=True) as store:
             if store.model_ids():
                 print(f"reusing the store at {path} ({len(store.model_ids())} models)\n")
@@ -81,67 +104,143 @@ def store_codes(store: Store) -> list[str]:
     return sorted(c.curie for c in codes if c is not None)
 
 
-def bench_lookups(store: Store) -> None:
+#: The codes with the most uses (or the most pairs), timed one by one.
+TOP_CODES = ("RADLEX:RID5655", "RADLEX:RID28473", "RADLEX:RID39110", "RADLEX:RID5791")
+BUSY_CODES = ("RADLEX:RID5824", "RADLEX:RID381")  # one entity, 34 pairs each
+
+
+def bench_lookups(store: Store, passes: int, repeats: int) -> None:
+    """Warm ``lookup`` with one crosswalk reader (as ``ontomap serve``'s workers keep one):
+    every code ``passes`` times, then the most used codes ``repeats`` times each."""
+    reader = crosswalk_reader(store)
     codes = store_codes(store)
     for code in codes:  # warm-up: caches, pages, query plans
-        store.lookup(code)
+        lookup(reader, code)
+    per_pass: list[list[float]] = []
     timings: list[tuple[float, str]] = []
-    for code in codes:
-        started = time.perf_counter()
-        store.lookup(code)
-        timings.append((time.perf_counter() - started, code))
+    for _ in range(passes):
+        times = []
+        for code in codes:
+            started = time.perf_counter()
+            lookup(reader, code)
+            seconds = time.perf_counter() - started
+            times.append(seconds)
+            timings.append((seconds, code))
+        per_pass.append(times)
     values = [t for t, _c in timings]
-    print(f"## Warm in-process lookup (`Store.lookup`), every code of the store ({len(codes)})\n")
-    print("| codes | p50 | p95 | max | slowest |")
-    print("|---|---:|---:|---:|---|")
-    slowest = ", ".join(f"{c} {ms(t)}" for t, c in sorted(timings, reverse=True)[:3])
     print(
-        f"| all {len(values)} | {ms(percentile(values, 0.5))} | {ms(percentile(values, 0.95))} "
-        f"| {ms(max(values))} | {slowest} |"
+        f"## Warm in-process lookup (`lookup(reader, code)`), every code of the store "
+        f"({len(codes)}), {passes} passes\n"
+    )
+    print("| codes | p50 | p95 | p99 | max | p99 per pass | slowest |")
+    print("|---|---:|---:|---:|---:|---|---|")
+    slowest = ", ".join(f"{c} {ms(t)}" for t, c in sorted(timings, reverse=True)[:3])
+    spread = " / ".join(ms(percentile(times, 0.99)) for times in per_pass)
+    print(
+        f"| all {len(codes)} | {ms(percentile(values, 0.5))} | {ms(percentile(values, 0.95))} "
+        f"| {ms(percentile(values, 0.99))} | {ms(max(values))} | {spread} | {slowest} |"
     )
     by_system: dict[str, list[float]] = defaultdict(list)
     for seconds, code in timings:
         by_system[code.split(":", 1)[0]].append(seconds)
     for prefix, times in sorted(by_system.items()):
         print(
-            f"| {prefix}: ({len(times)}) | {ms(percentile(times, 0.5))} "
-            f"| {ms(percentile(times, 0.95))} | {ms(max(times))} | |"
+            f"| {prefix}: ({len(times) // passes}) | {ms(percentile(times, 0.5))} "
+            f"| {ms(percentile(times, 0.95))} | {ms(percentile(times, 0.99))} "
+            f"| {ms(max(times))} | | |"
         )
-    rng = random.Random(3)
-    sample = rng.sample(codes, min(200, len(codes)))
-    picked = [t for t, c in timings if c in set(sample)]
     print(
-        f"| random sample of {len(picked)} (seed 3) | {ms(percentile(picked, 0.5))} "
-        f"| {ms(percentile(picked, 0.95))} | {ms(max(picked))} | |"
+        f"\n## The most used codes, {repeats} warm lookups each (wall time, and the CPU time "
+        "of the thread: what the lookup costs, whatever else runs on the machine)\n"
     )
-    print()
+    print(
+        "| code | uses | pairs | lookup p50 | p99 | max | CPU p50 | CPU p99 "
+        "| + JSON p50 | p99 | JSON bytes |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for code in (*TOP_CODES, *BUSY_CODES):
+        alone, cpu, with_json = [], [], []
+        for _ in range(repeats):
+            started, cpu_started = time.perf_counter(), time.thread_time()
+            result = lookup(reader, code)
+            alone.append(time.perf_counter() - started)
+            cpu.append(time.thread_time() - cpu_started)
+        for _ in range(repeats):
+            started = time.perf_counter()
+            body = lookup(reader, code).dumps().encode()
+            with_json.append(time.perf_counter() - started)
+        print(
+            f"| {code} | {len(result.used_by)} | {len(result.matches)} "
+            f"| {ms(percentile(alone, 0.5))} | {ms(percentile(alone, 0.99))} | {ms(max(alone))} "
+            f"| {ms(percentile(cpu, 0.5))} | {ms(percentile(cpu, 0.99))} "
+            f"| {ms(percentile(with_json, 0.5))} | {ms(percentile(with_json, 0.99))} "
+            f"| {len(body):,} |"
+        )
+    print(f"\nLoad average at the end: {' '.join(load_average())}; {calibration()}\n")
+
+
+def _cli_env(bytecode: bool) -> dict[str, str]:
+    """The environment of a CLI run: with a bytecode cache (as after ``pip install``, kept in
+    a folder of its own), or compiling every module from source each time."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("PYTHONPYCACHEPREFIX", None)
+    if bytecode:
+        env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "ontomap-bench-pycache")
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.mkdtemp(prefix="ontomap-no-pycache-")))
+    return env
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user and system) used so far by this process's finished children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def bench_cli(store_path: Path, runs: int) -> None:
     print(f"## Cold CLI lookup (`python -m ontomap lookup CODE --format json`, {runs} runs)\n")
-    print("| code | median | min | max |")
-    print("|---|---:|---:|---:|")
+    print("| code | bytecode | median | min | max | CPU (user+sys) median | answer bytes |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     command = [sys.executable, "-m", "ontomap", "lookup"]
-    for code in CLI_CODES:
-        times = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            subprocess.run(
-                [*command, code, "--store", str(store_path), "--format", "json"],
-                cwd=ROOT,
-                check=True,
-                stdout=subprocess.DEVNULL,
+    for bytecode in (True, False):
+        env = _cli_env(bytecode)
+        for code in CLI_CODES:
+            args = [*command, code, "--store", str(store_path), "--format", "json"]
+            subprocess.run(args, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, env=env)
+            times, cpu = [], []
+            for _ in range(runs):
+                before = _children_cpu()
+                started = time.perf_counter()
+                done = subprocess.run(args, cwd=ROOT, check=True, stdout=subprocess.PIPE, env=env)
+                times.append(time.perf_counter() - started)
+                cpu.append(_children_cpu() - before)
+            print(
+                f"| {code} | {'cached' if bytecode else 'compiled each run'} "
+                f"| {ms(statistics.median(times))} | {ms(min(times))} | {ms(max(times))} "
+                f"| {ms(statistics.median(cpu))} | {len(done.stdout):,} |"
             )
-            times.append(time.perf_counter() - started)
-        print(f"| {code} | {ms(statistics.median(times))} | {ms(min(times))} | {ms(max(times))} |")
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        times.append(time.perf_counter() - started)
+    print(
+        f"\nA bare `python -c pass` on this machine: {ms(statistics.median(times))} (median). "
+        f"Load average at the end: {' '.join(load_average())}; {calibration()}."
+    )
     check = (
-        "import sys; from ontomap.cli import main; from ontomap.store import Store; "
-        f"Store({str(store_path)!r}, read_only=True).lookup('RADLEX:RID5791'); "
-        "print('rdflib' in sys.modules)"
+        "import sys; from ontomap.cli import main\n"
+        "try:\n"
+        f"    main(['lookup', 'RADLEX:RID5791', '--store', {str(store_path)!r}])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('rdflib' in sys.modules, file=sys.stderr)"
     )
     imported = subprocess.run(
         [sys.executable, "-c", check], cwd=ROOT, check=True, capture_output=True, text=True
-    ).stdout.strip()
+    ).stderr.strip()
     print(f"\nrdflib imported on the lookup path: {'yes' if imported == 'True' else 'no'}\n")
 
 
@@ -234,14 +333,18 @@ def main() -> None:
     parser.add_argument("--store", type=Path, default=DEFAULT_STORE)
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--runs", type=int, default=7, help="runs of each CLI lookup")
+    parser.add_argument("--passes", type=int, default=3, help="passes over every code")
+    parser.add_argument("--repeats", type=int, default=200, help="lookups of each top code")
+    parser.add_argument("--skip-cli", action="store_true", help="skip the cold CLI lookups")
     parser.add_argument("--query-runs", type=int, default=5, help="Oxigraph runs per query")
     parser.add_argument("--rdflib-timeout", type=float, default=60.0, help="seconds per query")
     parser.add_argument("--skip-rdflib", action="store_true", help="skip the query comparison")
     args = parser.parse_args()
     path = ensure_store(args.store, args.corpus)
     with Store(path, read_only=True) as store:
-        bench_lookups(store)
-    bench_cli(path, args.runs)
+        bench_lookups(store, args.passes, args.repeats)
+    if not args.skip_cli:
+        bench_cli(path, args.runs)
     if not args.skip_rdflib:
         with Store(path, read_only=True) as store:
             bench_named_queries(store, args.query_runs, args.rdflib_timeout)

@@ -22,9 +22,15 @@
    ``--compare DIR`` also measures another copy of ontomap (``git archive REV | tar -x -C
    DIR``) in the same runs: both servers run side by side and take turns phase by phase; a
    copy from before store generations is served the current generation's database folder.
+5. ``--workload top-lookups`` replaces the mix by ``/lookup`` of the 20 most used codes
+   (RADLEX:RID28473, 2,203 uses, among them), default page of uses; ``--no-hostile`` skips the
+   phases with the hostile query; ``--pool-check`` first times the worker pool without HTTP (a
+   round trip to a worker, lookups computed by the workers, lookups from the answer cache), to
+   tell where a lookup's time goes.
 
 Targets: with 50 clients and the hostile query, at most 1 % of the clients' requests answered
 503; the hostile query stopped every time (503 or 507); no worker much above its memory limit.
+With ``--workload top-lookups --clients 20``: at least 500 lookups/s, p99 at most 100 ms.
 """
 
 from __future__ import annotations
@@ -101,6 +107,93 @@ class Call:
     headers: tuple[tuple[str, str], ...] = ()
 
 
+def top_codes(store_path: Path, count: int) -> list[str]:
+    """The ``count`` codes with the most uses (ties by CURIE), from the crosswalk graph."""
+    from ontomap.crosswalk import CrosswalkReader
+
+    with Store(store_path, read_only=True) as store:
+        usages = CrosswalkReader(store).crosswalk().usages.values()
+        ranked = sorted(usages, key=lambda u: (-len(u.used_by), u.code.curie))
+    return [usage.code.curie for usage in ranked[:count]]
+
+
+def top_lookups(store_path: Path, count: int = 20) -> list[Call]:
+    """``/lookup`` of the ``count`` most used codes, with the default page of uses."""
+    return [
+        Call("lookup", "GET", "/lookup?" + urllib.parse.urlencode({"code": code}))
+        for code in top_codes(store_path, count)
+    ]
+
+
+def _hammer(
+    run: Callable[[object], object], jobs: list, clients: int, duration: float
+) -> tuple[list[float], float]:
+    """``clients`` threads calling ``run`` on ``jobs`` in turn for ``duration`` seconds: the
+    latencies and the seconds taken."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + duration
+
+    def call(n: int) -> None:
+        while time.monotonic() < stop:
+            started = time.perf_counter()
+            run(jobs[n % len(jobs)])
+            with lock:
+                latencies.append(time.perf_counter() - started)
+            n += 1
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, time.monotonic() - started
+
+
+def pool_check(store_path: Path, clients: int, duration: float, workers: int | None) -> None:
+    """Where a lookup's time goes, without HTTP: ``clients`` threads call the worker pool
+    directly for ``duration`` seconds each, (1) a job that costs the worker next to nothing
+    (an unused code: the round trip to a worker and back), (2) the most used codes computed by
+    the workers (no answer cache), (3) the same from the answer cache."""
+    from ontomap.server import default_workers
+    from ontomap.server.jobs import LookupJob
+    from ontomap.server.workers import ANSWER_CACHE_BYTES, WorkerPool
+
+    size = workers or default_workers()
+    top = [LookupJob(code) for code in top_codes(store_path, 20)]
+    rows = []
+    for label, jobs, cache in (
+        ("round trip of a trivial job (unused code, 404)", [LookupJob("RADLEX:RID1")], 0),
+        ("the 20 most used codes, computed by the workers", top, 0),
+        ("the 20 most used codes, from the answer cache", top, ANSWER_CACHE_BYTES),
+    ):
+        pool = WorkerPool(
+            store_path, size, 10.0, 100_000, log=lambda _m: None, answer_cache_bytes=cache
+        )
+        pool.start()
+        try:
+            for job in jobs:
+                pool.run(job)
+            latencies, seconds = _hammer(pool.run, jobs, clients, duration)
+        finally:
+            pool.close()
+        rows.append(
+            [
+                label,
+                f"{len(latencies) / seconds:.0f}",
+                ms(percentile(latencies, 0.5)),
+                ms(percentile(latencies, 0.99)),
+            ]
+        )
+    print(
+        f"## The worker pool without HTTP ({size} workers, {clients} threads, "
+        f"{duration:g} s each)\n"
+    )
+    print(table(rows, ["jobs", "answers/s", "p50", "p99"]))
+    print()
+
+
 def workload(store_path: Path, seed: int = 7) -> list[Call]:
     """Lookups of codes sampled from the store and named queries with parameters."""
     rng = random.Random(seed)
@@ -163,14 +256,19 @@ class Phase:
     #: 503 answers saying "busy" (no worker free in time), not "stopped" (the timeout).
     busy: int = 0
     max_rss: int = 0
+    #: Per kind of request (``lookup``, ``query``): each answer's status and seconds.
+    kinds: defaultdict[str, list[tuple[int, float]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, hostile: bool, status: int, seconds: float, body: bytes) -> None:
+    def add(self, hostile: bool, status: int, seconds: float, body: bytes, kind: str = "") -> None:
         with self.lock:
             if hostile:
                 self.hostile[status] += 1
                 return
             self.latencies.append(seconds)
+            self.kinds[kind.split()[0]].append((status, seconds))
             self.statuses[status] += 1
             self.busy += status == 503 and b"busy" in body[:40]
 
@@ -210,7 +308,7 @@ def client(
             status, body = 0, b""
             connection.close()
             connection = http.client.HTTPConnection(host, port, timeout=120)
-        phase.add(hostile, status, time.perf_counter() - started, body)
+        phase.add(hostile, status, time.perf_counter() - started, body, call.kind)
     connection.close()
 
 
@@ -364,7 +462,8 @@ def measure(
             process, url = start_server(code, args.timeout, args.workers, log)
             servers.append((code, process, url, log))
             warm_up(url, calls)
-        phases = [(clients, hostile) for clients in args.clients for hostile in (False, True)]
+        hostiles = (False,) if args.no_hostile else (False, True)
+        phases = [(clients, hostile) for clients in args.clients for hostile in hostiles]
         for n, (clients, hostile) in enumerate(phases):
             turn = servers if (run + n) % 2 == 0 else servers[::-1]
             for code, process, url, _log in turn:
@@ -399,6 +498,20 @@ def table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(out)
 
 
+def machine() -> str:
+    """The machine's load averages and how fast it runs plain Python now (3 million additions)."""
+    started = time.perf_counter()
+    total = 0
+    for n in range(3_000_000):
+        total += n
+    seconds = time.perf_counter() - started
+    try:
+        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        load = "unknown"
+    return f"load average {load}; 3 million additions in {seconds:.2f} s"
+
+
 def report(results: dict[Key, list[Phase]], args: argparse.Namespace, calls: list[Call]) -> None:
     print(
         f"## ontomap serve under load\n\n{args.runs} run(s) of {args.duration:g} s per phase, "
@@ -406,7 +519,7 @@ def report(results: dict[Key, list[Phase]], args: argparse.Namespace, calls: lis
         f"and clients; {len(calls)} distinct requests "
         f"({sum(c.kind == 'lookup' for c in calls)} lookups, "
         f"{sum(c.kind != 'lookup' for c in calls)} named queries); hostile query: "
-        f"`{HOSTILE_QUERY}`. Figures: median (min–max over runs).\n"
+        f"`{HOSTILE_QUERY}`. Figures: median (min–max over runs). At the end: {machine()}.\n"
     )
     rows = []
     for (label, clients, hostile), phases in results.items():
@@ -431,6 +544,31 @@ def report(results: dict[Key, list[Phase]], args: argparse.Namespace, calls: lis
     header = ["code", "clients", "hostile", "ok/s", "p50", "p99", "503 share", "503 busy"]
     header.append("other errors")
     print(table(rows, [*header, "max worker RSS", "hostile answers"]))
+    kinds = sorted({kind for phases in results.values() for p in phases for kind in p.kinds})
+    if len(kinds) > 1:
+        print("\nPer kind of request (answers 200 per second; latency of every answer):\n")
+        rows = []
+        for (label, clients, hostile), phases in results.items():
+            for kind in kinds:
+                answers = [p.kinds[kind] for p in phases]
+                rows.append(
+                    [
+                        label,
+                        str(clients),
+                        "yes" if hostile else "no",
+                        kind,
+                        spread(
+                            [
+                                sum(s == 200 for s, _t in a) / p.seconds
+                                for a, p in zip(answers, phases, strict=True)
+                            ],
+                            lambda v: f"{v:.1f}",
+                        ),
+                        spread([percentile([t for _s, t in a], 0.5) for a in answers], ms),
+                        spread([percentile([t for _s, t in a], 0.99) for a in answers], ms),
+                    ]
+                )
+        print(table(rows, ["code", "clients", "hostile", "kind", "ok/s", "p50", "p99"]))
     label = "current"
     worst = results.get((label, max(args.clients), True), [])
     if worst:
@@ -467,10 +605,26 @@ def main() -> None:
     parser.add_argument(
         "--compare", type=Path, default=None, help="another copy of ontomap to measure alongside"
     )
+    parser.add_argument(
+        "--workload",
+        choices=("mixed", "top-lookups"),
+        default="mixed",
+        help="mixed: lookups of 40 sampled codes and named queries; top-lookups: /lookup of "
+        "the 20 most used codes only (the lookup speed target)",
+    )
+    parser.add_argument("--no-hostile", action="store_true", help="skip the hostile phases")
+    parser.add_argument(
+        "--pool-check",
+        action="store_true",
+        help="first time the worker pool without HTTP: a worker round trip, lookups computed "
+        "by the workers, lookups from the answer cache",
+    )
     args = parser.parse_args()
 
     store = ensure_store(args.store, args.corpus)
-    calls = workload(store)
+    if args.pool_check:
+        pool_check(store, max(args.clients), args.duration, args.workers)
+    calls = top_lookups(store) if args.workload == "top-lookups" else workload(store)
     codes = [code_for("current", ROOT, store)]
     if args.compare is not None:
         codes.append(code_for(args.compare.name, args.compare.resolve(), store))

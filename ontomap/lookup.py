@@ -1,91 +1,113 @@
 """Cross-terminology code lookup: what a code is called in the corpus, where it is used, and
-which codes of other systems index the same findings, attributes and values.
+which codes of other systems are listed on the same findings, attributes and values, with the
+crosswalk's evidence for each.
 
 >>> from ontomap.store import Store
 >>> with Store("./kg", read_only=True) as store:  # doctest: +SKIP
 ...     result = store.lookup("RADLEX:RID5791", to="SNOMED")
-...     [(m.curie, m.findings, m.cardinality) for m in result.matches]
-[('sct:263768009', 1994, '1:1')]
+...     [(m.curie, m.status, m.findings, m.contexts, m.template) for m in result.matches]
+[('sct:263768009', 'paired', 1994, 1, True)]
 
-A *match* is derived evidence, not an equivalence: two codes match when the same entity (a
-finding, an attribute or a choice value) carries both as index codes. For each match the lookup
-reports how many entities and findings support it, its *share* of the looked-up code's uses,
-the *cardinality* of the link and, where the pairing looks like a coding error, a *flag*.
+The lookup is a view of :mod:`ontomap.crosswalk`, the one engine that turns co-indexing into
+evidence: it reads the code's record from the store's materialised crosswalk graph
+(:class:`~ontomap.crosswalk.CrosswalkReader`, one SPARQL query) and computes nothing of its
+own. A *match* is a code of another system listed on some of the same entities; it is
+evidence, not an equivalence. Each match carries (the rules are the crosswalk's, see its module
+doc and docs/mappings.md):
 
-Definitions (A is the looked-up code in system X, B a code of another system Y):
+- **status**: ``paired`` when some entity supports the pairing, ``co-listed`` when every entity
+  that lists both codes lists several codes of each system and their displays do not pair
+  them (a co-listed pair is no mapping: no predicate, confidence 0);
+- **entities**, **findings**: the entities listing both codes and their findings (template
+  copies included); ``paired_entities`` those that pair them;
+- **contexts**: the independent authoring contexts supporting the pairing (entity kind and
+  normalised name, and the attribute for a value), and the list of contexts where the two codes
+  are listed together, each with its counts, its ``template`` flag (repeated in 10 findings or
+  more) and whether it pairs them;
+- **template**: one of those contexts is a template: its counts measure copies of one
+  authoring decision, not independent confirmations;
+- **share** (supporting contexts / contexts of this code's uses), **target_share** (the same
+  seen from the match), **entity_share** (supporting entities / uses of this code);
+- **cardinality** (``1:1``, ``1:n``, ``n:1``, ``n:m``; paired pairs only), **flag**
+  (``outlier``), **predicate** (``skos:closeMatch`` or ``skos:relatedMatch``; never
+  ``skos:exactMatch``), **confidence**, **lexical_score** and **justification**.
 
-- **uses of A**: the entities that carry A as an index code (``oifm:hasIndexCode``). Anatomic
-  locations are listed in ``used_by`` (kind ``location``) but do not index their finding, so
-  they take no part in matches.
-- **entities**, **findings**: the entities carrying both A and B, and the findings they
-  belong to.
-- **share**: entities carrying both A and B / uses of A.
-- **cardinality**: ``1:1`` when A is co-indexed with no other Y code and B with no other X
-  code; ``1:n`` when A is co-indexed with several Y codes and B only with A; ``n:1`` when A is
-  co-indexed only with B and B with several X codes; ``n:m`` otherwise.
-- **flag** ``"outlier"``: the pairing is a small minority seen from either of its codes while
-  another pairing dominates. Precisely: for A, its share is below :data:`OUTLIER_SHARE` (5 %)
-  while another Y code has a share of at least :data:`DOMINANT_SHARE` (50 %); or the same
-  holds for B's uses and the X codes co-indexed with B. The flag is symmetric: looking up B
-  flags the same pairing. Otherwise the flag is ``None``.
+``used_by`` lists every use of the code (anatomic locations included, as kind ``location``;
+ordered by finding), each with its finding's name; :meth:`LookupResult.to_json` pages it
+(``offset``, ``limit``; :data:`DEFAULT_LIMIT` uses by default) and gives the totals.
 
 Codes are written as a CURIE (``RADLEX:RID5791``, ``radlex:RID5791``, ``SNOMEDCT:263768009``,
 ``sct:263768009``), as ``SYSTEM code`` (``SNOMED 263768009``), as a FHIR ``system|code``
 (``http://snomed.info/sct|263768009``), as a concept IRI (``http://radlex.org/RID/RID5791``),
 or bare where the code pattern of the registry names a single system (``RID5791``).
 
-The lookup runs a few small SPARQL queries, the code bound by the engine, on the store's
-Oxigraph database, or on a remote SPARQL endpoint that holds the store's layout (see
-:mod:`ontomap.backends`); it never imports rdflib.
+The lookup runs on the store's Oxigraph database, or on a remote SPARQL endpoint that holds the
+store's layout and crosswalk graph (after ``ontomap push``; see :mod:`ontomap.backends`); it
+never imports rdflib.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-import pyoxigraph as ox
-
-from ontomap.errors import OntomapError, StoreError
-from ontomap.model import OIFM_ID_PATTERN, OIFMA_ID_PATTERN, VALUE_CODE_PATTERN, IndexCode
+from ontomap.crosswalk import (
+    RULES_VERSION,
+    Cardinality,
+    CodeUse,
+    ContextSupport,
+    CrosswalkPair,
+    CrosswalkReader,
+    EntityKind,
+    Flag,
+    Predicate,
+    Status,
+    UseKind,
+    UseList,
+)
+from ontomap.errors import OntomapError
+from ontomap.model import IndexCode
 from ontomap.terminology import GENERIC_CODE_NAMESPACE, CodeSystem, default_registry
-from ontomap.vocab import GRAPH_NS, STANDARD_PREFIXES
 
 if TYPE_CHECKING:
     from ontomap.backends import SparqlBackend
     from ontomap.store import Store
 
 __all__ = [
-    "DOMINANT_SHARE",
-    "OUTLIER_SHARE",
+    "DEFAULT_LIMIT",
+    "JSON_VERSION",
     "AmbiguousCodeError",
-    "Cardinality",
     "CodeInfo",
     "CodeLookupError",
     "CodeNotFoundError",
+    "CodeUse",
     "Kind",
     "LookupResult",
     "MalformedCodeError",
     "Match",
+    "MatchContext",
     "UnrecognizedCodeError",
     "Use",
+    "code_from_iri",
+    "crosswalk_reader",
     "lookup",
     "parse_code",
 ]
 
-#: A pairing whose share of a code's uses is below this is a minority...
-OUTLIER_SHARE = 0.05
-#: ...and is flagged as an outlier when another pairing to the same system has at least this.
-DOMINANT_SHARE = 0.5
+#: Version of the JSON shape of :meth:`LookupResult.to_json` (the README documents it).
+JSON_VERSION = 2
+#: Uses listed by default in one page of ``used_by`` (JSON, table, ``/lookup``).
+DEFAULT_LIMIT = 50
 
-Kind = Literal["finding", "attribute", "value", "location"]
-Cardinality = Literal["1:1", "1:n", "n:1", "n:m"]
-Flag = Literal["outlier"]
+Kind = UseKind
+#: One use of a code (the crosswalk's :class:`~ontomap.crosswalk.CodeUse`).
+Use = CodeUse
 
 #: The ways a code can be written, for error messages.
 EXPECTED_FORMS = (
@@ -291,397 +313,344 @@ def malformation(code: IndexCode) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class CodeInfo:
-    """The looked-up code: system key, code, CURIE, IRI and its labels in the corpus (the
-    displays authors gave it, most used first)."""
+    """The looked-up code: system key, code, CURIE, IRI, its labels in the corpus (the displays
+    authors gave it, most used first), the number of entities it indexes (``uses``; anatomic
+    locations index nothing) and the independent contexts of those uses (``contexts``)."""
 
     system: str
     code: str
     curie: str
     iri: str
     labels: tuple[str, ...]
+    uses: int = 0
+    contexts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
-class Use:
-    """One entity that uses the code: its OIFM ID, kind, finding's OIFM ID and label."""
+class MatchContext:
+    """One context where the looked-up code and a match are listed on the same entities: the
+    context's kind, normalised name and (for a value) attribute name, how many entities in how
+    many findings, whether it is a template, and whether its entities pair the two codes."""
 
-    entity: str
-    kind: Kind
-    finding: str
-    label: str | None
+    kind: EntityKind
+    name: str
+    attribute: str | None
+    entities: int
+    findings: int
+    template: bool
+    paired: bool
+
+    def __str__(self) -> str:
+        where = f' of "{self.attribute}"' if self.attribute is not None else ""
+        return f'{self.kind} "{self.name}"{where}'
 
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    """A code of another system that indexes some of the same entities (see the module doc
-    for ``share``, ``cardinality`` and ``flag``)."""
+    """A code of another system listed on some of the same entities as the looked-up code: the
+    crosswalk's :class:`~ontomap.crosswalk.CrosswalkPair`, oriented from the looked-up code,
+    with the names the lookup shows (see the module doc for each figure)."""
 
-    system: str
-    code: str
-    curie: str
-    iri: str
-    label: str | None
-    entities: int
-    findings: int
-    share: float
-    cardinality: Cardinality
-    flag: Flag | None
+    pair: CrosswalkPair
+
+    @property
+    def system(self) -> str:
+        return self.pair.target.system
+
+    @property
+    def code(self) -> str:
+        return self.pair.target.code
+
+    @property
+    def curie(self) -> str:
+        return self.pair.target.curie
+
+    @property
+    def iri(self) -> str:
+        return self.pair.target.iri
+
+    @property
+    def label(self) -> str | None:
+        return self.pair.target_label
+
+    @property
+    def status(self) -> Status:
+        return self.pair.status
+
+    @property
+    def entities(self) -> int:
+        """Entities listing both codes (paired or co-listed)."""
+        return self.pair.co_indexed.entity_count
+
+    @property
+    def findings(self) -> int:
+        """Findings those entities belong to."""
+        return self.pair.co_indexed.findings
+
+    @property
+    def paired_entities(self) -> int:
+        """Entities that pair the two codes."""
+        return self.pair.paired.entity_count
+
+    @property
+    def contexts(self) -> int:
+        """Independent contexts supporting the pairing (0 for a co-listed pair)."""
+        return self.pair.paired.context_count
+
+    @property
+    def template(self) -> bool:
+        return self.pair.template
+
+    @property
+    def share(self) -> float:
+        """Supporting contexts / contexts of the looked-up code's uses."""
+        return self.pair.share
+
+    @property
+    def target_share(self) -> float:
+        """Supporting contexts / contexts of the match's uses."""
+        return self.pair.target_share
+
+    @property
+    def entity_share(self) -> float:
+        """Supporting entities / uses of the looked-up code."""
+        return self.pair.entity_share
+
+    @property
+    def cardinality(self) -> Cardinality | None:
+        return self.pair.cardinality
+
+    @property
+    def flag(self) -> Flag | None:
+        return self.pair.flag
+
+    @property
+    def predicate(self) -> Predicate | None:
+        return self.pair.predicate
+
+    @property
+    def confidence(self) -> float:
+        return self.pair.confidence
+
+    @property
+    def lexical_score(self) -> float | None:
+        return self.pair.lexical_score
+
+    @property
+    def justification(self) -> str | None:
+        return self.pair.justification
+
+    @property
+    def where(self) -> tuple[MatchContext, ...]:
+        """The contexts where the two codes are listed together (most findings first)."""
+        pairing = {s.context for s in self.pair.paired.contexts}
+        return tuple(_context(s, s.context in pairing) for s in self.pair.co_indexed.contexts)
+
+    def to_json(self) -> dict[str, Any]:
+        """The match as the ``matches`` entries of :meth:`LookupResult.to_json`."""
+        return {
+            "system": self.system,
+            "code": self.code,
+            "curie": self.curie,
+            "iri": self.iri,
+            "label": self.label,
+            "status": self.status,
+            "entities": self.entities,
+            "findings": self.findings,
+            "paired_entities": self.paired_entities,
+            "independent_contexts": self.contexts,
+            "template": self.template,
+            "share": _rounded(self.share),
+            "target_share": _rounded(self.target_share),
+            "entity_share": _rounded(self.entity_share),
+            "cardinality": self.cardinality,
+            "flag": self.flag,
+            "predicate": self.predicate,
+            "confidence": _rounded(self.confidence),
+            "lexical_score": _rounded(self.lexical_score),
+            "justification": self.justification,
+            "contexts": [
+                {
+                    "kind": c.kind,
+                    "name": c.name,
+                    "attribute": c.attribute,
+                    "entities": c.entities,
+                    "findings": c.findings,
+                    "template": c.template,
+                    "paired": c.paired,
+                }
+                for c in self.where
+            ],
+        }
+
+
+def _context(support: ContextSupport, paired: bool) -> MatchContext:
+    context = support.context
+    return MatchContext(
+        context.kind,
+        context.name,
+        context.attribute,
+        support.entities,
+        support.findings,
+        support.template,
+        paired,
+    )
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+_KIND_ORDER: tuple[Kind, ...] = ("finding", "location", "attribute", "value")
+_KIND_LETTERS = {"f": "finding", "l": "location", "a": "attribute", "v": "value"}
 
 
 @dataclass(frozen=True, slots=True)
 class LookupResult:
     """Everything the store says about one code.
 
-    ``used_by`` lists every use (ordered by finding, then entity); ``matches`` the co-indexed
-    codes of other systems (by system, then most supported first), restricted to one system
-    when the lookup was asked ``to`` one.
+    ``used_by`` lists every use (ordered by finding, then kind and entity; read lazily from the
+    crosswalk graph); ``matches`` the codes of other systems on the same entities (by system,
+    paired before co-listed, best supported first), only those of one system when the lookup
+    was asked ``to`` one.
     """
 
     code: CodeInfo
-    used_by: tuple[Use, ...]
+    used_by: Sequence[CodeUse]
     matches: tuple[Match, ...]
     to: str | None = None
 
     @property
     def findings(self) -> int:
         """Number of distinct findings that use the code (in any way)."""
-        return len({use.finding for use in self.used_by})
+        uses = self.used_by
+        if isinstance(uses, UseList):
+            return len(set(uses.findings))
+        return len({use.finding for use in uses})
 
     @property
     def kinds(self) -> dict[str, int]:
-        """Number of uses per kind (``finding``, ``attribute``, ``value``, ``location``)."""
-        counts = Counter(use.kind for use in self.used_by)
-        return {kind: counts[kind] for kind in _KIND_ORDER if counts[kind]}
+        """Number of uses per kind (``finding``, ``location``, ``attribute``, ``value``)."""
+        uses = self.used_by
+        if isinstance(uses, UseList):
+            letters = uses.row[2]
+            counts = {_KIND_LETTERS[c]: letters.count(c) for c in set(letters)}
+        else:
+            counts = {}
+            for use in uses:
+                counts[use.kind] = counts.get(use.kind, 0) + 1
+        return {kind: counts[kind] for kind in _KIND_ORDER if counts.get(kind)}
 
-    def to_json(self) -> dict[str, Any]:
-        """The result as the stable JSON shape documented in the README."""
+    def page(self, offset: int = 0, limit: int | None = DEFAULT_LIMIT) -> Sequence[CodeUse]:
+        """The uses from ``offset`` on, at most ``limit`` of them (``None``: all)."""
+        if offset < 0 or (limit is not None and limit < 0):
+            raise ValueError("offset and limit must not be negative")
+        end = None if limit is None else offset + limit
+        return self.used_by[offset:end]
+
+    def to_json(self, offset: int = 0, limit: int | None = DEFAULT_LIMIT) -> dict[str, Any]:
+        """The result as the JSON shape documented in the README (version
+        :data:`JSON_VERSION`), with the page of ``used_by`` from ``offset``, at most ``limit``
+        uses (``None``: every use)."""
         code = self.code
         return {
+            "version": JSON_VERSION,
+            "crosswalk_rules": RULES_VERSION,
             "code": {
                 "system": code.system,
                 "code": code.code,
                 "curie": code.curie,
                 "iri": code.iri,
                 "labels": list(code.labels),
+                "index_uses": code.uses,
+                "contexts": code.contexts,
             },
-            "used_by": [
-                {"entity": u.entity, "kind": u.kind, "finding": u.finding, "label": u.label}
-                for u in self.used_by
-            ],
-            "matches": [
-                {
-                    "system": m.system,
-                    "code": m.code,
-                    "curie": m.curie,
-                    "iri": m.iri,
-                    "label": m.label,
-                    "entities": m.entities,
-                    "findings": m.findings,
-                    "share": round(m.share, 4),
-                    "cardinality": m.cardinality,
-                    "flag": m.flag,
-                }
-                for m in self.matches
-            ],
+            "to": self.to,
+            "matches": [m.to_json() for m in self.matches],
+            "used_by": {
+                "uses": len(self.used_by),
+                "findings": self.findings,
+                "kinds": self.kinds,
+                "offset": offset,
+                "limit": limit,
+                "items": [
+                    {
+                        "finding": u.finding,
+                        "finding_label": u.finding_label,
+                        "kind": u.kind,
+                        "entity": u.entity,
+                        "label": u.label,
+                    }
+                    for u in self.page(offset, limit)
+                ],
+            },
         }
 
-
-_KIND_ORDER: tuple[Kind, ...] = ("finding", "location", "attribute", "value")
-
-# ------------------------------------------------------------------ queries (engine-bound)
-
-#: Every entity that carries ``?concept``, the relation, its model graph and label.
-USES_QUERY = """
-SELECT ?concept ?relation ?graph ?node ?label WHERE {
-  GRAPH ?graph {
-    { ?node oifm:hasIndexCode ?concept . BIND ("index" AS ?relation) }
-    UNION
-    { ?node oifm:anatomicLocation ?concept . BIND ("location" AS ?relation) }
-    OPTIONAL { ?node rdfs:label ?label }
-  }
-}
-"""
-
-#: For ``?concept``: each code on the same entities (``?concept`` itself included, which
-#: counts its own uses), with the entities and model graphs (findings) that carry both.
-#: An entity lives in one model graph, so each (graph, entity) row is one entity.
-CO_INDEX_QUERY = """
-SELECT ?concept ?other (COUNT(*) AS ?entities) (COUNT(DISTINCT ?graph) AS ?findings)
-WHERE {
-  GRAPH ?graph { ?node oifm:hasIndexCode ?concept , ?other }
-}
-GROUP BY ?concept ?other
-"""
-
-#: :data:`CO_INDEX_QUERY` without the findings, for the other side of each match.
-PARTNERS_QUERY = """
-SELECT ?concept ?other (COUNT(*) AS ?entities)
-WHERE {
-  GRAPH ?graph { ?node oifm:hasIndexCode ?concept , ?other }
-}
-GROUP BY ?concept ?other
-"""
-
-#: The displays given to ``?concept``, with the number of models that use each.
-LABELS_QUERY = """
-SELECT ?concept ?label (COUNT(DISTINCT ?graph) AS ?models) WHERE {
-  GRAPH ?graph { ?concept rdfs:label ?label }
-}
-GROUP BY ?concept ?label
-"""
-
-_KINDS: tuple[tuple[re.Pattern[str], Kind], ...] = (
-    (re.compile(VALUE_CODE_PATTERN), "value"),
-    (re.compile(OIFMA_ID_PATTERN), "attribute"),
-    (re.compile(OIFM_ID_PATTERN), "finding"),
-)
+    def dumps(self, offset: int = 0, limit: int | None = DEFAULT_LIMIT) -> str:
+        """:meth:`to_json` as text: indented, UTF-8 characters as they are, a final newline
+        (what ``ontomap lookup --format json`` prints and ``/lookup`` answers)."""
+        return json.dumps(self.to_json(offset, limit), ensure_ascii=False, indent=2) + "\n"
 
 
-def _kind_of(oifm_id: str) -> Kind | None:
-    """The kind of entity an OIFM ID names (the model validates these patterns)."""
-    for pattern, kind in _KINDS:
-        if pattern.fullmatch(oifm_id):
-            return kind
-    return None
+# ------------------------------------------------------------------ looking up
+
+#: One reader per read-only store (its generation never changes), kept while the store lives.
+_READERS: weakref.WeakKeyDictionary[object, CrosswalkReader] = weakref.WeakKeyDictionary()
 
 
-def _natural(oifm_id: str) -> tuple[str, int]:
-    stem, _, number = oifm_id.partition(".")
-    return stem, int(number) if number.isdigit() else -1
+def crosswalk_reader(target: Store | SparqlBackend | CrosswalkReader) -> CrosswalkReader:
+    """The crosswalk reader to look codes up in ``target``: ``target`` itself when it is one;
+    for a read-only store (or a local backend over one) the one reader kept for it, so that
+    its checks are made once; for anything else a new reader (keep it, and pass it to
+    :func:`lookup`, to look up many codes on a writable store or a remote endpoint)."""
+    if isinstance(target, CrosswalkReader):
+        return target
+    from ontomap.backends import LocalBackend
+    from ontomap.store import Store
 
-
-@dataclass(frozen=True, slots=True)
-class _CoIndex:
-    """What one code shares entities with: other code → (entities, findings)."""
-
-    uses: int
-    partners: dict[IndexCode, tuple[int, int]]
-
-    def in_system(self, key: str) -> dict[IndexCode, int]:
-        return {code: n for code, (n, _f) in self.partners.items() if code.system == key}
-
-
-#: What a column of a lookup query holds: ``iri``, ``node`` (IRI or blank node), ``literal``,
-#: ``label`` (a literal or unbound) or ``count`` (an integer, returned as an ``int``).
-_Column = Literal["iri", "node", "literal", "label", "count"]
-
-_USES_COLUMNS: tuple[_Column, ...] = ("iri", "literal", "iri", "node", "label")
-_CO_INDEX_COLUMNS: tuple[_Column, ...] = ("iri", "iri", "count", "count")
-_PARTNERS_COLUMNS: tuple[_Column, ...] = ("iri", "iri", "count")
-_LABELS_COLUMNS: tuple[_Column, ...] = ("iri", "literal", "count")
-_EXPECTED = {
-    "iri": "an IRI",
-    "node": "an IRI or blank node",
-    "literal": "a literal",
-    "label": "a literal or nothing",
-    "count": "an integer",
-}
-
-
-class _Lookup:
-    """One lookup on a backend (the queries are small, the concept bound by the backend)."""
-
-    def __init__(self, backend: SparqlBackend) -> None:
-        self.backend = backend
-        self.base = backend.base_iri or ""
-
-    def select(self, query: str, concept: str, columns: tuple[_Column, ...]) -> Iterator[tuple]:
-        """The rows of ``query`` for ``concept``, each term checked against ``columns``
-        (counts as ``int``): an endpoint that answers something else raises a
-        :class:`~ontomap.errors.StoreError` instead of a wrong lookup."""
-        from ontomap.query import QueryError
-
-        try:
-            result = self.backend.query(
-                query, {"concept": ox.NamedNode(concept)}, STANDARD_PREFIXES
-            )
-        except QueryError as exc:
-            raise StoreError(
-                f"{self.backend.location} cannot run the lookup's queries: {exc}"
-            ) from None
-        rows = getattr(result, "rows", None)
-        if rows is None:
-            raise StoreError(f"{self.backend.location} answered a lookup query with no rows")
-        names = result.variables  # type: ignore[union-attr]
-        for row in rows:
-            if len(row) != len(columns):
-                raise StoreError(
-                    f"{self.backend.location} answered a lookup query with the variables "
-                    f"{' '.join('?' + n for n in names)}"
-                )
-            yield tuple(
-                _checked(term, column, name, self.backend.location)
-                for term, column, name in zip(row, columns, names, strict=True)
-            )
-
-    def uses(self, iri: str) -> list[Use]:
-        found = set()
-        base, graph_ns = self.base, len(GRAPH_NS)
-        # Rows unpack in projection order, much faster than lookups by name.
-        for _concept, relation, graph, node, label in self.select(USES_QUERY, iri, _USES_COLUMNS):
-            entity = node.value
-            if entity.startswith(base):
-                entity = entity[len(base) :]
-            kind = "location" if relation.value == "location" else _kind_of(entity)
-            if kind is None:
-                continue
-            text = label.value if label is not None else None
-            found.add(Use(entity, kind, graph.value[graph_ns:], text))
-        return sorted(
-            found,
-            key=lambda u: (u.finding, _KIND_ORDER.index(u.kind), _natural(u.entity)),
-        )
-
-    def co_index(self, code: IndexCode, findings: bool = True) -> _CoIndex:
-        """The codes on the same entities as ``code`` (and the findings, unless not needed)."""
-        uses = 0
-        partners: dict[IndexCode, tuple[int, int]] = {}
-        query, columns = (
-            (CO_INDEX_QUERY, _CO_INDEX_COLUMNS) if findings else (PARTNERS_QUERY, _PARTNERS_COLUMNS)
-        )
-        for _concept, other_iri, entities, *found in self.select(query, code.iri, columns):
-            counts = (entities, found[0] if found else 0)
-            other = code_from_iri(other_iri.value)
-            if other is None:
-                continue
-            if other == code:
-                uses = counts[0]
-            else:
-                partners[other] = counts
-        return _CoIndex(uses, partners)
-
-    def labels(self, iri: str) -> tuple[str, ...]:
-        counted = [
-            (models, label.value)
-            for _concept, label, models in self.select(LABELS_QUERY, iri, _LABELS_COLUMNS)
-        ]
-        return tuple(label for _n, label in sorted(counted, key=lambda p: (-p[0], p[1])))
-
-    def run(self, text: str, code: IndexCode, to: CodeSystem | None) -> LookupResult:
-        used_by = self.uses(code.iri)
-        if not used_by:
-            reason = malformation(code)
-            if reason is not None:
-                raise MalformedCodeError(text, code, reason)
-            raise CodeNotFoundError(text, code)
-        own = self.co_index(code)
-        by_system: dict[str, dict[IndexCode, tuple[int, int]]] = defaultdict(dict)
-        for other, counts in own.partners.items():
-            if other.system != code.system:
-                by_system[other.system][other] = counts
-        order = {key: i for i, key in enumerate(default_registry().keys)}
-        matches = []
-        for key in sorted(by_system, key=lambda k: (order.get(k, len(order)), k)):
-            if to is not None and key != to.key:
-                continue
-            partners = by_system[key]
-            for other, (entities, findings) in sorted(
-                partners.items(), key=lambda item: (-item[1][0], item[0].code)
-            ):
-                matches.append(self.match(code, own, partners, other, entities, findings))
-        return LookupResult(
-            CodeInfo(code.system, code.code, code.curie, code.iri, self.labels(code.iri)),
-            tuple(used_by),
-            tuple(matches),
-            to.key if to is not None else None,
-        )
-
-    def match(
-        self,
-        code: IndexCode,
-        own: _CoIndex,
-        partners: dict[IndexCode, tuple[int, int]],
-        other: IndexCode,
-        entities: int,
-        findings: int,
-    ) -> Match:
-        theirs = self.co_index(other, findings=False)
-        back = theirs.in_system(code.system)
-        share = entities / own.uses if own.uses else 0.0
-        outlier = is_minority(
-            share, [n / own.uses for c, (n, _f) in partners.items() if c != other]
-        )
-        if not outlier and theirs.uses:
-            their_share = back.get(code, 0) / theirs.uses
-            others = [n / theirs.uses for c, n in back.items() if c != code]
-            outlier = is_minority(their_share, others)
-        many_here = len(partners) > 1
-        many_there = len(back) > 1
-        cardinality = cardinality_of(many_here, many_there)
-        labels = self.labels(other.iri)
-        return Match(
-            system=other.system,
-            code=other.code,
-            curie=other.curie,
-            iri=other.iri,
-            label=labels[0] if labels else None,
-            entities=entities,
-            findings=findings,
-            share=share,
-            cardinality=cardinality,
-            flag="outlier" if outlier else None,
-        )
-
-
-def _checked(term: ox.Term | None, column: _Column, name: str, location: str) -> Any:
-    """``term`` if it is what ``column`` holds (a count as an ``int``), else a StoreError."""
-    if column == "count":
-        if isinstance(term, ox.Literal):
-            try:
-                return int(term.value)
-            except ValueError:
-                pass
-    elif column == "label":
-        if term is None or isinstance(term, ox.Literal):
-            return term
-    elif isinstance(term, _TERM_TYPES[column]):
-        return term
-    shown = "nothing" if term is None else str(term)
-    if len(shown) > 80:
-        shown = shown[:79] + "…"
-    raise StoreError(
-        f"{location} answered {shown} for ?{name} of a lookup query, where "
-        f"{_EXPECTED[column]} belongs; does it hold a knowledge graph of ontomap's layout?"
-    )
-
-
-_TERM_TYPES: dict[str, type | tuple[type, ...]] = {
-    "iri": ox.NamedNode,
-    "node": (ox.NamedNode, ox.BlankNode),
-    "literal": ox.Literal,
-}
-
-
-def is_minority(share: float, other_shares: Iterable[float]) -> bool:
-    """Whether a pairing with ``share`` of a code's uses is an outlier: below
-    :data:`OUTLIER_SHARE` while another pairing of that code with the same system
-    (``other_shares``) has at least :data:`DOMINANT_SHARE`."""
-    return share < OUTLIER_SHARE and any(s >= DOMINANT_SHARE for s in other_shares)
-
-
-def cardinality_of(many_here: bool, many_there: bool) -> Cardinality:
-    """``1:1``, ``1:n``, ``n:1`` or ``n:m`` from whether the source code pairs with several
-    target codes (``many_here``) and the target code with several source codes."""
-    if many_here:
-        return "n:m" if many_there else "1:n"
-    return "n:1" if many_there else "1:1"
+    store = target.store if isinstance(target, LocalBackend) else target
+    if not (isinstance(store, Store) and store.read_only):
+        return CrosswalkReader(target)
+    reader = _READERS.get(store)
+    if reader is None:
+        reader = _READERS[store] = CrosswalkReader(store)
+    return reader
 
 
 def lookup(
-    target: Store | SparqlBackend, code: str | IndexCode, to: str | None = None
+    target: Store | SparqlBackend | CrosswalkReader,
+    code: str | IndexCode,
+    to: str | None = None,
 ) -> LookupResult:
-    """Look a code up in ``target`` (a :class:`~ontomap.store.Store`, or any
-    :class:`~ontomap.backends.SparqlBackend` such as a remote endpoint): its labels, its uses,
-    and the codes of other systems that index the same entities (only those of system ``to``
-    when given).
+    """Look a code up in ``target`` (a :class:`~ontomap.store.Store`, any
+    :class:`~ontomap.backends.SparqlBackend` such as a remote endpoint, or a
+    :class:`~ontomap.crosswalk.CrosswalkReader` of either): its labels, its uses, and the codes
+    of other systems listed on the same entities with the crosswalk's evidence (only those of
+    system ``to`` when given).
 
     ``code`` is text in any accepted form (see :func:`parse_code`) or an :class:`IndexCode`.
-    Raises a :class:`CodeLookupError` (unrecognised, ambiguous, malformed or not found) or
-    :class:`~ontomap.errors.UnknownCodeSystemError` for an unknown ``to``.
+    Raises a :class:`CodeLookupError` (unrecognised, ambiguous, malformed or not found),
+    :class:`~ontomap.errors.UnknownCodeSystemError` for an unknown ``to``, or
+    :class:`~ontomap.errors.StoreError` when the target cannot answer.
     """
     text = code if isinstance(code, str) else code.curie
-    wanted = parse_code(code) if isinstance(code, str) else code
+    wanted = parse_code(code) if isinstance(code, str) else IndexCode.of(code.system, code.code)
     system = default_registry().get(to) if to is not None else None
-    from ontomap.backends import as_backend
-
-    return _Lookup(as_backend(target)).run(text, wanted, system)
+    entry = crosswalk_reader(target).code(wanted, system)
+    if entry is None:
+        reason = malformation(wanted)
+        if reason is not None:
+            raise MalformedCodeError(text, wanted, reason)
+        raise CodeNotFoundError(text, wanted)
+    usage = entry.usage
+    info = CodeInfo(
+        wanted.system,
+        wanted.code,
+        wanted.curie,
+        wanted.iri,
+        usage.labels,
+        usage.uses,
+        usage.contexts,
+    )
+    matches = tuple(Match(pair) for pair in entry.pairs if pair.target.system != wanted.system)
+    return LookupResult(info, usage.used_by, matches, system.key if system is not None else None)

@@ -397,11 +397,9 @@ def _not_found(h: Misbehaving) -> None:
 
 
 def _wrong_kinds(h: Misbehaving) -> None:
-    """The lookup's variables, with a literal where the model graph's IRI belongs."""
+    """Every variable asked for, bound to a blank node (where an IRI or a literal belongs)."""
     names = h.selected()
-    row = {name: {"type": "uri", "value": "http://radlex.org/RID/RID5791"} for name in names}
-    row.update({"relation": {"type": "literal", "value": "index"}})
-    row.update({"graph": {"type": "literal", "value": "not an IRI"}})
+    row = {name: {"type": "bnode", "value": "b0"} for name in names}
     return h.results(names, [row])
 
 
@@ -565,7 +563,7 @@ def test_query_on_a_misbehaving_endpoint_exits_4_with_one_line(
 def test_a_lookup_that_finds_the_wrong_kind_of_term_says_which(misbehaving: str) -> None:
     done = ontomap_cli("lookup", "RID5791", "--endpoint", misbehaving + "wrong-kinds")
     message = _one_error_line(done)
-    assert 'answered "not an IRI" for ?graph of a lookup query, where an IRI belongs' in message
+    assert "answered _:b0 to a crosswalk query where an IRI or a literal belongs" in message
 
 
 def test_an_endless_answer_is_cut_at_the_size_limit(misbehaving: str) -> None:

@@ -95,14 +95,58 @@ def test_typing_rid5791_shows_snomed_263768009(page, corpus_server: Served) -> N
     matches = page.inner_text("#matches")
     assert "SNOMED" in matches and "263768009" in matches
     assert "1994" in matches and "1:1" in matches
+    assert "TEMPLATE" in page.inner_text("#matches tbody")  # the template flag, on the match
+    assert "value \u201clarger\u201d of \u201cchange from prior\u201d" in matches  # its context
+    assert page.is_hidden("#colisted-section")
     assert "radlex:RID5791" in page.inner_text("#code-title")
     assert "1994 entities in 1994 findings" in page.inner_text("#code-info")
+    assert "1 independent context" in page.inner_text("#code-info")
+    assert "RID5791" in page.url  # the lookup is in the address, to share
+
+
+def test_the_uses_are_paged_with_finding_names(page, corpus_server: Served) -> None:  # type: ignore[no-untyped-def]
+    page.goto(corpus_server.url)
+    _look_up(page, "RID5791")
     uses = page.locator("#uses tbody tr")
     assert uses.count() == 50
-    assert "first 50 of 1994" in page.inner_text("#uses-title")
-    page.click("#uses-more")
-    assert uses.count() == 1994
-    assert "RID5791" in page.url  # the lookup is in the address, to share
+    assert "1–50 of 1994 uses" in page.inner_text("#uses-title")
+    assert page.is_disabled("#uses-prev") and page.is_enabled("#uses-next")
+    first = page.inner_text("#uses tbody")
+    assert "retained material in hypopharynx" in first  # OIFM_GMTS_000001's name
+    page.click("#uses-next")
+    page.wait_for_function(
+        "document.querySelector('#uses-title').textContent.includes('51–100 of 1994')",
+        timeout=60_000,
+    )
+    assert uses.count() == 50 and page.inner_text("#uses tbody") != first
+    assert "offset=50" in page.url
+    assert page.is_enabled("#uses-prev")
+    page.click("#uses-prev")
+    page.wait_for_function(
+        "document.querySelector('#uses-title').textContent.includes('1–50 of 1994')",
+        timeout=60_000,
+    )
+    assert page.inner_text("#uses tbody") == first
+    page.goto(corpus_server.url + "#code=RID5791&offset=1950")  # a shared address of a page
+    page.reload()
+    page.wait_for_function(
+        "document.querySelector('#uses-title').textContent.includes('1951–1994 of 1994')",
+        timeout=60_000,
+    )
+    assert uses.count() == 44 and page.is_disabled("#uses-next")
+
+
+def test_co_listed_codes_are_shown_apart(page, corpus_server: Served) -> None:  # type: ignore[no-untyped-def]
+    page.goto(corpus_server.url)
+    page.select_option("#to", "SNOMED")
+    _look_up(page, "RADLEX:RID381")
+    paired = page.inner_text("#matches tbody")
+    assert "244958005" in paired and "pubococcygeus" in paired and "245019009" not in paired
+    assert page.is_visible("#colisted-section")
+    assert "not mappings" in page.inner_text("#colisted-title")
+    colisted = page.inner_text("#colisted")
+    assert "245019009" in colisted and "piriformis" in colisted
+    assert page.locator("#colisted tbody tr").count() == 32
 
 
 def test_a_matched_code_can_be_followed(page, corpus_server: Served) -> None:  # type: ignore[no-untyped-def]

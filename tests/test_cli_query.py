@@ -252,33 +252,66 @@ def test_lookup_table(kg: Path) -> None:
     assert result.exit_code == 0
     out = result.output
     assert out.startswith("radlex:RID5791  (RADLEX RID5791)")
-    assert "used by  2 entities in 2 findings (2 values)" in out
-    assert "sct:263768009" in out and "1:1" in out
-    assert "OIFM_OMAP_000001" in out
+    assert "used by   2 entities in 2 findings (2 values)" in out
+    assert "evidence  index code of 2 entities in 1 independent context" in out
+    assert "paired codes (1)" in out and "sct:263768009" in out and "1:1" in out
+    assert 'in value "larger" of "change from prior": 2 entities in 2 findings' in out
+    assert "OIFM_OMAP_000001" in out and "solitary pulmonary nodule" in out  # finding name
+    assert "co-listed" not in out
 
 
-def test_lookup_limit(kg: Path) -> None:
-    limited = run("lookup", "RID5791", "--store", kg, "--limit", "1").output
-    assert "used by (first 1 of 2; --limit 0 or --format json for all):" in limited
-    assert "used by (2):" in run("lookup", "RID5791", "--store", kg, "--limit", "0").output
+def test_lookup_pages_the_uses(kg: Path) -> None:
+    first = run("lookup", "RID5791", "--store", kg, "--limit", "1").output
+    assert "used by (1–1 of 2; --offset 1 for the next, --all for every use):" in first
+    second = run("lookup", "RID5791", "--store", kg, "--limit", "1", "--offset", "1").output
+    assert "used by (2–2 of 2; --all for every use):" in second
+    assert "used by (2):" in run("lookup", "RID5791", "--store", kg, "--all").output
+    assert (
+        "none from 3; 2 in all" in run("lookup", "RID5791", "--store", kg, "--offset", "2").output
+    )
+    both = run("lookup", "RID5791", "--store", kg, "--all", "--limit", "3")
+    assert both.exit_code == 2 and "not both" in both.output
 
 
 def test_lookup_json(kg: Path) -> None:
     result = run("lookup", "RID5791", "--to", "SNOMEDCT", "--format", "json", "--store", kg)
     assert result.exit_code == 0
     data = json.loads(result.output)
+    assert data["version"] == 2 and data["to"] == "SNOMED"
     assert data["code"]["curie"] == "radlex:RID5791"
     assert [m["curie"] for m in data["matches"]] == ["sct:263768009"]
-    assert data["matches"][0]["cardinality"] == "1:1"
-    assert {u["finding"] for u in data["used_by"]} == {"OIFM_GMTS_005529", "OIFM_OMAP_000001"}
+    match = data["matches"][0]
+    assert (match["cardinality"], match["status"], match["independent_contexts"]) == (
+        "1:1",
+        "paired",
+        1,
+    )
+    used = data["used_by"]
+    assert (used["uses"], used["findings"], used["offset"], used["limit"]) == (2, 2, 0, 50)
+    assert {u["finding"] for u in used["items"]} == {"OIFM_GMTS_005529", "OIFM_OMAP_000001"}
+    paged = run("lookup", "RID5791", "--format", "json", "--store", kg, "--offset", "1", "--all")
+    assert json.loads(paged.output)["used_by"]["items"] == used["items"][1:]
+    assert json.loads(paged.output)["used_by"]["limit"] is None
 
 
 def test_lookup_csv(kg: Path) -> None:
     result = run("lookup", "SNOMED 263768009", "--format", "csv", "--store", kg)
     rows = list(csv.reader(io.StringIO(result.output)))
     assert tuple(rows[0]) == CSV_COLUMNS
-    assert rows[1][:4] == ["sct:263768009", "RADLEX", "RID5791", "radlex:RID5791"]
-    assert rows[1][-3:] == ["1.0000", "1:1", ""]
+    row = dict(zip(CSV_COLUMNS, rows[1], strict=True))
+    assert [row[c] for c in ("from", "system", "code", "curie")] == [
+        "sct:263768009",
+        "RADLEX",
+        "RID5791",
+        "radlex:RID5791",
+    ]
+    assert (row["status"], row["independent_contexts"], row["share"], row["cardinality"]) == (
+        "paired",
+        "1",
+        "1.0000",
+        "1:1",
+    )
+    assert row["contexts"] == 'value "larger" of "change from prior" (2 entities, 2 findings)'
 
 
 @pytest.mark.parametrize(
@@ -300,7 +333,13 @@ def test_lookup_unknown_or_malformed_exits_3(code: str, message: str, kg: Path) 
 
 @pytest.mark.parametrize(
     "args",
-    [("RID5791", "--to", "NOPE"), ("RID5791", "--format", "xml"), ("RID5791", "--limit", "-2"), ()],
+    [
+        ("RID5791", "--to", "NOPE"),
+        ("RID5791", "--format", "xml"),
+        ("RID5791", "--limit", "-2"),
+        ("RID5791", "--offset", "-1"),
+        (),
+    ],
 )
 def test_lookup_usage_errors_exit_2(args: tuple[str, ...], kg: Path) -> None:
     assert run("lookup", *args, "--store", kg).exit_code == 2
@@ -331,7 +370,7 @@ def test_lookup_as_a_real_process(kg: Path) -> None:
     elapsed = time.perf_counter() - started
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    assert data["used_by"][0]["entity"] == "OIFM_GMTS_005529"
+    assert data["used_by"]["items"][0]["entity"] == "OIFM_GMTS_005529"
     assert elapsed < 5  # generous here; benchmarks/bench_query.py measures the real figure
     missing = subprocess.run(
         [sys.executable, "-m", "ontomap", "lookup", "RID1", "--store", str(kg)],

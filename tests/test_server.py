@@ -29,9 +29,11 @@ from servers import (
     start_ontomap,
 )
 
-from ontomap.graph import CODES_GRAPH, META_GRAPH
+from ontomap.graph import CODES_GRAPH, CROSSWALK_GRAPH, META_GRAPH
 from ontomap.query import prefixes
 from ontomap.server.formats import GRAPH_FORMATS, RESULT_FORMATS, choose, parse_accept
+from ontomap.server.jobs import LookupJob, Response
+from ontomap.server.workers import AnswerCache
 from ontomap.store import Store
 from ontomap.vocab import GRAPH_NS
 
@@ -384,16 +386,52 @@ def test_graph_store_errors(served: Served) -> None:
 # ------------------------------------------------------------------ lookup, page, queries
 
 
-def test_lookup_answers_exactly_the_cli_json(served: Served, examples_store: Path) -> None:
-    answer = request(served.url + "lookup?" + urllib.parse.urlencode({"code": "RID49896"}))
+LOOKUP_PARAMS = [
+    {},
+    {"to": "SNOMED"},
+    {"to": "RADLEX"},
+    {"limit": "1"},
+    {"offset": "1", "limit": "1"},
+    {"offset": "5"},
+    {"limit": "0"},
+]
+
+
+@pytest.mark.parametrize("params", LOOKUP_PARAMS)
+def test_lookup_answers_exactly_the_cli_json(
+    served: Served, examples_store: Path, params: dict[str, str]
+) -> None:
+    query = urllib.parse.urlencode({"code": "RID5791", **params})
+    answer = request(served.url + "lookup?" + query)
     assert answer.status == 200 and answer.media_type == "application/json"
-    cli = ontomap_cli("lookup", "RID49896", "--format", "json", "--store", examples_store)
+    args = [f"--{name}={value}" for name, value in params.items()]
+    cli = ontomap_cli("lookup", "RID5791", "--format", "json", "--store", examples_store, *args)
     assert cli.returncode == 0, cli.stderr
     assert answer.text == cli.stdout
-    data = answer.json()
+    again = request(served.url + "lookup?" + query)  # from the answer cache, the same bytes
+    assert again.body == answer.body
+
+
+def test_lookup_json_and_its_pages(served: Served) -> None:
+    data = request(served.url + "lookup?code=RID49896").json()
+    assert data["version"] == 2  # type: ignore[index]
     assert [m["curie"] for m in data["matches"]] == ["sct:263703002"]  # type: ignore[index]
     to = request(served.url + "lookup?code=RID49896&to=RADLEX")
     assert to.json()["matches"] == []  # type: ignore[index]
+    whole = request(served.url + "lookup?code=RID5791&limit=1000").json()["used_by"]  # type: ignore[index]
+    assert (whole["uses"], whole["offset"], whole["limit"], len(whole["items"])) == (2, 0, 1000, 2)
+    pages = [
+        request(served.url + f"lookup?code=RID5791&offset={n}&limit=1").json()["used_by"]  # type: ignore[index]
+        for n in (0, 1, 2)
+    ]
+    assert [p["offset"] for p in pages] == [0, 1, 2]
+    assert pages[0]["items"] + pages[1]["items"] == whole["items"] and pages[2]["items"] == []
+    assert {u["finding_label"] for u in whole["items"]} == {
+        "Diffuse hepatic calcifications",
+        "solitary pulmonary nodule",
+    }
+    head = request(served.url + "lookup?code=RID5791", method="HEAD")
+    assert head.status == 200 and head.body == b""
 
 
 def test_lookup_errors_are_json(served: Served) -> None:
@@ -407,16 +445,112 @@ def test_lookup_errors_are_json(served: Served) -> None:
     assert missing.status == 400 and missing.media_type == "application/json"
 
 
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("limit=-1", "bad limit '-1': give a whole number from 0 to 1000 (default 50)"),
+        ("limit=1001", "bad limit '1001'"),
+        ("limit=ten", "bad limit 'ten'"),
+        ("limit=", "bad limit ''"),
+        ("limit=1.5", "bad limit '1.5'"),
+        ("limit=%2B5", "bad limit '+5'"),
+        ("limit=+5", "bad limit ' 5'"),
+        ("limit=1&limit=2", "give the parameter 'limit' once, not 2 times"),
+        ("offset=-3", "bad offset '-3': give a whole number from 0 to 1000000000 (default 0)"),
+        ("offset=" + "9" * 50, "bad offset"),
+        ("offset=%00", "bad offset '\\x00'"),
+        ("to=SNOMED&to=RADLEX", "give the parameter 'to' once"),
+    ],
+)
+def test_bad_lookup_pages_answer_400_in_json(served: Served, query: str, says: str) -> None:
+    answer = request(served.url + "lookup?code=RID5791&" + query)
+    assert answer.status == 400 and answer.media_type == "application/json", answer.text
+    data = answer.json()
+    assert data["status"] == 400 and says in data["error"], data  # type: ignore[index]
+
+
 def test_lookup_of_rid5791_equals_the_cli_on_the_corpus(corpus_store: Path, logs: Path) -> None:
     with ontomap_server(corpus_store, "--workers", "1", log_dir=logs) as server:
-        answer = request(server.url + "lookup?code=RID5791&to=SNOMED", timeout=120)
-    cli = ontomap_cli(
-        "lookup", "RID5791", "--to", "SNOMED", "--format", "json", "--store", corpus_store
+        answers = {
+            params: request(server.url + "lookup?code=RID5791&to=SNOMED" + params, timeout=120)
+            for params in ("", "&offset=50&limit=100", "&limit=1000&offset=1000")
+        }
+    for params, answer in answers.items():
+        args = [arg.replace("=", " ").split() for arg in params.split("&") if arg]
+        flags = [f"--{part}" if i == 0 else part for pair in args for i, part in enumerate(pair)]
+        cli = ontomap_cli(
+            "lookup",
+            "RID5791",
+            "--to",
+            "SNOMED",
+            "--format",
+            "json",
+            "--store",
+            corpus_store,
+            *flags,
+        )
+        assert answer.status == 200, answer.text
+        assert answer.text == cli.stdout, params
+    data = answers[""].json()
+    match = data["matches"][0]  # type: ignore[index]
+    assert (match["code"], match["findings"], match["template"]) == ("263768009", 1994, True)
+    assert len(answers[""].body) < 20_000  # the default page; 271 KB with every use before
+    last = answers["&limit=1000&offset=1000"].json()["used_by"]  # type: ignore[index]
+    assert (last["uses"], len(last["items"])) == (1994, 994)
+
+
+def test_a_new_generation_is_not_answered_from_the_cache(
+    examples_store: Path, logs: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "kg"
+    shutil.copytree(examples_store, copy)
+    env = dict(ENV, ONTOMAP_TOKEN=TOKEN)
+    server = start_ontomap(copy, "--allow-update", "--workers", "1", log_dir=logs, env=env)
+    try:
+        before = request(server.url + "lookup?code=RID49896")
+        assert before.status == 200 and before.json()["used_by"]["uses"] == 2  # type: ignore[index]
+        assert request(server.url + "lookup?code=RID49896").body == before.body  # cached
+        # Without the crosswalk graph the crosswalk is computed from the models, and one of
+        # the two models that use RID49896 is gone: a stale cache would still say 2 uses.
+        dropped = _update(
+            server,
+            f"DROP GRAPH <{CROSSWALK_GRAPH.value}> ; DROP GRAPH <{GRAPH_NS}OIFM_GMTS_005529>",
+        )
+        assert dropped.status == 204, dropped.text
+        after = request(server.url + "lookup?code=RID49896")
+        assert after.status == 200, after.text
+        assert after.json()["used_by"]["uses"] == 1  # type: ignore[index]
+    finally:
+        server.stop()
+
+
+def test_the_answer_cache_is_bounded_and_keyed_by_the_parsed_code() -> None:
+    spellings = ("RID5791", "radlex:RID5791", " RADLEX RID5791 ", "http://radlex.org/RID/RID5791")
+    keys = {LookupJob(text, "SNOMEDCT").answer_key() for text in spellings}
+    assert keys == {("RADLEX", "RID5791", "SNOMED", 0, 50)}
+    assert LookupJob("RID5791", offset=50, limit=None).answer_key() == (
+        "RADLEX",
+        "RID5791",
+        None,
+        50,
+        None,
     )
-    assert answer.status == 200, answer.text
-    assert answer.text == cli.stdout
-    match = answer.json()["matches"][0]  # type: ignore[index]
-    assert (match["code"], match["findings"]) == ("263768009", 1994)
+    assert LookupJob("no code").answer_key() is None
+    assert LookupJob("RID5791", "NOPE").answer_key() is None
+    cache = AnswerCache(3 * (1000 + AnswerCache.ENTRY_BYTES))
+    body = Response(200, "application/json", b"x" * 1000)
+    for n in range(4):
+        cache.put(("code", n), body)
+    assert len(cache) == 3 and cache.get(("code", 0)) is None  # the oldest went first
+    assert cache.get(("code", 1)) is body  # now the most recently used
+    cache.put(("code", 4), body)
+    assert cache.get(("code", 2)) is None and cache.get(("code", 1)) is body
+    cache.put(("error", 0), Response(404, "application/json", b"{}"))
+    assert cache.get(("error", 0)) is None  # errors are not kept
+    cache.put(("huge", 0), Response(200, "application/json", b"x" * 10_000))
+    assert cache.get(("huge", 0)) is None and cache.size <= cache.max_bytes
+    cache.clear()
+    assert len(cache) == 0 and cache.size == 0
 
 
 def test_the_page_is_self_contained(served: Served) -> None:

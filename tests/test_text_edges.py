@@ -330,7 +330,7 @@ def test_a_lookup_table_keeps_one_line_per_row(edge_cli: Path) -> None:
     text = table.stdout.decode()
     assert "solitary\\u2028pulmonary nodule" in text and "\u2028" not in text
     as_json = _cli("lookup", "gamuts:14616", "--store", "kg", "--format", "json", cwd=edge_cli)
-    assert json.loads(as_json.stdout)["used_by"][0]["label"] == name
+    assert json.loads(as_json.stdout)["used_by"]["items"][0]["label"] == name
 
 
 @pytest.mark.parametrize(

@@ -289,12 +289,12 @@ def test_waiting_requests_are_served_in_arrival_order(examples_store: Path) -> N
 
         slow = threading.Thread(target=workers.run, args=(QueryJob(SLOW),))
         slow.start()
-        time.sleep(0.3)
+        time.sleep(0.9)  # the waiting come late, so a loaded machine restarts the worker in time
         threads = []
         for n in range(6):
             threads.append(threading.Thread(target=ask, args=(n,)))
             threads[-1].start()
-            time.sleep(0.1)
+            time.sleep(0.05)
         for thread in [slow, *threads]:
             thread.join(30)
     assert len(answers) == 6

@@ -12,6 +12,7 @@ Exit codes (scripts rely on them):
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -61,8 +62,35 @@ def handle_errors(func: F) -> F:
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
+#: The module that defines each command (and registers it on :data:`main` when imported).
+COMMAND_MODULES = {
+    "build": "ontomap.cli.build",
+    "export": "ontomap.cli.build",
+    "lookup": "ontomap.cli.lookup",
+    "mappings": "ontomap.cli.mappings",
+    "push": "ontomap.cli.push",
+    "query": "ontomap.cli.query",
+    "reason": "ontomap.cli.reason",
+    "serve": "ontomap.cli.serve",
+    "validate": "ontomap.cli.validate",
+}
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when they are used (:data:`COMMAND_MODULES`): a
+    command starts without importing what the others need (``ontomap lookup`` then imports no
+    exporter, validator or server)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMAND_MODULES})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            importlib.import_module(COMMAND_MODULES[cmd_name])
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="ontomap")
 def main() -> None:
     """ontomap: radiology finding models (OIFM) as one RDF knowledge graph.
@@ -82,11 +110,3 @@ def main() -> None:
     Exit codes: 0 ok, 1 some inputs failed (the rest converted), 2 usage error,
     3 not found, 4 store or endpoint error, 130 interrupted (nothing half-written).
     """
-
-
-from ontomap.cli import build as _build  # noqa: E402,F401  (registers commands)
-from ontomap.cli import lookup, query  # noqa: E402,F401  (registers `lookup`, `query`)
-from ontomap.cli import mappings as _mappings  # noqa: E402,F401  (registers `mappings`)
-from ontomap.cli import push as _push  # noqa: E402,F401  (registers `push` and `serve`)
-from ontomap.cli import reason as _reason  # noqa: E402,F401  (registers `reason`)
-from ontomap.cli import validate as _validate  # noqa: E402,F401  (registers `validate`)

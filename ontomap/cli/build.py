@@ -9,27 +9,20 @@ from pathlib import Path
 import click
 
 from ontomap.cli import EXIT_INPUT_ERRORS, EXIT_INTERRUPTED, EXIT_USAGE, fail, handle_errors, main
+from ontomap.cli.options import store_option
 from ontomap.errors import OntomapError
 from ontomap.exporters import EXPORTERS, exporter_for
 from ontomap.graph import GraphBuilder, check_base_iri
 from ontomap.progress import Progress
 from ontomap.readers import ModelStream, ReadReport
 from ontomap.readers.limits import DEFAULT_MAX_FILE_SIZE, MAX_FILE_SIZE_ENV, format_size, parse_size
-from ontomap.store import STORE_ENV, Store, current_generation, default_store_path, is_store
+from ontomap.store import Store, current_generation, default_store_path, is_store
 from ontomap.vocab import DEFAULT_BASE_IRI
 
 FORMATS = sorted(EXPORTERS)
 #: Errors and warnings printed by default before the rest are only counted.
 DEFAULT_MAX_MESSAGES = 50
 
-store_option = click.option(
-    "--store",
-    "store_path",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar=STORE_ENV,
-    show_envvar=True,
-    help=f"Store folder. Default: ${STORE_ENV}, else {default_store_path()}.",
-)
 base_option = click.option(
     "--base-iri",
     metavar="IRI",

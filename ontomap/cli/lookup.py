@@ -1,30 +1,28 @@
-"""``ontomap lookup``: a code's labels, uses and cross-terminology matches."""
+"""``ontomap lookup``: a code's labels, uses and cross-terminology matches with their evidence."""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
+import textwrap
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
-from ontomap.cli import EXIT_NOT_FOUND, fail, handle_errors, main
-from ontomap.cli.build import store_option
-from ontomap.cli.query import endpoint_option, open_target, timeout_option
+from ontomap.cli import EXIT_NOT_FOUND, EXIT_USAGE, fail, handle_errors, main
+from ontomap.cli.options import endpoint_option, open_target, store_option, timeout_option
+from ontomap.crosswalk import DOMINANT_SHARE, OUTLIER_SHARE, TEMPLATE_MIN_FINDINGS, CodeUse
 from ontomap.errors import UnknownCodeSystemError
-from ontomap.lookup import (
-    DOMINANT_SHARE,
-    OUTLIER_SHARE,
-    CodeLookupError,
-    LookupResult,
-)
+from ontomap.lookup import DEFAULT_LIMIT, CodeLookupError, LookupResult, Match
 from ontomap.lookup import lookup as lookup_code
 from ontomap.terminology import default_registry
 
 FORMATS = ("table", "json", "csv")
-#: Columns of ``--format csv``: the looked-up code, then the keys of a JSON match.
+#: Columns of ``--format csv``: the looked-up code, then the figures of a JSON match (the
+#: contexts as text: ``kind "name" [of "attribute"] (N entities, N findings[, template][,
+#: co-listed])``, separated by `` | ``).
 CSV_COLUMNS = (
     "from",
     "system",
@@ -32,11 +30,22 @@ CSV_COLUMNS = (
     "curie",
     "iri",
     "label",
+    "status",
     "entities",
     "findings",
+    "paired_entities",
+    "independent_contexts",
+    "template",
     "share",
+    "target_share",
+    "entity_share",
     "cardinality",
     "flag",
+    "predicate",
+    "confidence",
+    "lexical_score",
+    "justification",
+    "contexts",
 )
 
 
@@ -63,7 +72,7 @@ def _columns(header: list[str], rows: list[list[str]], right: set[int]) -> list[
 
 
 def _percent(share: float) -> str:
-    return f"{share:.2%}" if 0 < share < 0.01 else f"{share:.1%}"
+    return f"{share:.2%}" if 0 < share < 0.01 else f"{share:.0%}"
 
 
 def _line(text: str) -> str:
@@ -84,59 +93,190 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def render_table(result: LookupResult, limit: int) -> str:
-    """The lookup as text for a terminal."""
+def _wrapped(text: str, indent: str) -> list[str]:
+    return textwrap.wrap(text, 100, initial_indent=indent, subsequent_indent=indent + "  ")
+
+
+def _plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else many or word + 's'}"
+
+
+def _predicate(match: Match) -> str:
+    return match.predicate.removeprefix("skos:") if match.predicate else "-"
+
+
+def _score(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _where(match: Match, width: int = 70) -> list[str]:
+    """One line per context of a match: where the two codes are listed together."""
+    out = []
+    for c in match.where:
+        counts = f"{_plural(c.entities, 'entity', 'entities')} in {_plural(c.findings, 'finding')}"
+        notes = [note for note, on in (("TEMPLATE", c.template), ("co-listed", not c.paired)) if on]
+        extra = f"  [{', '.join(notes)}]" if notes else ""
+        out.append(f"      in {_cut(str(c), width)}: {counts}{extra}")
+    return out
+
+
+def _paired_table(matches: list[Match]) -> list[str]:
+    header = ["system", "code", "label", "contexts", "template", "entities", "findings"]
+    header += ["share", "ent.share", "card.", "predicate", "conf.", "lexical", "flag"]
+    rows = [
+        [
+            m.system,
+            m.curie,
+            _cut(m.label or "", 28),
+            str(m.contexts),
+            "TEMPLATE" if m.template else "-",
+            str(m.entities),
+            str(m.findings),
+            _percent(m.share),
+            _percent(m.entity_share),
+            m.cardinality or "-",
+            _predicate(m),
+            f"{m.confidence:.2f}",
+            _score(m.lexical_score),
+            m.flag or "",
+        ]
+        for m in matches
+    ]
+    lines = _columns(header, rows, {3, 5, 6, 7, 8, 11, 12})
+    out = lines[:2]
+    for line, match in zip(lines[2:], matches, strict=True):
+        out.append(line)
+        out.extend(_where(match))
+    return out
+
+
+def _colisted_table(matches: list[Match]) -> list[str]:
+    header = ["system", "code", "label", "lexical", "entities", "findings", "listed in"]
+    rows = [
+        [
+            m.system,
+            m.curie,
+            _cut(m.label or "", 32),
+            _score(m.lexical_score),
+            str(m.entities),
+            str(m.findings),
+            "; ".join(_cut(str(c), 60) for c in m.where),
+        ]
+        for m in matches
+    ]
+    return _columns(header, rows, {3, 4, 5})
+
+
+def render_table(result: LookupResult, offset: int, limit: int | None) -> str:
+    """The lookup as text for a terminal: the code, its paired codes with their contexts, the
+    co-listed codes apart (they are no mappings), and one page of its uses."""
     code = result.code
-    kinds = ", ".join(f"{n} {kind}{'s' * (n != 1)}" for kind, n in result.kinds.items())
+    kinds = ", ".join(_plural(n, kind) for kind, n in result.kinds.items())
     uses = len(result.used_by)
     out = [
         f"{code.curie}  ({code.system} {code.code})",
-        f"  iri      {code.iri}",
-        f"  labels   {' | '.join(map(_line, code.labels)) if code.labels else '-'}",
-        f"  used by  {uses} entit{'ies' if uses != 1 else 'y'} in {result.findings} "
-        f"finding{'s' * (result.findings != 1)} ({kinds})",
+        f"  iri       {code.iri}",
+        f"  labels    {' | '.join(map(_line, code.labels)) if code.labels else '-'}",
+        f"  used by   {_plural(uses, 'entity', 'entities')} in "
+        f"{_plural(result.findings, 'finding')} ({kinds})",
+        f"  evidence  index code of {_plural(code.uses, 'entity', 'entities')} in "
+        f"{_plural(code.contexts, 'independent context')}",
         "",
     ]
     scope = f"{result.to} " if result.to else ""
-    if result.matches:
-        out.append(f"{scope}codes on the same entities ({len(result.matches)}):")
-        rows = [
-            [
-                m.system,
-                m.curie,
-                _cut(m.label or "", 40),
-                str(m.entities),
-                str(m.findings),
-                _percent(m.share),
-                m.cardinality,
-                m.flag or "",
-            ]
-            for m in result.matches
-        ]
-        header = ["system", "code", "label", "entities", "findings", "share", "card.", "flag"]
-        out.extend(_columns(header, rows, {3, 4, 5}))
-        if any(m.flag for m in result.matches):
-            out.append(
-                f"  outlier: under {OUTLIER_SHARE:.0%} of a code's uses while another pairing "
-                f"to the same system has {DOMINANT_SHARE:.0%} or more (a possible coding error)"
+    paired = [m for m in result.matches if m.status == "paired"]
+    colisted = [m for m in result.matches if m.status != "paired"]
+    if paired:
+        out.extend(
+            _wrapped(
+                f"paired {scope}codes ({len(paired)}): on the same entities as {code.curie}; "
+                "evidence for a link, not an equivalence",
+                "",
             )
-    else:
+        )
+        out.extend(_paired_table(paired))
+    if colisted:
+        if paired:
+            out.append("")
+        out.extend(
+            _wrapped(
+                f"co-listed {scope}codes ({len(colisted)}): listed on one entity with "
+                f"{code.curie} among several codes of each system, and their displays do not "
+                "pair them: NOT mappings",
+                "",
+            )
+        )
+        out.extend(_colisted_table(colisted))
+    if not result.matches:
         out.append(f"no {scope}codes of other systems on the same entities")
+    notes = []
+    if any(m.template for m in result.matches):
+        notes.append(
+            f"TEMPLATE: one authoring context repeated in {TEMPLATE_MIN_FINDINGS} findings or "
+            "more; its entity and finding counts are copies of one decision, not independent "
+            "confirmations (count the contexts)"
+        )
+    if any(m.flag for m in result.matches):
+        notes.append(
+            f"outlier: under {OUTLIER_SHARE:.0%} of a code's uses while another pairing "
+            f"to the same system has {DOMINANT_SHARE:.0%} or more (a possible coding error)"
+        )
+    if result.matches:
+        notes.append(
+            "contexts: independent authoring contexts (entity kind and name, and the "
+            "attribute for a value; names normalised as the crosswalk compares them: case, "
+            "punctuation, word order); share: supporting contexts / contexts of this code's "
+            "uses; ent.share: supporting entities / this code's uses; conf.: supporting "
+            "contexts / (contexts of the code used in more + 1)"
+        )
+    for note in notes:
+        out.extend(_wrapped(note, "  "))
     out.append("")
-    shown = result.used_by if limit == 0 else result.used_by[:limit]
-    more = (
-        f"first {len(shown)} of {uses}; --limit 0 or --format json for all"
-        if len(shown) < uses
-        else str(uses)
-    )
-    out.append(f"used by ({more}):")
-    rows = [[u.finding, u.kind, u.entity, _cut(u.label or "", 60)] for u in shown]
-    out.extend(_columns(["finding", "kind", "entity", "label"], rows, set()))
+    out.extend(_uses_table(result, offset, limit))
     return "\n".join(out)
 
 
+def _uses_table(result: LookupResult, offset: int, limit: int | None) -> list[str]:
+    uses = len(result.used_by)
+    shown: Sequence[CodeUse] = result.page(offset, limit)
+    if not shown:
+        where = f"none from {offset + 1}; " if uses else ""
+        return [f"used by ({where}{uses} in all)"]
+    first, last = offset + 1, offset + len(shown)
+    if first == 1 and last == uses:
+        title = f"used by ({uses}):"
+    else:
+        hints = []
+        if last < uses:
+            hints.append(f"--offset {last} for the next")
+        hints.append("--all for every use")
+        title = f"used by ({first}–{last} of {uses}; {', '.join(hints)}):"
+    rows = [
+        [u.finding, _cut(u.finding_label or "", 40), u.kind, u.entity, _cut(u.label or "", 40)]
+        for u in shown
+    ]
+    header = ["finding", "finding name", "kind", "entity", "label"]
+    return [title, *_columns(header, rows, set())]
+
+
+def _context_text(match: Match) -> str:
+    parts = []
+    for c in match.where:
+        notes = [_plural(c.entities, "entity", "entities"), _plural(c.findings, "finding")]
+        if c.template:
+            notes.append("template")
+        if not c.paired:
+            notes.append("co-listed")
+        parts.append(f"{c} ({', '.join(notes)})")
+    return " | ".join(parts)
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
 def render_csv(result: LookupResult) -> str:
-    """The matches as CSV (RFC 4180), one row per co-indexed code."""
+    """The matches as CSV (RFC 4180), one row per code on the same entities."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
@@ -149,11 +289,22 @@ def render_csv(result: LookupResult) -> str:
                 m.curie,
                 m.iri,
                 m.label or "",
+                m.status,
                 m.entities,
                 m.findings,
-                f"{m.share:.4f}",
-                m.cardinality,
+                m.paired_entities,
+                m.contexts,
+                "true" if m.template else "false",
+                _number(m.share),
+                _number(m.target_share),
+                _number(m.entity_share),
+                m.cardinality or "",
                 m.flag or "",
+                m.predicate or "",
+                _number(m.confidence),
+                _number(m.lexical_score),
+                m.justification or "",
+                _context_text(m),
             ]
         )
     return buffer.getvalue()
@@ -174,14 +325,25 @@ def render_csv(result: LookupResult) -> str:
     type=click.Choice(FORMATS),
     default="table",
     show_default=True,
-    help="table for people; json (stable shape, see the README) or csv (the matches) for scripts.",
+    help="table for people; json (versioned shape, see the README; what /lookup answers) or "
+    "csv (the matches) for scripts.",
 )
 @click.option(
     "--limit",
     type=click.IntRange(min=0),
-    default=10,
+    default=DEFAULT_LIMIT,
     show_default=True,
-    help="table: how many uses to list (0: all).",
+    help="table and json: how many uses to list (one page).",
+)
+@click.option(
+    "--offset",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="table and json: the first use listed (0-based; --offset 50 is the second page).",
+)
+@click.option(
+    "--all", "every", is_flag=True, help="table and json: list every use (not with --limit)."
 )
 @store_option
 @endpoint_option
@@ -192,21 +354,28 @@ def lookup(
     to: str | None,
     fmt: str,
     limit: int,
+    offset: int,
+    every: bool,
     store_path: Path | None,
     endpoint: str | None,
     timeout: float | None,
 ) -> None:
     """Look up a CODE: its labels in the corpus, where it is used, and the codes of other
-    systems that index the same findings, attributes and values.
+    systems listed on the same findings, attributes and values, with the evidence.
 
     CODE may be a CURIE (RADLEX:RID5791, radlex:RID5791, SNOMEDCT:263768009, sct:263768009),
     "SYSTEM code" ("SNOMED 263768009"), a FHIR system|code (http://snomed.info/sct|263768009),
     a concept IRI, or a bare code whose pattern names one system (RID5791).
 
-    Each match is evidence, not equivalence: how many entities and findings carry both codes,
-    its share of CODE's uses, the cardinality of the link (1:1, 1:n, n:1, n:m) and an outlier
-    flag when the pairing is under 5% of a code's uses while another pairing to the same
-    system has 50% or more.
+    Each match is evidence, not equivalence. A "paired" code is listed on the same entities
+    and, where an entity lists several codes of each system, matched by its display; a
+    "co-listed" one only shares an entity with CODE among several codes of each system, and
+    is no mapping. For each: the independent authoring contexts (entity kind and name, and the
+    attribute for a value) that support it, each marked TEMPLATE when repeated in 10 findings
+    or more (its counts are then copies of one decision); entities and findings; the share of
+    CODE's contexts (and of its uses); cardinality; an outlier flag; the SKOS predicate the
+    evidence supports (closeMatch or relatedMatch, never exactMatch); confidence; the lexical
+    score of the displays. The uses are listed a page at a time, each with its finding's name.
 
     With --endpoint URL the lookup runs on a SPARQL 1.1 endpoint holding the store's layout
     (after 'ontomap push'), with the same answer.
@@ -215,6 +384,8 @@ def lookup(
     Examples:
       ontomap lookup RADLEX:RID5791 --store ./kg
       ontomap lookup RID5791 --to SNOMED --format json
+      ontomap lookup RID5791 --format json --offset 50 --limit 50   # the second page of uses
+      ontomap lookup RID5791 --all                                  # every use
       ontomap lookup "SNOMED 263768009"
       ontomap lookup 'http://snomed.info/sct|263768009' --format csv
       ontomap lookup RID5791 --endpoint http://127.0.0.1:7878/query
@@ -223,6 +394,11 @@ def lookup(
     Exit codes: 0 found, 2 usage error, 3 unknown, ambiguous, malformed or unused code,
     4 store or endpoint error (cannot open the store; endpoint unreachable or refusing).
     """
+    if every and click.get_current_context().get_parameter_source("limit") == (
+        click.core.ParameterSource.COMMANDLINE
+    ):
+        fail("give --all or --limit, not both", EXIT_USAGE)
+    page_limit = None if every else limit
     try:
         with open_target(store_path, endpoint, timeout) as backend:
             result = lookup_code(backend, code, to=to)
@@ -230,8 +406,8 @@ def lookup(
         fail(str(exc), EXIT_NOT_FOUND)
         return
     if fmt == "json":
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        click.echo(result.dumps(offset, page_limit), nl=False)
     elif fmt == "csv":
         click.echo(render_csv(result), nl=False)
     else:
-        click.echo(render_table(result, limit))
+        click.echo(render_table(result, offset, page_limit))

@@ -1,7 +1,9 @@
 """``ontomap query``: SPARQL over a store or a SPARQL endpoint, free or named.
 
-Also the ``--endpoint`` option that ``ontomap lookup`` shares (:data:`endpoint_option`,
-:func:`open_target`): the caller names the backend, nothing is guessed from a string.
+The ``--endpoint`` option it shares with ``ontomap lookup`` and ``mappings``
+(:data:`~ontomap.cli.options.endpoint_option`, :func:`~ontomap.cli.options.open_target`, kept
+importable from here) lives in :mod:`ontomap.cli.options`: the caller names the backend,
+nothing is guessed from a string.
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ import textwrap
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import click
 
 from ontomap.cli import EXIT_NOT_FOUND, EXIT_USAGE, fail, handle_errors, main
-from ontomap.cli.build import store_option
+from ontomap.cli.options import endpoint_option, open_target, store_option, timeout_option
 from ontomap.errors import UnknownCodeSystemError
 from ontomap.lookup import CodeLookupError
 from ontomap.query import (
@@ -33,9 +35,6 @@ from ontomap.query import (
     run_query,
 )
 from ontomap.query.safety import check_nesting
-
-if TYPE_CHECKING:
-    from ontomap.backends import LocalBackend, RemoteBackend
 
 FORMATS = ("table", *RESULT_FORMATS, *GRAPH_FORMATS)
 
@@ -55,57 +54,6 @@ def query_errors(func: F) -> F:
             fail(str(exc), EXIT_USAGE)
 
     return wrapper  # type: ignore[return-value]
-
-
-def _endpoint(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    from ontomap.backends import endpoint_url
-
-    if value is None:
-        return None
-    try:
-        return endpoint_url(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-#: ``--endpoint URL``: run on a SPARQL 1.1 endpoint instead of a store.
-endpoint_option = click.option(
-    "--endpoint",
-    metavar="URL",
-    callback=_endpoint,
-    help="Run on this SPARQL 1.1 query endpoint instead of a store, e.g. "
-    "http://HOST:7878/query (ontomap serve, oxigraph serve --union-default-graph) after "
-    "'ontomap push'. Not with --store.",
-)
-
-
-#: ``--timeout SECONDS``: how long an endpoint has to answer each request.
-timeout_option = click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="SECONDS",
-    help="With --endpoint: how many seconds the endpoint may take for each whole answer "
-    "[default: 60].",
-)
-
-
-def open_target(
-    store_path: Path | None, endpoint: str | None, timeout: float | None = None
-) -> LocalBackend | RemoteBackend:
-    """The backend the command line names: ``--endpoint`` or the store (``--store``, else
-    $ONTOMAP_STORE, else the default). ``--store`` and ``--endpoint`` together are a usage
-    error; a store named only by the environment gives way to ``--endpoint``. ``timeout``
-    (``--timeout``) applies to an endpoint only."""
-    from ontomap.backends import DEFAULT_TIMEOUT, LocalBackend, RemoteBackend
-
-    if endpoint is not None:
-        context = click.get_current_context()
-        if context.get_parameter_source("store_path") == click.core.ParameterSource.COMMANDLINE:
-            fail("give --store or --endpoint, not both", EXIT_USAGE)
-        return RemoteBackend(endpoint, timeout=DEFAULT_TIMEOUT if timeout is None else timeout)
-    if timeout is not None:
-        fail("--timeout applies to --endpoint", EXIT_USAGE)
-    return LocalBackend.open(store_path)
 
 
 def _params(values: tuple[str, ...]) -> dict[str, str]:

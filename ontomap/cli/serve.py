@@ -159,7 +159,8 @@ def serve(
       /query     SPARQL 1.1 Protocol (GET or POST); JSON, XML, CSV, TSV results,
                  Turtle, N-Triples, JSON-LD, RDF/XML graphs, by Accept header
       /store     Graph Store Protocol, read side: ?graph=IRI or ?default
-      /lookup    ?code=RADLEX:RID5791[&to=SNOMED]: the JSON of 'ontomap lookup --format json'
+      /lookup    ?code=RADLEX:RID5791[&to=SNOMED][&offset=0][&limit=50]: the JSON of
+                 'ontomap lookup --format json' (uses paged, at most 1000 a page)
       /update    SPARQL Update, only with --allow-update and the bearer token (else 403)
 
     Queries see the union of the store's graphs as default graph, with the usual prefixes

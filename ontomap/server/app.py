@@ -12,7 +12,8 @@ path          methods      what
 ``/update``   POST         SPARQL 1.1 Update (403 unless ``--allow-update``; needs
                            ``Authorization: Bearer TOKEN``)
 ``/store``    GET, HEAD    Graph Store Protocol, read side: ``?graph=IRI`` or ``?default``
-``/lookup``   GET          ``?code=...[&to=SYSTEM]``: ``ontomap lookup --format json``'s JSON
+``/lookup``   GET          ``?code=...[&to=SYSTEM][&offset=N][&limit=N]``: ``ontomap lookup
+                           --format json``'s JSON (uses paged: 50 by default, 1,000 at most)
 ``/queries``  GET          the named queries (name, description, parameters, text) as JSON
 ============  ===========  =================================================================
 
@@ -40,6 +41,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ontomap import __version__
+from ontomap.lookup import DEFAULT_LIMIT
 from ontomap.query import UPDATE_KEYWORDS, leading_keyword, named_queries
 from ontomap.server.jobs import GraphJob, Job, LookupJob, QueryJob, Response, UpdateJob
 from ontomap.server.workers import WorkerPool
@@ -48,6 +50,8 @@ from ontomap.terminology import default_registry
 __all__ = [
     "BODY_TIMEOUT",
     "LOOPBACK_NAMES",
+    "MAX_LOOKUP_LIMIT",
+    "MAX_LOOKUP_OFFSET",
     "MAX_QUERY_BYTES",
     "MAX_UPDATE_BYTES",
     "App",
@@ -65,6 +69,11 @@ MAX_UPDATE_BYTES = 512 * 1024 * 1024
 BODY_TIMEOUT = 5.0
 #: Host names a loopback server answers to, besides loopback IP addresses.
 LOOPBACK_NAMES = frozenset({"localhost"})
+#: The most uses one ``/lookup`` page lists (``limit``; the default is
+#: :data:`~ontomap.lookup.DEFAULT_LIMIT`).
+MAX_LOOKUP_LIMIT = 1000
+#: The largest ``offset`` of a ``/lookup`` page.
+MAX_LOOKUP_OFFSET = 10**9
 
 _FORM = "application/x-www-form-urlencoded"
 #: A request target in absolute form (``GET http://host/path``).
@@ -217,6 +226,12 @@ class Handler(BaseHTTPRequestHandler):
     default_request_version = "HTTP/1.0"
     server_version = f"ontomap/{__version__}"
     sys_version = ""
+    #: Answers are written into a buffer that the server flushes at the end of each request,
+    #: so that the status line, headers and a body of up to 64 KiB leave in one send; and with
+    #: TCP_NODELAY, so that no part of an answer waits for the client's acknowledgement of the
+    #: previous one (Nagle's algorithm against delayed ACKs: 40 ms stalls on keep-alive).
+    wbufsize = 1 << 16
+    disable_nagle_algorithm = True
     #: Seconds an idle keep-alive connection is kept.
     timeout = 60
     #: Whether the current request's body was read (else the connection cannot go on).
@@ -248,6 +263,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head and response.body:
             self.wfile.write(response.body)
+        self.wfile.flush()  # here, where a client that went away is expected
 
     def _declared_size(self) -> int | None:
         """The body size the headers announce (``None``: no body); a chunked or otherwise
@@ -532,10 +548,35 @@ class Handler(BaseHTTPRequestHandler):
         self._method(method, ("GET", "HEAD"))
         code = params.get("code", [])
         if len(code) != 1 or not code[0].strip():
-            raise _HTTPError(
-                Response.json(
-                    400, {"error": "give one code: /lookup?code=RADLEX:RID5791", "status": 400}
-                )
+            raise _HTTPError(_json_error("give one code: /lookup?code=RADLEX:RID5791"))
+        to = _lookup_param(params, "to") or None
+        offset = _count(params, "offset", 0, MAX_LOOKUP_OFFSET)
+        limit = _count(params, "limit", DEFAULT_LIMIT, MAX_LOOKUP_LIMIT)
+        return self._run(LookupJob(code[0], to, offset, limit))
+
+
+def _json_error(message: str) -> Response:
+    return Response.json(400, {"error": message, "status": 400})
+
+
+def _lookup_param(params: dict[str, list[str]], name: str) -> str | None:
+    values = params.get(name, [])
+    if len(values) > 1:
+        raise _HTTPError(_json_error(f"give the parameter {name!r} once, not {len(values)} times"))
+    return values[0] if values else None
+
+
+def _count(params: dict[str, list[str]], name: str, default: int, largest: int) -> int:
+    """The whole number ``name`` of a lookup, from 0 to ``largest`` (``default`` when absent);
+    anything else answers 400 with a JSON error that says what is accepted."""
+    value = _lookup_param(params, name)
+    if value is None:
+        return default
+    if not re.fullmatch(r"[0-9]{1,10}", value) or int(value) > largest:
+        shown = repr(value) if len(value) <= 40 else repr(value[:40]) + "…"
+        raise _HTTPError(
+            _json_error(
+                f"bad {name} {shown}: give a whole number from 0 to {largest} (default {default})"
             )
-        to = params.get("to", [None])[0] or None
-        return self._run(LookupJob(code[0], to))
+        )
+    return int(value)

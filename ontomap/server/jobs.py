@@ -23,8 +23,15 @@ from typing import Any
 import pyoxigraph as ox
 import rdflib.plugins.sparql.parser  # noqa: F401 - built once, in the process that forks workers
 
-from ontomap.errors import OntomapError
-from ontomap.lookup import CodeNotFoundError, MalformedCodeError, lookup
+from ontomap.crosswalk import CrosswalkReader
+from ontomap.errors import OntomapError, StoreError
+from ontomap.lookup import (
+    DEFAULT_LIMIT,
+    CodeNotFoundError,
+    MalformedCodeError,
+    lookup,
+    parse_code,
+)
 from ontomap.query import UpdateRefusedError, prefixes
 from ontomap.query.safety import QueryRefusedError, check_nesting, check_safe
 from ontomap.server.formats import (
@@ -36,6 +43,7 @@ from ontomap.server.formats import (
     names,
 )
 from ontomap.store import Store
+from ontomap.terminology import default_registry
 
 __all__ = [
     "MAX_ROWS_HEADER",
@@ -97,10 +105,25 @@ class QueryJob:
 
 @dataclass(frozen=True, slots=True)
 class LookupJob:
-    """A code lookup (``/lookup?code=...&to=...``)."""
+    """A code lookup (``/lookup?code=...&to=...&offset=...&limit=...``): the code, the system
+    of the matches, and the page of uses to list (``limit`` ``None``: all of them). Its answer
+    depends on nothing else but the generation served."""
 
     code: str
     to: str | None = None
+    offset: int = 0
+    limit: int | None = DEFAULT_LIMIT
+
+    def answer_key(self) -> tuple[str, str, str | None, int, int | None] | None:
+        """What a found code's answer depends on besides the generation: the code and the
+        system ``to`` as parsed (every spelling of a code has the same answer), and the page.
+        ``None`` for text that is no code or names an unknown system."""
+        try:
+            code = parse_code(self.code)
+            to = default_registry().get(self.to).key if self.to is not None else None
+        except OntomapError:
+            return None
+        return code.system, code.code, to, self.offset, self.limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +147,8 @@ Job = QueryJob | LookupJob | GraphJob | UpdateJob
 
 
 def lookup_json(result_json: dict[str, Any]) -> bytes:
-    """A lookup's JSON exactly as ``ontomap lookup --format json`` prints it."""
+    """A lookup's JSON exactly as ``ontomap lookup --format json`` prints it
+    (:meth:`~ontomap.lookup.LookupResult.dumps`)."""
     return (json.dumps(result_json, ensure_ascii=False, indent=2) + "\n").encode()
 
 
@@ -194,6 +218,8 @@ class Executor:
         self.max_rows = max_rows
         self.prefixes = prefixes(store.base_iri)
         self._checked: OrderedDict[bytes, None] = OrderedDict()
+        #: One crosswalk reader for the store's generation (it checks the graph once).
+        self.crosswalk = CrosswalkReader(store)
         if store.read_only:
             check_safe("ASK {}")  # load rdflib's parser now, not on the first query
 
@@ -305,12 +331,15 @@ class Executor:
 
     def lookup(self, job: LookupJob) -> Response:
         try:
-            result = lookup(self.store, job.code, to=job.to)
+            result = lookup(self.crosswalk, job.code, to=job.to)
         except (CodeNotFoundError, MalformedCodeError) as exc:
             return Response.json(404, {"error": str(exc), "status": 404})
+        except StoreError as exc:
+            return Response.json(500, {"error": str(exc), "status": 500})
         except OntomapError as exc:
             return Response.json(400, {"error": str(exc), "status": 400})
-        return Response(200, "application/json", lookup_json(result.to_json()))
+        body = result.dumps(job.offset, job.limit).encode()
+        return Response(200, "application/json", body)
 
     # -------------------------------------------------------------- Graph Store Protocol
 

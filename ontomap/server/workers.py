@@ -45,7 +45,7 @@ import signal
 import sys
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -53,14 +53,16 @@ from pathlib import Path
 
 from ontomap.errors import StoreError
 from ontomap.generations import generation_dir
-from ontomap.server.jobs import Job, Response, UpdateJob
+from ontomap.server.jobs import Job, LookupJob, Response, UpdateJob
 from ontomap.store import GenerationGoneError, current_generation
 
 __all__ = [
+    "ANSWER_CACHE_BYTES",
     "DEFAULT_MEMORY_LIMIT",
     "GENERATION_POLL",
     "QUEUE_PER_WORKER",
     "UPDATE_TIMEOUT",
+    "AnswerCache",
     "WorkerPool",
     "worker_main",
     "writer_main",
@@ -80,6 +82,9 @@ GENERATION_POLL = 0.5
 QUEUE_PER_WORKER = 16
 #: The niceness of a demoted worker: well behind normal queries, yet not starved.
 DEMOTED_NICE = 10
+#: Bytes of lookup answers the front end keeps for the generation it serves (see
+#: :class:`AnswerCache`).
+ANSWER_CACHE_BYTES = 64 << 20
 
 #: Seconds between checks of a running job's CPU time and memory.
 _TICK = 0.2
@@ -524,15 +529,66 @@ def _describe(generation: str, models: int | None) -> str:
     return f"generation {generation}{count}" if generation else f"the store{count}"
 
 
+class AnswerCache:
+    """Answers to lookups of the generation served, at most ``max_bytes`` of them (bodies,
+    plus :data:`ENTRY_BYTES` each), the least recently used dropped first.
+
+    A lookup's answer depends only on the generation and the job, and a generation never
+    changes: an answer given once can be given again, without a worker, as long as that
+    generation is served. The pool empties the cache when it switches to another generation
+    and keeps only answers of the generation served. Only answers 200 are kept, under the code
+    and system as parsed and the page (:meth:`LookupJob.answer_key`): the keys are bounded by
+    the store's codes, whatever text clients send; errors are cheap to compute again.
+    """
+
+    #: What an entry costs besides its body (key, response object, the order's links).
+    ENTRY_BYTES = 512
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._answers: OrderedDict[tuple[object, ...], Response] = OrderedDict()
+
+    @staticmethod
+    def _cost(answer: Response) -> int:
+        return len(answer.body) + AnswerCache.ENTRY_BYTES
+
+    def get(self, key: tuple[object, ...]) -> Response | None:
+        answer = self._answers.get(key)
+        if answer is not None:
+            self._answers.move_to_end(key)
+        return answer
+
+    def put(self, key: tuple[object, ...], answer: Response) -> None:
+        if answer.status != 200 or self._cost(answer) > self.max_bytes:
+            return
+        old = self._answers.pop(key, None)
+        if old is not None:
+            self.size -= self._cost(old)
+        self._answers[key] = answer
+        self.size += self._cost(answer)
+        while self.size > self.max_bytes:
+            _key, dropped = self._answers.popitem(last=False)
+            self.size -= self._cost(dropped)
+
+    def clear(self) -> None:
+        self._answers.clear()
+        self.size = 0
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+
 class WorkerPool:
     """Reader processes for queries, lookups and graph reads; a writer process for updates.
 
     ``size`` readers serve the current generation of ``store_path`` read-only; each job may run
     ``timeout`` seconds (its worker is killed after that) and is demoted after
     ``demote_after`` CPU seconds (default: a quarter of the timeout, at least 1 s). Each
-    reader may use ``memory_limit`` bytes of private memory (``None``: no limit). ``log``
-    gets one line per notable event (the generation served, a worker killed, restarted or
-    failing).
+    reader may use ``memory_limit`` bytes of private memory (``None``: no limit). Lookup
+    answers of the generation served are kept in an :class:`AnswerCache` of
+    ``answer_cache_bytes`` (0: none). ``log`` gets one line per notable event (the generation
+    served, a worker killed, restarted or failing).
     """
 
     def __init__(
@@ -544,6 +600,7 @@ class WorkerPool:
         demote_after: float | None = None,
         log: Callable[[str], None] | None = None,
         memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+        answer_cache_bytes: int = ANSWER_CACHE_BYTES,
     ) -> None:
         if memory_limit is not None and memory_limit <= 0:
             raise ValueError("the memory limit must be positive (or None for no limit)")
@@ -567,6 +624,8 @@ class WorkerPool:
         self._serving: tuple[str, int, int] | None = None
         #: The newest epoch an answer has been given from.
         self._answered = 0
+        #: Lookup answers of the generation served (guarded by ``_lock``).
+        self._answers = AnswerCache(answer_cache_bytes)
         self._live: set[_Worker] = set()
         self._switching = threading.Lock()
         self._updating = threading.Lock()
@@ -691,6 +750,7 @@ class WorkerPool:
                 for worker in readers:
                     worker.epoch = self._epoch
                 self._generation, self._serving = generation, identity
+                self._answers.clear()
                 old = self._queue.take_idle()
                 for worker in readers:
                     self._queue.put(worker)
@@ -792,6 +852,13 @@ class WorkerPool:
         when it needs more memory than a reader may use."""
         if isinstance(job, UpdateJob):
             return self.update(job)
+        key = job.answer_key() if isinstance(job, LookupJob) and self._answers.max_bytes else None
+        if key is not None:
+            with self._lock:
+                answer = self._answers.get(key)
+                if answer is not None:  # of the generation served: the newest answered
+                    self._answered = self._epoch
+                    return answer
         while True:
             try:
                 worker = self._queue.get(time.monotonic() + self.timeout)
@@ -802,6 +869,8 @@ class WorkerPool:
             with self._lock:
                 if epoch >= self._answered or response.status >= 500:
                     self._answered = max(self._answered, epoch)
+                    if key is not None and epoch == self._epoch:
+                        self._answers.put(key, response)
                     return response
             # Answered from an older generation than an answer already given: again, on the
             # generation served now.

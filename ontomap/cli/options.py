@@ -1,0 +1,81 @@
+"""Options that several commands share: where the graph is (``--store``, or ``--endpoint``
+with its ``--timeout``) and the backend they name (:func:`open_target`).
+
+A module of its own, light to import: a command that only reads the graph (``ontomap lookup``)
+imports neither the exporters of ``build`` nor the query machinery of ``query``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from ontomap.cli import EXIT_USAGE, fail
+from ontomap.store import STORE_ENV, default_store_path
+
+if TYPE_CHECKING:
+    from ontomap.backends import LocalBackend, RemoteBackend
+
+__all__ = ["endpoint_option", "open_target", "store_option", "timeout_option"]
+
+store_option = click.option(
+    "--store",
+    "store_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar=STORE_ENV,
+    show_envvar=True,
+    help=f"Store folder. Default: ${STORE_ENV}, else {default_store_path()}.",
+)
+
+
+def _endpoint(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    from ontomap.backends import endpoint_url
+
+    if value is None:
+        return None
+    try:
+        return endpoint_url(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+#: ``--endpoint URL``: run on a SPARQL 1.1 endpoint instead of a store.
+endpoint_option = click.option(
+    "--endpoint",
+    metavar="URL",
+    callback=_endpoint,
+    help="Run on this SPARQL 1.1 query endpoint instead of a store, e.g. "
+    "http://HOST:7878/query (ontomap serve, oxigraph serve --union-default-graph) after "
+    "'ontomap push'. Not with --store.",
+)
+
+
+#: ``--timeout SECONDS``: how long an endpoint has to answer each request.
+timeout_option = click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="With --endpoint: how many seconds the endpoint may take for each whole answer "
+    "[default: 60].",
+)
+
+
+def open_target(
+    store_path: Path | None, endpoint: str | None, timeout: float | None = None
+) -> LocalBackend | RemoteBackend:
+    """The backend the command line names: ``--endpoint`` or the store (``--store``, else
+    $ONTOMAP_STORE, else the default). ``--store`` and ``--endpoint`` together are a usage
+    error; a store named only by the environment gives way to ``--endpoint``. ``timeout``
+    (``--timeout``) applies to an endpoint only."""
+    from ontomap.backends import DEFAULT_TIMEOUT, LocalBackend, RemoteBackend
+
+    if endpoint is not None:
+        context = click.get_current_context()
+        if context.get_parameter_source("store_path") == click.core.ParameterSource.COMMANDLINE:
+            fail("give --store or --endpoint, not both", EXIT_USAGE)
+        return RemoteBackend(endpoint, timeout=DEFAULT_TIMEOUT if timeout is None else timeout)
+    if timeout is not None:
+        fail("--timeout applies to --endpoint", EXIT_USAGE)
+    return LocalBackend.open(store_path)
