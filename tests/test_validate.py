@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import defaultdict
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -19,7 +20,7 @@ from click.testing import CliRunner
 from conftest import EXAMPLES, RESOURCES, SEED_MD
 
 from ontomap.cli import main
-from ontomap.crosswalk import code_pairs
+from ontomap.crosswalk import CrosswalkReader, build_crosswalk, entities_of_model
 from ontomap.errors import OntomapError
 from ontomap.graph import GraphBuilder, KnowledgeGraph
 from ontomap.lookup import lookup
@@ -38,6 +39,7 @@ from ontomap.validate import (
     model_differences,
     validate,
 )
+from ontomap.validate.crosswalk import crosswalk_of
 from ontomap.validate.locate import JsonLocator, MarkdownLocator
 from ontomap.validate.records import Record
 from ontomap.validate.shacl import (
@@ -257,7 +259,7 @@ def test_fixture_gives_its_rule_at_its_line(fixture: str) -> None:
     assert report.ok == (RULES[rule].severity != "error" and not others)
 
 
-#: Rules whose fixture a test writes (too large to keep, or a bound lowered for the test).
+#: Rules whose fixture a test writes (too large to keep: an entity past the crosswalk's bound).
 GENERATED = {"crosswalk/skipped"}
 
 
@@ -475,7 +477,158 @@ def test_corpus_crosswalk_outliers(corpus_validation: ValidationReport, corpus_d
         ),
     }
     message = corpus_validation.of_rule("crosswalk/outlier")[0].message
-    assert "SNOMED 261665006 is paired with it in 2,203" in message
+    assert "on OIFMA_CDE_000062: 1 of its 2,206 uses (0.045%) in 1 finding" in message
+    assert "SNOMED 261665006 is paired with it on 2,203 of its 2,206 uses (99.9%)" in message
+    assert "3 of its 6 contexts (share 50.0%" in message and "), a template;" in message
+
+
+# -- the crosswalk against an oracle that reads the JSON with json alone --------------------------
+
+OracleCode = tuple[str, str]
+#: The corpus's spellings of its systems, as the registry keys them (an unknown one fails loudly).
+ORACLE_SYSTEMS = {
+    "RADLEX": "RADLEX",
+    "SNOMED": "SNOMED",
+    "SNOMEDCT": "SNOMED",
+    "LOINC": "LOINC",
+    "GAMUTS": "GAMUTS",
+    "RADELEMENT": "RADELEMENT",
+}
+ORACLE_FILLER = {"structure", "entire", "of", "the", "a", "an"}
+
+
+def _oracle_normal(display: str) -> str:
+    """A display's normal form as docs/mappings.md gives it: case folded, trailing
+    parenthesised tags dropped, punctuation a word break, filler words dropped, words sorted."""
+    text = display.casefold()
+    while (stripped := re.sub(r"\s*\([^()]*\)\s*$", "", text)) != text:
+        text = stripped
+    words = re.findall(r"[^\W_]+", text)
+    return " ".join(sorted([w for w in words if w not in ORACLE_FILLER] or words))
+
+
+def _oracle_entities(folder: Path):  # type: ignore[no-untyped-def]
+    """(file name, entity ID, index codes) of every finding, attribute and value."""
+    for path in sorted(folder.glob("*.fm.json")):
+        data = json.loads(path.read_text("utf-8"))
+        yield path.name, data["oifm_id"], data.get("index_codes") or []
+        for attribute in data.get("attributes") or []:
+            yield path.name, attribute["oifma_id"], attribute.get("index_codes") or []
+            for value in attribute.get("values") or []:
+                yield path.name, value["value_code"], value.get("index_codes") or []
+
+
+def _oracle_pairs(several: str, left: set[str], right: set[str]) -> bool:
+    """Whether an entity with several codes of each system pairs two codes of normal forms
+    ``left`` and ``right`` (see :func:`_oracle_outliers`)."""
+    if several == "display":
+        return bool((left & right) - {""})
+    return several == "all"
+
+
+def _oracle_outliers(
+    folder: Path, several: str
+) -> dict[tuple[OracleCode, OracleCode], tuple[int, int, OracleCode, int, frozenset[str]]]:
+    """The outlier pairs of the JSON models in ``folder`` by the rule of docs/mappings.md,
+    counted without ontomap: (A, B) is an outlier seen from A when the entities *pairing* A and
+    B are under 5 % of the entities carrying A while another code of B's system is paired with
+    A on 50 % or more. An entity with one code of a system pairs it with every code of another;
+    one with two or more codes of each of two systems pairs them as ``several`` says: "display"
+    (equal normal forms, the exact half of the engine's display rule), "all" or "none".
+
+    Returns (A, B) → (entities pairing them, uses of A, the dominant code, its entities, the
+    files of the entities pairing A and B)."""
+    uses: dict[OracleCode, int] = defaultdict(int)
+    paired: dict[tuple[OracleCode, OracleCode], set[tuple[str, str]]] = defaultdict(set)
+    for file, entity, listed in _oracle_entities(folder):
+        forms: dict[OracleCode, set[str]] = defaultdict(set)
+        for code in listed:
+            key = (ORACLE_SYSTEMS[code["system"]], str(code["code"]).strip())
+            forms[key].add(_oracle_normal(code.get("display") or ""))
+        by_system: dict[str, list[OracleCode]] = defaultdict(list)
+        for key in forms:
+            uses[key] += 1
+            by_system[key[0]].append(key)
+        for x, left in by_system.items():
+            for y, right in by_system.items():
+                by_display = x != y and len(left) >= 2 and len(right) >= 2
+                for a in left if x != y else ():
+                    for b in right:
+                        if by_display and not _oracle_pairs(several, forms[a], forms[b]):
+                            continue
+                        paired[(a, b)].add((file, entity))
+    partners: dict[tuple[OracleCode, str], dict[OracleCode, int]] = defaultdict(dict)
+    for (a, b), entities in paired.items():
+        partners[(a, b[0])][b] = len(entities)
+    out = {}
+    for (a, b), entities in paired.items():
+        rivals = {c: n for c, n in partners[(a, b[0])].items() if c != b}
+        if len(entities) / uses[a] < 0.05 and any(n / uses[a] >= 0.5 for n in rivals.values()):
+            rival = min(rivals, key=lambda c: (-rivals[c], c))
+            files = frozenset(file for file, _entity in entities)
+            out[(a, b)] = (len(entities), uses[a], rival, rivals[rival], files)
+    return out
+
+
+def _pair_of(entity: str | None) -> tuple[OracleCode, ...]:
+    """``("RADLEX", "RID5655"), ("SNOMED", "386554004")`` from a finding's entity."""
+    return tuple((side.split()[0], side.split()[1]) for side in (entity or "").split(" ~ "))
+
+
+def test_corpus_outliers_are_the_oracles(
+    corpus_validation: ValidationReport, corpus_defs: Path, corpus_text: Path
+) -> None:
+    """Validation reports the oracle's outliers, each in the files of the entities pairing the
+    codes, with the oracle's numbers. On the corpus how an entity with several codes of each
+    system pairs them decides no flag (the three ways give the same outliers), so the oracle's
+    exact-display rule stands in for the engine's display rule without loss."""
+    # the Markdown files render JSON models, so the JSON decides (validate prefers it)
+    json_ids = {entity for _file, entity, _codes in _oracle_entities(corpus_defs)}
+    for path in corpus_text.glob("*.md"):
+        title = path.read_text("utf-8").splitlines()[0]
+        assert re.search(r"`(OIFM_\w+)`", title)[1] in json_ids, path  # type: ignore[index]
+    oracle = _oracle_outliers(corpus_defs, "display")
+    assert oracle == _oracle_outliers(corpus_defs, "all") == _oracle_outliers(corpus_defs, "none")
+    assert len(oracle) == 2
+    assert not {(b, a) for a, b in oracle} & oracle.keys()  # each a minority from one side only
+    reported: dict[tuple[OracleCode, ...], list[Finding]] = defaultdict(list)
+    for finding in corpus_validation.of_rule("crosswalk/outlier"):
+        reported[_pair_of(finding.entity)].append(finding)
+    assert reported.keys() == oracle.keys()
+    for (a, b), (n, uses, rival, m, files) in oracle.items():
+        findings = reported[(a, b)]
+        assert sorted(Path(f.file or "").name for f in findings) == sorted(files)
+        for finding in findings:
+            assert f"{n:,} of its {uses:,} uses" in finding.message
+            assert f"{' '.join(rival)} is paired with it on {m:,} of its {uses:,} uses" in (
+                finding.message
+            )
+
+
+def test_corpus_outliers_are_the_crosswalks(
+    corpus_validation: ValidationReport, corpus_store: Path
+) -> None:
+    """Every outlier pair of the store's materialised crosswalk (what lookup and mappings
+    read), and no other, is reported, quoting that pair's numbers."""
+    reported = {_pair_of(f.entity): f for f in corpus_validation.of_rule("crosswalk/outlier")}
+    with Store(corpus_store, read_only=True) as store:
+        flagged = [p for p in CrosswalkReader(store).pairs() if p.flag == "outlier"]
+    oriented = {}
+    for pair in flagged:
+        forward = ((pair.source.system, pair.source.code), (pair.target.system, pair.target.code))
+        oriented[forward if forward in reported else forward[::-1]] = (
+            pair if forward in reported else pair.reversed()
+        )
+    assert oriented.keys() == reported.keys()
+    for key, pair in oriented.items():
+        message = reported[key].message
+        evidence = pair.paired
+        assert pair.status == "paired"
+        assert f"{evidence.entity_count:,} of its {pair.source_uses:,} uses" in message
+        assert f"in {evidence.findings:,} finding" in message
+        assert f"{evidence.context_count:,} of its {pair.source_contexts:,} contexts" in message
+        assert f"(share {pair.share:.1%}: {evidence.contexts[0].context} in" in message
+        assert ("), a template;" if pair.template else "), not a template;") in message
 
 
 def test_corpus_outliers_are_the_lookups(
@@ -490,78 +643,115 @@ def test_corpus_outliers_are_the_lookups(
     assert {m.code for m in result.matches if m.flag == "outlier"} == flagged
 
 
-def test_corpus_outliers_are_the_crosswalks(
-    corpus_validation: ValidationReport, corpus_store: Path
-) -> None:
-    """Every outlier pairing of the store's whole crosswalk, and no other, is reported."""
+def test_the_crosswalk_count_leaves_the_collector_as_it_was() -> None:
+    """The garbage collector, paused while the engine counts, runs again afterwards, or stays
+    paused if the caller had paused it; the crosswalk is the engine's either way."""
+    import gc
 
-    def pair(entity: str) -> frozenset[tuple[str, ...]]:
-        return frozenset(tuple(side.split()) for side in entity.split(" ~ "))
+    models = [source.model for source in read_models([INVALID / "crosswalk-outlier"]).models]
+    engine = build_crosswalk([e for model in models for e in entities_of_model(model)])
+    assert gc.isenabled()
+    assert crosswalk_of(models).pairs == engine.pairs
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert crosswalk_of(models).pairs == engine.pairs
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
-    reported = {pair(f.entity or "") for f in corpus_validation.of_rule("crosswalk/outlier")}
-    with Store(corpus_store, read_only=True) as store:
-        flagged = {
-            frozenset({(p.source.system, p.source.code), (p.target.system, p.target.code)})
-            for p in code_pairs(store, None, None)
-            if p.outlier
-        }
-    assert reported == flagged
 
-
-def _crowded_model(codes: int) -> dict:
-    """A model whose finding carries ``codes`` RadLex codes and one SNOMED code."""
-    index_codes = [{"system": "RADLEX", "code": f"RID{n + 1}"} for n in range(codes - 1)]
+def _coded_model(number: int, codes: list[tuple[str, str, str]]) -> dict:
+    """A valid model ``OIFM_TEST_{number}`` whose finding carries ``codes`` (system, code,
+    display)."""
     return {
-        "oifm_id": "OIFM_TEST_000001",
-        "name": "crowded finding",
-        "description": "A finding with many index codes",
-        "index_codes": [*index_codes, {"system": "SNOMED", "code": "2667000"}],
+        "oifm_id": f"OIFM_TEST_{number:06d}",
+        "name": f"coded finding {number}",
+        "description": "A finding with index codes",
+        "index_codes": [{"system": s, "code": c, "display": d} for s, c, d in codes],
         "attributes": [
             {
-                "oifma_id": "OIFMA_TEST_000001",
+                "oifma_id": f"OIFMA_TEST_{number:06d}",
                 "name": "presence",
                 "type": "choice",
                 "values": [
-                    {"value_code": "OIFMA_TEST_000001.0", "name": "absent"},
-                    {"value_code": "OIFMA_TEST_000001.1", "name": "present"},
+                    {"value_code": f"OIFMA_TEST_{number:06d}.0", "name": "absent"},
+                    {"value_code": f"OIFMA_TEST_{number:06d}.1", "name": "present"},
                 ],
             }
         ],
     }
 
 
-def test_crosswalk_leaves_out_an_entity_with_too_many_codes(tmp_path: Path) -> None:
-    from ontomap.validate.crosswalk import MAX_WEIGHED_CODES
+LIVER = [("RADLEX", "RID58", "liver"), ("SNOMED", "10200004", "Liver structure (body structure)")]
+PANCREAS = [("RADLEX", "RID170", "pancreas"), ("SNOMED", "15776009", "Pancreatic structure")]
 
-    path = tmp_path / "crowded.fm.json"
-    text = json.dumps(_crowded_model(MAX_WEIGHED_CODES + 1), indent=2)
+
+def test_a_co_listed_pair_is_no_outlier(tmp_path: Path) -> None:
+    """RID58 "liver" is paired with SNOMED "Liver structure" on 31 of its 32 uses. On one
+    entity it is listed with the pancreas codes too, whose displays match neither liver code:
+    co-listed, not paired, so only the entity that lists RID58 and 15776009 alone pairs them
+    (1 of 32 uses, an outlier). Plain co-indexing would count 2 of 32 (6 %: no outlier), and
+    flag SNOMED 10200004 ~ RADLEX RID170 instead (listed on 1 of the SNOMED code's 31 uses)."""
+    models = [_coded_model(n, LIVER) for n in range(30)]
+    models.append(_coded_model(30, [*LIVER, *PANCREAS]))
+    models.append(_coded_model(31, [LIVER[0], PANCREAS[1]]))
+    for model in models:
+        path = tmp_path / f"{model['oifm_id'].lower()}.fm.json"
+        path.write_text(json.dumps(model, indent=2), encoding="utf-8")
+    (finding,) = validate([tmp_path]).of_rule("crosswalk/outlier")
+    pairing = tmp_path / "oifm_test_000031.fm.json"
+    assert (finding.entity, finding.file) == ("RADLEX RID58 ~ SNOMED 15776009", str(pairing))
+    assert finding.line == _lines_with(pairing, '"code": "15776009"')[0]
+    assert "1 of its 32 uses (3.1%) in 1 finding" in finding.message
+    assert "SNOMED 10200004 is paired with it on 31 of its 32 uses (96.9%)" in finding.message
+    assert finding.message.endswith(f"files with this pairing: {pairing}")
+    oracle = _oracle_outliers(tmp_path, "display")
+    assert oracle.keys() == {(("RADLEX", "RID58"), ("SNOMED", "15776009"))}
+    # plain co-indexing would flag another pair: SNOMED "Liver structure" beside RID170
+    co_indexing = _oracle_outliers(tmp_path, "all")
+    assert co_indexing.keys() == {(("SNOMED", "10200004"), ("RADLEX", "RID170"))}
+
+
+def _oversized_model(radlex: int, snomed: int) -> dict:
+    """A model whose attribute lists ``radlex`` RadLex and ``snomed`` SNOMED CT codes, the
+    first three of each with displays of the same normal form."""
+    model = _coded_model(1, [])
+    codes = [
+        {"system": "RADLEX", "code": f"RID{i + 1}", "display": f"organ {i}"} for i in range(radlex)
+    ]
+    codes += [
+        {
+            "system": "SNOMED",
+            "code": str(100000 + i),
+            "display": f"Organ {i} structure" if i < 3 else f"tissue {i}",
+        }
+        for i in range(snomed)
+    ]
+    model["attributes"][0]["index_codes"] = codes
+    return model
+
+
+def test_an_oversized_entity_is_reported(tmp_path: Path) -> None:
+    """An entity whose codes the engine pairs by equal displays only is ``crosswalk/skipped``,
+    at its first code; one at the engine's bound is compared pair by pair and not reported."""
+    from ontomap.crosswalk import MAX_COMPARED_PAIRS
+
+    snomed = 100
+    radlex = MAX_COMPARED_PAIRS // snomed + 1
+    path = tmp_path / "oversized.fm.json"
+    text = json.dumps(_oversized_model(radlex, snomed), indent=2)
     path.write_text(text, encoding="utf-8")
     (finding,) = validate([path]).of_rule("crosswalk/skipped")
     assert (finding.severity, finding.file, finding.entity) == (
         "warning",
         str(path),
-        "OIFM_TEST_000001",
+        "OIFMA_TEST_000001",
     )
     assert finding.line == text[: text.index('"RID1"')].count("\n") + 1
-    assert f"carries {MAX_WEIGHED_CODES + 1:,} index codes" in finding.message
-    path.write_text(json.dumps(_crowded_model(MAX_WEIGHED_CODES)), encoding="utf-8")
+    assert f"({radlex:,} RADLEX, {snomed:,} SNOMED)" in finding.message
+    path.write_text(json.dumps(_oversized_model(radlex - 1, snomed)), encoding="utf-8")
     assert validate([path]).of_rule("crosswalk/skipped") == ()
-
-
-def test_crosswalk_is_skipped_past_its_budget(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import ontomap.validate.crosswalk as crosswalk
-
-    path = tmp_path / "model.fm.json"
-    path.write_text(json.dumps(_crowded_model(10)), encoding="utf-8")
-    # 9 RadLex codes and one SNOMED code on one entity: 2 * 9 ordered pairings
-    monkeypatch.setattr(crosswalk, "PAIRINGS_PER_MODEL", 0)
-    monkeypatch.setattr(crosswalk, "MIN_PAIRING_BUDGET", 18)
-    assert validate([path]).of_rule("crosswalk/skipped") == ()
-    monkeypatch.setattr(crosswalk, "MIN_PAIRING_BUDGET", 17)
-    (finding,) = validate([path]).of_rule("crosswalk/skipped")
-    assert finding.file is None and "more than 17 times" in finding.message
 
 
 def test_fixture_outlier_is_the_lookups(tmp_path: Path) -> None:

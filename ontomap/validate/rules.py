@@ -247,15 +247,17 @@ RULES: dict[str, Rule] = _rules(
     Rule(
         "crosswalk/outlier",
         "warning",
-        "a code is co-indexed with a code of another system in a small minority of its uses "
-        "while another pairing dominates: possibly a coding error",
+        "a code is paired with a code of another system in a small minority of its uses while "
+        "another pairing with that system dominates (the crosswalk's outlier flag): possibly a "
+        "coding error",
         "check the code pairing in the files listed; use the dominant pairing if it applies",
     ),
     Rule(
         "crosswalk/skipped",
         "warning",
-        "an entity carries so many index codes (more than 100) that the crosswalk check leaves "
-        "its pairings out, or the models pair their codes so often that the check is skipped",
+        "an entity carries so many index codes of two systems that the crosswalk does not "
+        "compare them pair by pair (only codes with equal displays are paired on it), so its "
+        "pairings are weighed only in part",
         "check the entity's index codes: so many are almost always a mistake",
     ),
 )
