@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import json
 import re
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -594,8 +593,10 @@ class LookupResult:
 
 # ------------------------------------------------------------------ looking up
 
-#: One reader per read-only store (its generation never changes), kept while the store lives.
-_READERS: weakref.WeakKeyDictionary[object, CrosswalkReader] = weakref.WeakKeyDictionary()
+#: The attribute of a read-only store (its generation never changes) that keeps its one reader,
+#: so the reader lives and dies with the store (a mapping from stores to readers would keep
+#: every store alive: the reader refers to its store).
+_READER_ATTRIBUTE = "_ontomap_crosswalk_reader"
 
 
 def crosswalk_reader(target: Store | SparqlBackend | CrosswalkReader) -> CrosswalkReader:
@@ -611,9 +612,10 @@ def crosswalk_reader(target: Store | SparqlBackend | CrosswalkReader) -> Crosswa
     store = target.store if isinstance(target, LocalBackend) else target
     if not (isinstance(store, Store) and store.read_only):
         return CrosswalkReader(target)
-    reader = _READERS.get(store)
+    reader = getattr(store, _READER_ATTRIBUTE, None)
     if reader is None:
-        reader = _READERS[store] = CrosswalkReader(store)
+        reader = CrosswalkReader(store)
+        setattr(store, _READER_ATTRIBUTE, reader)
     return reader
 
 
