@@ -30,8 +30,9 @@ by their displays (:func:`ontomap.lexical.pair_displays`: normalised displays th
 code the other's best); the pairs that do not match are *co-listed* on that entity, not paired.
 A pair of codes is ``paired`` when at least one entity pairs it, ``co-listed`` when every entity
 that lists both only co-lists them. Only paired evidence counts below. An entity whose codes of
-X and Y would need more than :data:`MAX_COMPARED_PAIRS` comparisons pairs only those whose
-displays have equal normal forms and records no co-listing (:attr:`Crosswalk.oversized`).
+different systems would make more than :data:`MAX_COMPARED_PAIRS` pairs pairs only those whose
+displays have equal normal forms and records no co-listing (nothing at all when even those are
+more; :attr:`Crosswalk.oversized`).
 
 **Share, cardinality, flag, predicate, confidence** (``k`` = the contexts supporting A–B,
 ``n(A)`` = the contexts of A's uses):
@@ -167,11 +168,12 @@ CLOSE_MATCH_MIN_SHARE = 0.5
 OUTLIER_SHARE = 0.05
 #: ...and an outlier when another pairing of the code with the same system has at least this.
 DOMINANT_SHARE = 0.5
-#: An entity listing two or more codes of each of two systems whose codes would make more than
-#: this many comparisons (X codes × Y codes) pairs only codes whose displays have equal normal
-#: forms and records no co-listing: comparing every pair would grow with the square of the
-#: codes (an entity of 50,000 codes would need over 600 million). The corpus's largest entity
-#: makes 18 × 33 = 594.
+#: An entity whose codes would make more than this many pairs of codes of different systems
+#: (summed over every two of its systems) pairs only codes whose displays have equal normal
+#: forms, and records no co-listing (nothing at all if even those pairs are more): every pair
+#: grows with the square of the codes (an entity of 50,000 codes would need over 600 million,
+#: as would one of 50,000 codes each of its own system). The corpus's largest entity makes
+#: 18 × 33 = 594.
 MAX_COMPARED_PAIRS = 10_000
 #: Version of these rules; a crosswalk graph written under another version is recomputed.
 RULES_VERSION = 2
@@ -724,6 +726,13 @@ class _Code:
         )
 
 
+def _cross_pairs(sizes: Iterable[int]) -> int:
+    """The pairs of codes of different systems among groups of ``sizes`` codes per system."""
+    counts = list(sizes)
+    total = sum(counts)
+    return (total * total - sum(n * n for n in counts)) // 2
+
+
 def _natural_key(oifm_id: str) -> str:
     """A sort key putting value IDs in number order (``….2`` before ``….10``)."""
     if "." not in oifm_id:
@@ -829,14 +838,14 @@ class _Builder:
             by_system.setdefault(key[0], []).append(key)
         if len(by_system) < 2:
             return
+        if _cross_pairs(len(codes) for codes in by_system.values()) > MAX_COMPARED_PAIRS:
+            self._pair_equal(entity, on_entity)
+            return
         systems = sorted(by_system, key=system_order)
         tallies = self.tallies
         for i, x in enumerate(systems):
             for y in systems[i + 1 :]:
                 left, right = by_system[x], by_system[y]
-                if len(left) * len(right) > MAX_COMPARED_PAIRS and min(len(left), len(right)) >= 2:
-                    self._pair_equal(entity, on_entity, left, right)
-                    continue
                 if len(left) >= 2 and len(right) >= 2:
                     compared = pair_displays(
                         [(a, on_entity[a]) for a in left], [(b, on_entity[b]) for b in right]
@@ -855,25 +864,29 @@ class _Builder:
                         tally.entities.append(entity)
                         tally.paired.append(entity)
 
-    def _pair_equal(
-        self, entity: str, on_entity: dict[_Key, list[str]], left: list[_Key], right: list[_Key]
-    ) -> None:
-        """Pair the codes of an oversized entity whose displays have equal normal forms; record
-        nothing for the others (see :data:`MAX_COMPARED_PAIRS`)."""
+    def _pair_equal(self, entity: str, on_entity: dict[_Key, list[str]]) -> None:
+        """Pair the codes of an oversized entity (codes of different systems) whose displays
+        have equal normal forms, record nothing for the others; and nothing at all when even
+        those pairs would be more than :data:`MAX_COMPARED_PAIRS`."""
         from ontomap.lexical import normalise
 
-        if not self.oversized or self.oversized[-1] != entity:
-            self.oversized.append(entity)
-        by_form: dict[str, list[_Key]] = {}
-        for a in left:
-            for form in {normalise(d) for d in on_entity[a]}:
+        self.oversized.append(entity)
+        by_form: dict[str, dict[str, list[_Key]]] = {}
+        for key, displays in on_entity.items():
+            for form in sorted({normalise(d) for d in displays}):
                 if form:
-                    by_form.setdefault(form, []).append(a)
+                    by_form.setdefault(form, {}).setdefault(key[0], []).append(key)
+        groups = [group for group in by_form.values() if len(group) >= 2]
+        if sum(_cross_pairs(len(k) for k in g.values()) for g in groups) > MAX_COMPARED_PAIRS:
+            return
         matched: dict[tuple[_Key, _Key], None] = {}
-        for b in right:
-            for form in sorted({normalise(d) for d in on_entity[b]}):
-                for a in by_form.get(form, ()):
-                    matched[(a, b)] = None
+        for group in groups:
+            systems = sorted(group, key=system_order)
+            for i, x in enumerate(systems):
+                for y in systems[i + 1 :]:
+                    for a in group[x]:
+                        for b in group[y]:
+                            matched[(a, b)] = None
         tallies = self.tallies
         for key in matched:
             tally = tallies.get(key)

@@ -540,6 +540,28 @@ def test_an_entity_of_many_codes_pairs_equal_displays_only() -> None:
     )
 
 
+def test_an_entity_of_codes_of_many_systems_is_bounded() -> None:
+    """12,500 codes, each of its own system and all with the display "d": every pair of
+    systems would be 78 million pairs, and so would the pairs of equal displays; none is
+    recorded, the entity is named."""
+    codes = tuple(IndexCode(f"SYS{i:06d}", f"C{i}", "d") for i in range(12_500))
+    entity = EntityCodes("OIFMA_TEST_000001", "attribute", "OIFM_TEST_000001", "x", None, codes)
+    crosswalk = build_crosswalk([entity])
+    assert crosswalk.oversized == ("OIFMA_TEST_000001",)
+    assert crosswalk.pairs == () and len(crosswalk.usages) == 12_500
+
+
+def test_one_code_beside_very_many_of_another_system_pairs_by_equal_displays() -> None:
+    snomed = [
+        IndexCode("SNOMED", str(100000 + i), "Liver structure" if i == 7 else f"tissue {i}")
+        for i in range(20_000)
+    ]
+    codes = (IndexCode("RADLEX", "RID58", "liver"), *snomed)
+    entity = EntityCodes("OIFMA_TEST_000001", "attribute", "OIFM_TEST_000001", "x", None, codes)
+    crosswalk = build_crosswalk([entity])
+    assert [(p.source.code, p.target.code) for p in crosswalk.pairs] == [("RID58", "100007")]
+
+
 def test_an_entity_at_the_bound_is_compared_pair_by_pair() -> None:
     crosswalk = build_crosswalk([_crowded("OIFMA_TEST_000001", 100, 100, equal=7)])
     assert crosswalk.oversized == ()
