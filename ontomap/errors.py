@@ -109,3 +109,35 @@ class StoreError(OntomapError):
 
 class MissingDependencyError(OntomapError):
     """An optional part (a Python package or a program such as Java) is not installed."""
+
+
+class ReleaseReadError(OntomapError):
+    """A terminology release file is malformed (a row, a header, a missing file).
+
+    ``line`` is 1-based and ``None`` where the problem has no single line (a missing file).
+    """
+
+    def __init__(self, path: Path | str, reason: str, line: int | None = None) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.reason = reason
+        super().__init__(f"{self.location}: {reason}")
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line}" if self.line is not None else str(self.path)
+
+
+class ReleaseNotFoundError(OntomapError):
+    """No release of that system (and version) is loaded in the store."""
+
+    def __init__(self, system: str, version: str | None, loaded: Iterable[str]) -> None:
+        self.system = system
+        self.version = version
+        self.loaded = sorted(loaded)
+        what = f"{system} {version}" if version else system
+        have = ", ".join(self.loaded) or "none"
+        super().__init__(
+            f"no release of {what} is loaded (loaded: {have}); "
+            "load one with 'ontomap terminology load'"
+        )

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import pyoxigraph as ox
 
@@ -54,6 +55,25 @@ CODES_GRAPH = ox.NamedNode(GRAPH_NS + "_codes")
 #: Named graph of a store holding the materialised crosswalk (:mod:`ontomap.crosswalk`),
 #: rebuilt by every load from the models, never exported.
 CROSSWALK_GRAPH = ox.NamedNode(GRAPH_NS + "_crosswalk")
+
+
+#: Namespace of the named graphs holding terminology releases (:mod:`ontomap.releases`), one per
+#: system and version (``{RELEASE_GRAPH_NS}SNOMED/20250101``); never exported with the models.
+RELEASE_GRAPH_NS = GRAPH_NS + "_release/"
+
+
+def release_graph_iri(system: str, version: str) -> ox.NamedNode:
+    """The named graph that holds one release (system key and version) in a store."""
+    return ox.NamedNode(f"{RELEASE_GRAPH_NS}{quote(system, safe='')}/{quote(version, safe='')}")
+
+
+def is_model_content(graph: ox.NamedNode | ox.BlankNode) -> bool:
+    """Whether a named graph of a store belongs to the models' graph (:meth:`Store.graph
+    <ontomap.store.Store.graph>`): not bookkeeping, crosswalk or a release."""
+    name = graph.value
+    return name not in (META_GRAPH.value, CROSSWALK_GRAPH.value) and not name.startswith(
+        RELEASE_GRAPH_NS
+    )
 
 
 def model_graph_iri(oifm_id: str) -> ox.NamedNode:

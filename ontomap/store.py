@@ -8,9 +8,11 @@ graph; a bookkeeping graph records the base IRI and which file each model came f
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -26,10 +28,11 @@ from ontomap.generations import (
 )
 from ontomap.graph import (
     CODES_GRAPH,
-    CROSSWALK_GRAPH,
     META_GRAPH,
+    RELEASE_GRAPH_NS,
     GraphBuilder,
     KnowledgeGraph,
+    is_model_content,
     model_graph_iri,
 )
 from ontomap.model import IndexCode
@@ -94,14 +97,16 @@ class SourceInfo:
 
 _META = f"<{META_GRAPH.value}>"
 _CODES = f"<{CODES_GRAPH.value}>"
-_CROSSWALK = f"<{CROSSWALK_GRAPH.value}>"
 
 _PRUNE_CODES = f"""
 PREFIX skos: <{SKOS.iri}>
 DELETE {{ GRAPH {_CODES} {{ ?concept ?p ?o }} }}
 WHERE {{
   GRAPH {_CODES} {{ ?concept a skos:Concept ; ?p ?o }}
-  FILTER NOT EXISTS {{ GRAPH ?g {{ ?entity ?link ?concept }} FILTER (?g != {_CODES}) }}
+  FILTER NOT EXISTS {{
+    GRAPH ?g {{ ?entity ?link ?concept }}
+    FILTER (?g != {_CODES} && !STRSTARTS(STR(?g), "{RELEASE_GRAPH_NS}"))
+  }}
 }};
 DELETE {{ GRAPH {_CODES} {{ ?scheme ?p ?o }} }}
 WHERE {{
@@ -110,10 +115,10 @@ WHERE {{
 }}
 """
 
-_UNION = f"""
-CONSTRUCT {{ ?s ?p ?o }}
-WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER (?g != {_META} && ?g != {_CROSSWALK}) }}
-"""
+#: The models' graphs, asked of the named graphs that :func:`is_model_content` keeps (not the
+#: bookkeeping, crosswalk and release graphs: a query that filtered ``?g`` would read every
+#: quad of the releases too).
+_UNION = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
 
 
 class Store:
@@ -334,6 +339,51 @@ class Store:
         # percent-encoded codes, escaped literals), so Oxigraph's own re-validation is skipped.
         self._store.bulk_load(data, format=ox.RdfFormat.N_QUADS, lenient=True)
 
+    def drop_graphs(self, graphs: Iterable[ox.NamedNode]) -> None:
+        """Remove named graphs from the generation being written.
+
+        Oxigraph removes a graph's quads one by one in one transaction: minutes and gigabytes
+        for a graph of millions of quads (a SNOMED CT release). When the graphs hold more than
+        :attr:`REWRITE_ABOVE` quads, the generation is rewritten without them instead: every
+        other graph is bulk-loaded into a fresh database (time and memory bounded by the
+        rest of the store), which then takes the generation's place.
+        """
+        if self._write is None or self.read_only:
+            raise StoreError(f"the store at {self.path} is open read-only")
+        wanted = {g.value for g in graphs}
+        present = [g for g in self._store.named_graphs() if g.value in wanted]
+        if not present:
+            return
+        limit = self.REWRITE_ABOVE
+        size = 0
+        for graph in present:
+            size += sum(
+                1 for _ in islice(self._store.quads_for_pattern(None, None, None, graph), limit + 1)
+            )
+            if size > limit:
+                self._rewrite_without({g.value for g in present})
+                return
+        for graph in present:
+            self._store.remove_graph(graph)
+
+    #: Quads above which :meth:`drop_graphs` rewrites the generation rather than deleting.
+    REWRITE_ABOVE = 20_000
+
+    def _rewrite_without(self, dropped: set[str]) -> None:
+        assert self._write is not None
+        directory = self._write.directory  # NNNNNN.part
+        fresh_dir = directory.with_name(directory.name.removesuffix(".part") + ".rewrite.part")
+        shutil.rmtree(fresh_dir, ignore_errors=True)
+        try:
+            _copy_graphs(self._store, fresh_dir, dropped, self.REWRITE_ABOVE)
+        except BaseException:
+            shutil.rmtree(fresh_dir, ignore_errors=True)
+            raise
+        self._store = None  # type: ignore[assignment]  # closes the old database
+        shutil.rmtree(directory)
+        os.replace(fresh_dir, directory)
+        self._store = self._open(directory, read_only=False)
+
     def _drop_model(self, oifm_id: str) -> None:
         graph = model_graph_iri(oifm_id)
         self._store.remove_graph(graph)
@@ -368,7 +418,11 @@ class Store:
     def graph(self) -> KnowledgeGraph:
         """Everything the store holds about its models (bookkeeping and crosswalk excluded), as
         one graph."""
-        data = self._store.query(_UNION).serialize(format=ox.RdfFormat.N_TRIPLES)  # type: ignore[union-attr]
+        graphs = [g for g in self._store.named_graphs() if is_model_content(g)]
+        if not graphs:
+            return KnowledgeGraph((), self.base_iri)
+        result = self._store.query(_UNION, named_graphs=graphs)
+        data = result.serialize(format=ox.RdfFormat.N_TRIPLES)  # type: ignore[union-attr]
         return KnowledgeGraph(lines_of(data), self.base_iri)
 
     def model_graph(self, oifm_id: str) -> KnowledgeGraph:
@@ -394,3 +448,39 @@ class Store:
 
     from ontomap.lookup import lookup
     from ontomap.query import run_query as query
+
+
+def _copy_graphs(old: ox.Store, directory: Path, dropped: set[str], big: int) -> None:
+    """Bulk-load every graph of ``old`` but ``dropped`` into a new database at ``directory``:
+    graphs of ``big`` quads or more through an N-Triples file, the others in N-Quads chunks."""
+    fresh = ox.Store(str(directory))
+    # In a folder of its own whose *.part name a later writer removes if this one dies.
+    scratch = directory.with_name(directory.name.removesuffix(".part") + ".dump.part")
+    scratch.mkdir(exist_ok=True)
+    dump = scratch / "graph.nt"
+    small: list[ox.NamedNode | ox.BlankNode] = []
+    try:
+        for graph in old.named_graphs():
+            if graph.value in dropped:
+                continue
+            if sum(1 for _ in islice(old.quads_for_pattern(None, None, None, graph), big)) < big:
+                small.append(graph)
+                continue
+            old.dump(str(dump), format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
+            fresh.bulk_load(
+                path=str(dump), format=ox.RdfFormat.N_TRIPLES, to_graph=graph, lenient=True
+            )
+        default = old.quads_for_pattern(None, None, None, ox.DefaultGraph())
+        lines = [f"{q.subject} {q.predicate} {q.object} .\n" for q in default]
+        for graph in small:
+            name = str(graph)
+            for q in old.quads_for_pattern(None, None, None, graph):
+                lines.append(f"{q.subject} {q.predicate} {q.object} {name} .\n")
+                if len(lines) >= 200_000:
+                    fresh.bulk_load("".join(lines).encode(), format=ox.RdfFormat.N_QUADS)
+                    lines = []
+        if lines:
+            fresh.bulk_load("".join(lines).encode(), format=ox.RdfFormat.N_QUADS)
+        fresh.flush()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

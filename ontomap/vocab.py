@@ -3,7 +3,7 @@
 The names are read from the ontology file itself, and each namespace is closed: ``OIFM.hasValue``
 is a :class:`pyoxigraph.NamedNode`, while a misspelt ``OIFM.hasValues`` raises AttributeError
 instead of minting a new term. The same holds for the standard terms we reuse (RDF, RDFS, SKOS,
-Dublin Core, XSD): only those the ontology file declares are available.
+Dublin Core, XSD, OWL): only those the ontology file declares are available.
 """
 
 from __future__ import annotations
@@ -91,3 +91,4 @@ RDFS = closed_namespace(RDFS_NS)
 SKOS = closed_namespace(SKOS_NS)
 DCTERMS = closed_namespace(DCTERMS_NS)
 XSD = closed_namespace(XSD_NS)
+OWL = closed_namespace(OWL_NS)

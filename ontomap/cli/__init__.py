@@ -72,6 +72,7 @@ COMMAND_MODULES = {
     "query": "ontomap.cli.query",
     "reason": "ontomap.cli.reason",
     "serve": "ontomap.cli.serve",
+    "terminology": "ontomap.cli.terminology",
     "validate": "ontomap.cli.validate",
 }
 
