@@ -103,6 +103,10 @@ class OutputError(OntomapError):
         super().__init__(f"cannot write {shown}: {reason}")
 
 
+class ExportError(OntomapError):
+    """A graph that a format cannot carry (e.g. a control character in RDF/XML)."""
+
+
 class StoreError(OntomapError):
     """The store could not be opened, read or written."""
 

@@ -30,7 +30,7 @@ from ontomap.model import (
     Organization,
     Person,
 )
-from ontomap.ntriples import canonical_order, iri, lines_of, literal, typed_literal
+from ontomap.ntriples import canonical_order, iri, lines_of, literal, term_key, typed_literal
 from ontomap.readers.common import SourceModel
 from ontomap.terminology import SCHEME_NAMESPACE, CodeSystem, default_registry
 from ontomap.vocab import (
@@ -347,15 +347,29 @@ class GraphBuilder:
         """N-Quads lines for a store: each model's entities and code displays in the model's
         own named graph; returns them with the codes used (whose concept and scheme lines
         belong in :data:`CODES_GRAPH`)."""
+        return self._model_quads(source.model for source in sources)
+
+    def _model_quads(
+        self, models: Iterable[FindingModel]
+    ) -> tuple[list[str], dict[IndexCode, None]]:
         out: list[str] = []
         codes: dict[IndexCode, None] = {}
-        for source in sources:
-            graph = f" <{model_graph_iri(source.model.oifm_id).value}> .\n"
-            entity, used = self.entity_lines(source.model)
+        for model in models:
+            graph = f" <{model_graph_iri(model.oifm_id).value}> .\n"
+            entity, used = self.entity_lines(model)
             codes.update(used)
             entity.extend(dict.fromkeys(self.label_lines(used)))
             out.extend(line[:-3] + graph for line in entity)
         return out, codes
+
+    def dataset(self, models: Iterable[FindingModel]) -> Dataset:
+        """``models`` as a store holds them: one named graph per model (its entities and the
+        displays of its codes), and the concepts and schemes of all codes in
+        :data:`CODES_GRAPH`."""
+        out, codes = self._model_quads(models)
+        graph = f" <{CODES_GRAPH.value}> .\n"
+        out.extend(line[:-3] + graph for line in self.code_lines(codes, labels=False))
+        return Dataset(out, self.base_iri)
 
 
 def check_base_iri(base_iri: str) -> None:
@@ -386,6 +400,46 @@ def known_prefixes(base_iri: str | None = DEFAULT_BASE_IRI) -> dict[str, str]:
 def build_graph(models: Iterable[FindingModel], base_iri: str = DEFAULT_BASE_IRI) -> KnowledgeGraph:
     """The RDF graph of ``models``."""
     return GraphBuilder(base_iri).graph(models)
+
+
+class Dataset:
+    """An immutable set of quads: the models' named graphs and the codes graph, kept as
+    N-Quads lines, graph by graph (the codes graph first, then the models in the order of their
+    IDs), each graph's triples in canonical order. Equal datasets have equal :meth:`nquads`."""
+
+    __slots__ = ("lines", "prefixes")
+
+    def __init__(self, lines: Iterable[str], base_iri: str | None = DEFAULT_BASE_IRI) -> None:
+        graphs: dict[str, list[str]] = defaultdict(list)
+        for line in set(lines):
+            body, graph = line[:-3].rsplit(" ", 1)
+            graphs[graph].append(body + " .\n")
+        codes = f"<{CODES_GRAPH.value}>"
+        order = sorted(graphs, key=lambda g: (g != codes, term_key(g)))
+        self.lines: tuple[str, ...] = tuple(
+            line[:-3] + f" {graph} .\n"
+            for graph in order
+            for line in canonical_order(graphs[graph])
+        )
+        #: Prefixes exporters may use (only those a file needs are written).
+        self.prefixes: dict[str, str] = known_prefixes(base_iri)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Dataset) and self.lines == other.lines
+
+    def __hash__(self) -> int:
+        return hash(self.lines)
+
+    def nquads(self) -> bytes:
+        """The dataset as N-Quads, in its order."""
+        return "".join(self.lines).encode()
+
+    def quads(self) -> Iterator[ox.Quad]:
+        """The quads as pyoxigraph terms, in order."""
+        return iter(ox.parse(self.nquads(), format=ox.RdfFormat.N_QUADS))
 
 
 class KnowledgeGraph:

@@ -30,6 +30,7 @@ from ontomap.graph import (
     CODES_GRAPH,
     META_GRAPH,
     RELEASE_GRAPH_NS,
+    Dataset,
     GraphBuilder,
     KnowledgeGraph,
     is_model_content,
@@ -424,6 +425,16 @@ class Store:
         result = self._store.query(_UNION, named_graphs=graphs)
         data = result.serialize(format=ox.RdfFormat.N_TRIPLES)  # type: ignore[union-attr]
         return KnowledgeGraph(lines_of(data), self.base_iri)
+
+    def dataset(self) -> Dataset:
+        """The store's models as it holds them: one named graph per model and the codes graph
+        (bookkeeping, crosswalk and releases excluded)."""
+        lines: list[str] = []
+        for graph in self._store.named_graphs():
+            if is_model_content(graph):
+                quads = self._store.quads_for_pattern(None, None, None, graph)
+                lines.extend(lines_of(ox.serialize(quads, format=ox.RdfFormat.N_QUADS)))
+        return Dataset(lines, self.base_iri)
 
     def model_graph(self, oifm_id: str) -> KnowledgeGraph:
         """One model's graph: its own named graph plus the concepts and schemes it uses."""

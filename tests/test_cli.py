@@ -212,7 +212,7 @@ def test_store_default_from_the_environment(tmp_path: Path) -> None:
     [
         ["build"],  # no sources
         ["build", "--store"],
-        ["export", str(EXAMPLES), "-o", "x.ttl", "--format", "rdfxml"],
+        ["export", str(EXAMPLES), "-o", "x.ttl", "--format", "n3"],
         ["export", str(EXAMPLES), "-o", "x.unknown"],
         ["export", str(EXAMPLES), "-o", "noextension"],
         ["build", str(EXAMPLES), "--base-iri", "not-an-iri"],

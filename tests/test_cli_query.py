@@ -80,7 +80,7 @@ def test_query_width_cuts_long_literals(kg: Path) -> None:
 def test_query_from_a_file_and_from_stdin(kg: Path, tmp_path: Path) -> None:
     path = tmp_path / "tags.rq"
     path.write_text("SELECT DISTINCT ?tag WHERE { ?f oifm:tag ?tag } ORDER BY ?tag")
-    by_file = run("query", "--store", kg, "-f", path, "--format", "csv")
+    by_file = run("query", "--store", kg, "--file", path, "--format", "csv")
     assert by_file.exit_code == 0
     assert by_file.output.splitlines()[0] == "tag"
     by_stdin = run("query", "--store", kg, "--file", "-", "--format", "csv", stdin=path.read_text())
@@ -93,11 +93,11 @@ def test_a_query_file_header_types_its_parameters(kg: Path, tmp_path: Path) -> N
         "# param: code (code, required) a code\n"
         "SELECT ?code ?e WHERE { ?e oifm:hasIndexCode ?code }\n"
     )
-    result = run("query", "--store", kg, "-f", path, "-p", "code=GAMUTS:5529", "--format", "csv")
+    result = run("query", "--store", kg, "--file", path, "-p", "code=GAMUTS:5529", "-f", "csv")
     assert result.output.splitlines()[1:] == [
         "https://w3id.org/ontomap/code/GAMUTS/5529,https://w3id.org/ontomap/id/OIFM_GMTS_005529"
     ]
-    missing = run("query", "--store", kg, "-f", path)
+    missing = run("query", "--store", kg, "--file", path)
     assert missing.exit_code == 2 and "needs --param code" in missing.output
 
 
@@ -207,7 +207,7 @@ def test_query_usage_errors_exit_2(args: tuple[str, ...], message: str, kg: Path
 
 
 def test_query_file_missing_exits_2(kg: Path, tmp_path: Path) -> None:
-    result = run("query", "--store", kg, "-f", tmp_path / "missing.rq")
+    result = run("query", "--store", kg, "--file", tmp_path / "missing.rq")
     assert result.exit_code == 2 and "cannot read the query file" in result.output
 
 

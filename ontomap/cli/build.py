@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ontomap.cli import EXIT_INPUT_ERRORS, EXIT_INTERRUPTED, EXIT_USAGE, fail, handle_errors, main
-from ontomap.cli.options import store_option
+from ontomap.cli.options import FormatChoice, store_option
 from ontomap.errors import OntomapError
 from ontomap.exporters import EXPORTERS, exporter_for
 from ontomap.graph import GraphBuilder, check_base_iri
@@ -225,7 +225,14 @@ def build(
     help="Output file; '-' or none: standard output (Turtle unless --format says). Its "
     "extension names the format (.ttl, .nt, .jsonld) unless --format is given.",
 )
-@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), help="Output format.")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=FormatChoice(FORMATS),
+    help="Output format (see Formats below); ttl, nt, nq, json-ld, rdf+xml and media types "
+    "name them too.",
+)
 @store_option
 @base_option
 @strict_option
@@ -255,9 +262,14 @@ def export(
     Formats:
       turtle    .ttl       grouped by subject, only the prefixes used
       ntriples  .nt        one triple per line, sorted
+      nquads    .nq        one named graph per model, and the codes graph
+      trig      .trig      the same named graphs, grouped by subject
       jsonld    .jsonld    JSON-LD with a @context
+      rdfxml    (-f only)  plain RDF/XML of the graph
       owl       .owl .rdf  OWL 2 DL ontology, RDF/XML (see docs/owl.md)
       owl-ttl   (-f only)  the same OWL ontology in Turtle
+    Names and media types users type are accepted too: ttl, nt, nq, json-ld, rdf+xml,
+    text/turtle, application/n-triples...
 
     \b
     Examples:
@@ -272,8 +284,10 @@ def export(
     report = None
     if sources:
         report = _read(sources, strict, quiet, max_file_size, max_messages)
-        graph = GraphBuilder(base_iri or DEFAULT_BASE_IRI).graph(s.model for s in report.models)
-        what = f"{len(report.models)} models"
+        builder = GraphBuilder(base_iri or DEFAULT_BASE_IRI)
+        models = (s.model for s in report.models)
+        graph = builder.dataset(models) if exporter.dataset else builder.graph(models)
+        what = _count(len(report.models), "model")
     else:
         if base_iri is not None:
             fail(
@@ -281,8 +295,8 @@ def export(
                 EXIT_USAGE,
             )
         with Store(store_path, read_only=True) as store:
-            graph = store.graph()
-            what = f"{len(store.model_ids())} models from {store.path}"
+            graph = store.dataset() if exporter.dataset else store.graph()
+            what = f"{_count(len(store.model_ids()), 'model')} from {store.path}"
     if to_stdout:
         exporter.write(graph, sys.stdout.buffer)
         sys.stdout.flush()
@@ -292,6 +306,7 @@ def export(
         write(graph, output, exporter.name)
     if not quiet and not to_stdout:
         prefix = f"{read_summary(report)}\n" if report is not None else ""
-        click.echo(f"{prefix}wrote {output} ({exporter.name}, {len(graph)} triples, {what})")
+        unit = "quads" if exporter.dataset else "triples"
+        click.echo(f"{prefix}wrote {output} ({exporter.name}, {len(graph)} {unit}, {what})")
     if report is not None and not report.ok:
         sys.exit(EXIT_INPUT_ERRORS)

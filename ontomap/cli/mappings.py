@@ -21,7 +21,7 @@ from ontomap.cli.build import (
     store_option,
     strict_option,
 )
-from ontomap.cli.query import endpoint_option, open_target, timeout_option
+from ontomap.cli.options import FormatChoice, endpoint_option, open_target, timeout_option
 from ontomap.crosswalk import (
     CLOSE_MATCH_MIN_CONTEXTS,
     CLOSE_MATCH_MIN_FINDINGS,
@@ -180,7 +180,7 @@ def _describe(mapping_set: MappingSet) -> str:
     "-f",
     "--format",
     "fmt",
-    type=click.Choice(list(FORMATS)),
+    type=FormatChoice(list(FORMATS)),
     help="Output format; by default from the extension of -o (.sssom.tsv/.tsv: sssom, "
     ".ttl: skos; FHIR needs --format).",
 )

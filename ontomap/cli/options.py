@@ -18,7 +18,69 @@ from ontomap.store import STORE_ENV, default_store_path
 if TYPE_CHECKING:
     from ontomap.backends import LocalBackend, RemoteBackend
 
-__all__ = ["endpoint_option", "open_target", "store_option", "timeout_option"]
+__all__ = [
+    "FORMAT_ALIASES",
+    "FormatChoice",
+    "endpoint_option",
+    "open_target",
+    "store_option",
+    "timeout_option",
+]
+
+#: Other names of the formats, as users type them: file extensions, spellings of other tools
+#: and media types. A command accepts an alias only when it offers the format it names.
+FORMAT_ALIASES: dict[str, str] = {
+    "ttl": "turtle",
+    "text/turtle": "turtle",
+    "application/x-turtle": "turtle",
+    "nt": "ntriples",
+    "n-triples": "ntriples",
+    "application/n-triples": "ntriples",
+    "nq": "nquads",
+    "n-quads": "nquads",
+    "application/n-quads": "nquads",
+    "application/trig": "trig",
+    "json-ld": "jsonld",
+    "application/ld+json": "jsonld",
+    "rdf+xml": "rdfxml",
+    "rdf/xml": "rdfxml",
+    "application/rdf+xml": "rdfxml",
+    "owl-turtle": "owl-ttl",
+    "text/csv": "csv",
+    "text/tab-separated-values": "tsv",
+    "application/sparql-results+json": "json",
+    "application/json": "json",
+    "application/sparql-results+xml": "xml",
+    "sssom-tsv": "sssom",
+}
+
+
+class FormatChoice(click.Choice):  # type: ignore[type-arg]
+    """``--format``: one of ``choices``, also given by an alias (:data:`FORMAT_ALIASES`) or in
+    another case. A value that names a file (``-f my.rq``) gets a hint, since ``-f`` is
+    ``--format`` on every command."""
+
+    def __init__(self, choices: list[str] | tuple[str, ...], file_option: str | None = None):
+        super().__init__(list(choices))
+        self.file_option = file_option
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> str:
+        text = str(value).strip()
+        name = text.lower()
+        name = FORMAT_ALIASES.get(name, name)
+        if name in self.choices:
+            return name
+        if self.file_option is not None and (Path(text).is_file() or text.endswith(".rq")):
+            self.fail(
+                f"{text!r} is not a format (-f is --format; read a query from a file with "
+                f"{self.file_option} {text})",
+                param,
+                ctx,
+            )
+        return str(super().convert(value, param, ctx))
+
 
 store_option = click.option(
     "--store",

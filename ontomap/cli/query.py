@@ -18,7 +18,13 @@ from typing import Any, TypeVar
 import click
 
 from ontomap.cli import EXIT_NOT_FOUND, EXIT_USAGE, fail, handle_errors, main
-from ontomap.cli.options import endpoint_option, open_target, store_option, timeout_option
+from ontomap.cli.options import (
+    FormatChoice,
+    endpoint_option,
+    open_target,
+    store_option,
+    timeout_option,
+)
 from ontomap.errors import UnknownCodeSystemError
 from ontomap.lookup import CodeLookupError
 from ontomap.query import (
@@ -101,7 +107,6 @@ def _write(data: bytes) -> None:
 @main.command("query")
 @click.argument("text", metavar="[QUERY]", required=False)
 @click.option(
-    "-f",
     "--file",
     "query_file",
     type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
@@ -124,11 +129,13 @@ def _write(data: bytes) -> None:
     "pasted into the query text.",
 )
 @click.option(
+    "-f",
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=FormatChoice(FORMATS, file_option="--file"),
     help="SELECT/ASK: table (default), csv, tsv, json, xml (W3C SPARQL results). "
-    "CONSTRUCT/DESCRIBE: turtle (default), ntriples.",
+    "CONSTRUCT/DESCRIBE: turtle (default), ntriples. Media types and short names are "
+    "accepted too (application/sparql-results+json, ttl, nt).",
 )
 @click.option(
     "--width",
@@ -157,7 +164,8 @@ def query(
 ) -> None:
     """Run a SPARQL query (SELECT, ASK, CONSTRUCT, DESCRIBE) on a store or an endpoint.
 
-    Give the QUERY text, a file (-f), or the name of a shipped query (--name). The default
+    Give the QUERY text ('-' reads it from standard input), a file (--file), or the name of
+    a shipped query (--name). The default
     graph is the union of the store's graphs, and the usual prefixes are pre-declared (oifm,
     rdfs, skos, dcterms, fm for findings, radlex, sct, loinc, gamuts, radelement, icd10cm,
     scheme), so radlex:RID5791 needs no PREFIX line. The store is opened read-only: updates are
@@ -175,7 +183,8 @@ def query(
     \b
     Examples:
       ontomap query --store ./kg 'SELECT ?f ?name WHERE { ?f oifm:tag "chest" ; rdfs:label ?name }'
-      ontomap query --store ./kg -f my.rq --format csv
+      ontomap query --store ./kg --file my.rq -f csv
+      echo 'ASK { ?s ?p ?o }' | ontomap query --store ./kg - -f json
       ontomap query --store ./kg --name findings-with-code --param code=RADLEX:RID5791
       ontomap query --store ./kg --name code-pairs --param source=RADLEX --param target=SNOMED
       ontomap query --endpoint http://127.0.0.1:7878/query --name code-systems
@@ -204,6 +213,8 @@ def query(
             named = parse_query(sys.stdin.read(), "stdin", "<stdin>")
         else:
             named = load_query(query_file)
+    elif text == "-":
+        named = parse_query(sys.stdin.read(), "stdin", "<stdin>")
     else:
         named = parse_query(text or "", "query", "<query>")
     params = _params(param_values)

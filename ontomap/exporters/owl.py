@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import pyoxigraph as ox
 
-from ontomap.errors import MissingDependencyError, ModelValidationError, OntomapError
+from ontomap.errors import ExportError, MissingDependencyError, ModelValidationError
 from ontomap.graph import KnowledgeGraph, decimal_text
 from ontomap.model import ChoiceAttribute, FindingModel, IndexCode, NumericAttribute
 from ontomap.ntriples import iri as nt_iri
@@ -97,7 +97,7 @@ ONTOLOGY_COMMENT = (
 )
 
 
-class OwlExportError(OntomapError):
+class OwlExportError(ExportError):
     """The models cannot be written as the requested OWL serialisation."""
 
 
