@@ -4,6 +4,7 @@ names users type (``-f ttl``, media types) on every command with ``--format``.""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -222,3 +223,28 @@ def test_f_given_a_query_file_says_what_to_do(store: Path, tmp_path: Path) -> No
     assert done.returncode == 2
     assert f"--file {query}" in done.stderr.decode()
     assert b"Traceback" not in done.stderr
+
+
+def test_a_device_is_written_in_place_as_turtle_unless_told(tmp_path: Path) -> None:
+    model = EXAMPLES / "solitary_pulmonary_nodule.fm.json"
+    done = _cli("export", model, "-o", "/dev/null")
+    assert done.returncode == 0, done.stderr.decode()
+    assert "wrote /dev/null (turtle" in done.stdout.decode()
+    assert Path("/dev/null").is_char_device()
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    done = _cli("export", model, "-o", fifo, "-f", "nt", "-q")
+    data, _ = reader.communicate(timeout=60)
+    assert done.returncode == 0, done.stderr.decode()
+    assert data == _cli("export", model, "-f", "ntriples").stdout and data
+    assert fifo.exists() and not fifo.is_file()  # still the FIFO, not replaced by a file
+
+
+def test_shell_completion_offers_commands_and_formats() -> None:
+    env = {**os.environ, "_ONTOMAP_COMPLETE": "bash_complete", "COMP_CWORD": "3"}
+    env["COMP_WORDS"] = "ontomap export -f"
+    script = Path(sys.executable).parent / "ontomap"  # the entry point pip installed
+    done = subprocess.run([script], env=env, capture_output=True, timeout=60)
+    offered = {line.split(",", 1)[1] for line in done.stdout.decode().split()}
+    assert {"turtle", "nquads", "trig", "rdfxml"} <= offered

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ontomap.cli import EXIT_INPUT_ERRORS, EXIT_INTERRUPTED, EXIT_USAGE, fail, handle_errors, main
-from ontomap.cli.options import FormatChoice, store_option
+from ontomap.cli.options import FormatChoice, is_device, store_option
 from ontomap.errors import OntomapError
 from ontomap.exporters import EXPORTERS, exporter_for
 from ontomap.graph import GraphBuilder, check_base_iri
@@ -280,7 +280,8 @@ def export(
     """
     _check_base(base_iri)
     to_stdout = str(output) == "-"
-    exporter = exporter_for(None if to_stdout else output, fmt or ("turtle" if to_stdout else None))
+    named = not is_device(output)  # /dev/null, a FIFO: Turtle unless --format says
+    exporter = exporter_for(output if named else None, fmt or (None if named else "turtle"))
     report = None
     if sources:
         report = _read(sources, strict, quiet, max_file_size, max_messages)

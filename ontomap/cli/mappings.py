@@ -21,7 +21,13 @@ from ontomap.cli.build import (
     store_option,
     strict_option,
 )
-from ontomap.cli.options import FormatChoice, endpoint_option, open_target, timeout_option
+from ontomap.cli.options import (
+    FormatChoice,
+    endpoint_option,
+    is_device,
+    open_target,
+    timeout_option,
+)
 from ontomap.crosswalk import (
     CLOSE_MATCH_MIN_CONTEXTS,
     CLOSE_MATCH_MIN_FINDINGS,
@@ -306,7 +312,7 @@ def mappings(
         fail(f"--from and --to name the same code system ({source})", EXIT_USAGE)
     to_stdout = str(output) == "-"
     mapping_format = format_for(
-        None if to_stdout else output, fmt or ("sssom" if to_stdout else None)
+        None if is_device(output) else output, fmt or ("sssom" if is_device(output) else None)
     )
     build = partial(
         build_mapping_set,

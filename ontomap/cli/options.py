@@ -22,6 +22,7 @@ __all__ = [
     "FORMAT_ALIASES",
     "FormatChoice",
     "endpoint_option",
+    "is_device",
     "open_target",
     "store_option",
     "timeout_option",
@@ -53,6 +54,21 @@ FORMAT_ALIASES: dict[str, str] = {
     "application/sparql-results+xml": "xml",
     "sssom-tsv": "sssom",
 }
+
+
+def is_device(path: Path) -> bool:
+    """Whether ``path`` is standard output (``-``) or an existing file that is not a regular
+    one (``/dev/null``, a FIFO, ``/dev/stdout``): its name says nothing of a format, and it is
+    written in place, not replaced."""
+    import stat
+
+    if str(path) == "-":
+        return True
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
 class FormatChoice(click.Choice):  # type: ignore[type-arg]
