@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import shutil
 import subprocess
 import sys
@@ -312,3 +313,16 @@ def test_a_token_that_cannot_be_sent_is_a_usage_error(examples_store: Path, toke
         )
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
         assert "the token must be printable ASCII" in done.stderr
+
+
+def test_push_json_summary_counts_what_the_server_got(oxigraph: str, examples_store: Path) -> None:
+    done = ontomap_cli(
+        "push", "--store", examples_store, "--endpoint", oxigraph + "update", "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    remote = _remote_graphs(oxigraph)
+    assert summary["command"] == "push" and summary["ok"] is True and summary["version"] == 1
+    assert summary["graphs"] == len(remote)
+    assert summary["triples"] == sum(len(t) for t in remote.values())
+    assert summary["requests"] >= 1 and summary["read"] is None

@@ -34,6 +34,52 @@ strict_option = click.option(
 )
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
 
+#: ``--json``: the summary as one JSON object on standard output, for scripts.
+json_option = click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the summary as one JSON object on standard output instead of the text "
+    "summary (counts, timings, every diagnostic; docs/cli-json.md). Errors and warnings still "
+    "go to standard error unless -q.",
+)
+
+#: Version of the ``--json`` summaries; raised when a field changes meaning or goes away.
+SUMMARY_VERSION = 1
+
+
+def diagnostics_json(report: ReadReport | None) -> list[dict[str, object]]:
+    """Every diagnostic of ``report`` as JSON: file, line (or null), severity, message."""
+    if report is None:
+        return []
+    return [
+        {"file": str(d.path), "line": d.line, "severity": d.severity, "message": d.message}
+        for d in report.diagnostics
+    ]
+
+
+def read_json(report: ReadReport | None) -> dict[str, object] | None:
+    """What reading found, as JSON (null when nothing was read from files)."""
+    if report is None:
+        return None
+    return {
+        "files": report.files,
+        "models": len(report.models),
+        "errors": len(report.errors),
+        "warnings": len(report.warnings),
+        "renderings": [str(p) for p in report.renderings],
+        "skipped": [str(p) for p in report.skipped],
+    }
+
+
+def print_summary(command: str, ok: bool, started: float, **fields: object) -> None:
+    """The ``--json`` summary of ``command``: one JSON object, keys sorted, on one line."""
+    import json
+
+    data = {"command": command, "version": SUMMARY_VERSION, "ok": ok, **fields}
+    data["seconds"] = round(time.perf_counter() - started, 3)
+    click.echo(json.dumps(data, sort_keys=True, ensure_ascii=False))
+
 
 class ByteSize(click.ParamType):
     """A size in bytes, written as :func:`ontomap.readers.limits.parse_size` reads it."""
@@ -150,6 +196,7 @@ def read_summary(report: ReadReport) -> str:
 @base_option
 @strict_option
 @quiet_option
+@json_option
 @max_file_size_option
 @max_messages_option
 @handle_errors
@@ -159,6 +206,7 @@ def build(
     base_iri: str | None,
     strict: bool,
     quiet: bool,
+    as_json: bool,
     max_file_size: int,
     max_messages: int,
 ) -> None:
@@ -204,7 +252,23 @@ def build(
         progress.close()
         print_diagnostics(stream.report, quiet, max_messages)
     report = stream.report
-    if not quiet:
+    if as_json:
+        print_summary(
+            "build",
+            report.ok,
+            started,
+            read=read_json(report),
+            diagnostics=diagnostics_json(report),
+            store={
+                "path": str(location),
+                "added": summary.added,
+                "replaced": summary.replaced,
+                "models": total,
+                "quads": summary.quads,
+                "generation": generation,
+            },
+        )
+    elif not quiet:
         click.echo(
             f"{read_summary(report)}\n"
             f"store {location}: {summary.added} added, {summary.replaced} replaced, "
@@ -237,6 +301,7 @@ def build(
 @base_option
 @strict_option
 @quiet_option
+@json_option
 @max_file_size_option
 @max_messages_option
 @handle_errors
@@ -248,6 +313,7 @@ def export(
     base_iri: str | None,
     strict: bool,
     quiet: bool,
+    as_json: bool,
     max_file_size: int,
     max_messages: int,
 ) -> None:
@@ -279,7 +345,13 @@ def export(
       cat seed.fm.json | ontomap export - -f ntriples
     """
     _check_base(base_iri)
+    started = time.perf_counter()
     to_stdout = str(output) == "-"
+    if as_json and to_stdout:
+        fail(
+            "--json prints the summary on standard output: give the graph a file with -o",
+            EXIT_USAGE,
+        )
     named = not is_device(output)  # /dev/null, a FIFO: Turtle unless --format says
     exporter = exporter_for(output if named else None, fmt or (None if named else "turtle"))
     report = None
@@ -288,7 +360,8 @@ def export(
         builder = GraphBuilder(base_iri or DEFAULT_BASE_IRI)
         models = (s.model for s in report.models)
         graph = builder.dataset(models) if exporter.dataset else builder.graph(models)
-        what = _count(len(report.models), "model")
+        models_count = len(report.models)
+        what = _count(models_count, "model")
     else:
         if base_iri is not None:
             fail(
@@ -297,7 +370,8 @@ def export(
             )
         with Store(store_path, read_only=True) as store:
             graph = store.dataset() if exporter.dataset else store.graph()
-            what = f"{_count(len(store.model_ids()), 'model')} from {store.path}"
+            models_count = len(store.model_ids())
+            what = f"{_count(models_count, 'model')} from {store.path}"
     if to_stdout:
         exporter.write(graph, sys.stdout.buffer)
         sys.stdout.flush()
@@ -305,9 +379,19 @@ def export(
         from ontomap.exporters import export as write
 
         write(graph, output, exporter.name)
-    if not quiet and not to_stdout:
+    unit = "quads" if exporter.dataset else "triples"
+    if as_json:
+        print_summary(
+            "export",
+            report is None or report.ok,
+            started,
+            read=read_json(report),
+            diagnostics=diagnostics_json(report),
+            output={"path": str(output), "format": exporter.name, unit: len(graph)},
+            models=models_count,
+        )
+    elif not quiet and not to_stdout:
         prefix = f"{read_summary(report)}\n" if report is not None else ""
-        unit = "quads" if exporter.dataset else "triples"
         click.echo(f"{prefix}wrote {output} ({exporter.name}, {len(graph)} {unit}, {what})")
     if report is not None and not report.ok:
         sys.exit(EXIT_INPUT_ERRORS)

@@ -14,9 +14,13 @@ import click
 from ontomap.cli import EXIT_INPUT_ERRORS, EXIT_USAGE, fail, handle_errors, main
 from ontomap.cli.build import (
     base_option,
+    diagnostics_json,
+    json_option,
     max_file_size_option,
     print_diagnostics,
+    print_summary,
     quiet_option,
+    read_json,
     read_summary,
     store_option,
     strict_option,
@@ -251,6 +255,7 @@ def _describe(mapping_set: MappingSet) -> str:
 @base_option
 @strict_option
 @quiet_option
+@json_option
 @max_file_size_option
 @handle_errors
 def mappings(
@@ -271,6 +276,7 @@ def mappings(
     base_iri: str | None,
     strict: bool,
     quiet: bool,
+    as_json: bool,
     max_file_size: int,
 ) -> None:
     """Write the crosswalk between code systems: the pairs of codes that index the same
@@ -311,6 +317,10 @@ def mappings(
     if source is not None and source == target:
         fail(f"--from and --to name the same code system ({source})", EXIT_USAGE)
     to_stdout = str(output) == "-"
+    if as_json and to_stdout:
+        fail(
+            "--json prints the summary on standard output: give the set a file with -o", EXIT_USAGE
+        )
     mapping_format = format_for(
         None if is_device(output) else output, fmt or ("sssom" if is_device(output) else None)
     )
@@ -351,7 +361,24 @@ def mappings(
         sys.stdout.flush()
     else:
         write_mapping_set(mapping_set, output, mapping_format.name)
-    if not quiet and not to_stdout:
+    if as_json:
+        print_summary(
+            "mappings",
+            report is None or report.ok,
+            started,
+            read=read_json(report),
+            diagnostics=diagnostics_json(report),
+            output={"path": str(output), "format": mapping_format.name},
+            mappings={
+                "total": len(mapping_set),
+                "predicates": dict(mapping_set.counts()),
+                "outliers_excluded": mapping_set.excluded_outliers,
+                "outliers_marked": sum(m.marked_outlier for m in mapping_set.mappings),
+                "colisted": mapping_set.colisted,
+                "below_threshold": mapping_set.below_threshold,
+            },
+        )
+    elif not quiet and not to_stdout:
         prefix = f"{read_summary(report)}\n" if report is not None else ""
         click.echo(
             f"{prefix}wrote {_shown(output)} ({mapping_format.name}, {_describe(mapping_set)}) "

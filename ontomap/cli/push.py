@@ -6,13 +6,23 @@ the CLI's package needs one import line for both server commands.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
 import pyoxigraph as ox
 
 from ontomap.cli import EXIT_INPUT_ERRORS, EXIT_USAGE, fail, handle_errors, main
-from ontomap.cli.build import base_option, print_diagnostics, quiet_option, store_option
+from ontomap.cli.build import (
+    base_option,
+    diagnostics_json,
+    json_option,
+    print_diagnostics,
+    print_summary,
+    quiet_option,
+    read_json,
+    store_option,
+)
 from ontomap.cli.serve import TOKEN_ENV  # also registers `serve`
 from ontomap.query import QueryError
 
@@ -94,6 +104,7 @@ def _graph(_ctx: click.Context, _param: click.Parameter, value: str | None) -> s
     help="Seconds to wait for each request.",
 )
 @quiet_option
+@json_option
 @handle_errors
 def push(
     sources: tuple[Path, ...],
@@ -106,6 +117,7 @@ def push(
     token: str | None,
     timeout: float,
     quiet: bool,
+    as_json: bool,
 ) -> None:
     """Upload the knowledge graph of a store (or of SOURCES) to a SPARQL endpoint.
 
@@ -149,6 +161,8 @@ def push(
             check_base_iri(base_iri)
         except ValueError as exc:
             fail(str(exc), EXIT_USAGE)
+    started = time.perf_counter()
+    report = None
     progress = Progress("pushing", enabled=False if quiet else None)
 
     def show(sent: int, total: int) -> None:
@@ -185,7 +199,20 @@ def push(
         return
     finally:
         progress.close()
-    if not quiet:
+    if as_json:
+        print_summary(
+            "push",
+            True,
+            started,
+            read=read_json(report),
+            diagnostics=diagnostics_json(report),
+            endpoint=endpoint,
+            graph=graph,
+            graphs=summary.graphs,
+            triples=summary.triples,
+            requests=summary.requests,
+        )
+    elif not quiet:
         where = f"graph <{graph}>" if graph else f"{summary.graphs} graphs"
         click.echo(
             f"pushed {what} to {endpoint}: {summary.triples} triples in {where}, "

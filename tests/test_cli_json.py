@@ -1,0 +1,101 @@
+"""``--json`` summaries of build, export and mappings: one JSON object on standard output,
+its counts checked against the store, the files and the output they describe."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from conftest import EXAMPLES, ROOT
+
+BROKEN = ROOT / "tests" / "resources" / "broken"
+
+
+def _cli(*args: object, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ontomap", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        timeout=300,
+    )
+
+
+def _summary(done: subprocess.CompletedProcess) -> dict:
+    lines = done.stdout.decode().splitlines()
+    assert len(lines) == 1, done.stdout  # one object, one line
+    return json.loads(lines[0])
+
+
+def test_build_json(tmp_path: Path) -> None:
+    store = tmp_path / "kg"
+    done = _cli("build", EXAMPLES, "--store", store, "--json")
+    assert done.returncode == 0, done.stderr.decode()
+    summary = _summary(done)
+    files = sorted(p for p in EXAMPLES.iterdir() if p.is_file())
+    assert summary["command"] == "build" and summary["ok"] is True
+    assert summary["read"]["files"] == summary["read"]["models"] == len(files)
+    assert summary["store"]["added"] == len(files) and summary["store"]["replaced"] == 0
+    assert summary["store"]["path"] == str(store)
+    generation = summary["store"]["generation"]
+    assert (store / "GENERATION").read_text().strip() == generation
+    assert isinstance(summary["seconds"], float) and summary["diagnostics"] == []
+    again = _summary(_cli("build", EXAMPLES, "--store", store, "--json"))
+    assert again["store"]["replaced"] == len(files) and again["store"]["models"] == len(files)
+
+
+def test_build_json_lists_every_diagnostic_with_file_and_line(tmp_path: Path) -> None:
+    done = _cli("build", BROKEN, "--store", tmp_path / "kg", "--json", "--max-messages", "2")
+    assert done.returncode == 1
+    summary = _summary(done)
+    assert summary["ok"] is False
+    diagnostics = summary["diagnostics"]
+    assert len(diagnostics) == summary["read"]["errors"] + summary["read"]["warnings"]
+    assert len(diagnostics) > 2  # --max-messages caps what is printed, not the summary
+    errors = {Path(d["file"]).name for d in diagnostics if d["severity"] == "error"}
+    for name in ("invalid_json.fm.json", "truncated.fm.json", "missing_id.fm.json"):
+        assert name in errors
+    located = [d for d in diagnostics if d["file"].endswith("invalid_json.fm.json")]
+    assert located and all(isinstance(d["line"], int) for d in located)
+
+
+@pytest.mark.parametrize("fmt", ["turtle", "nquads"])
+def test_export_json(tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / f"x.{fmt}"
+    done = _cli("export", EXAMPLES, "-o", out, "-f", fmt, "--json")
+    assert done.returncode == 0, done.stderr.decode()
+    summary = _summary(done)
+    rdf = ox.RdfFormat.N_QUADS if fmt == "nquads" else ox.RdfFormat.TURTLE
+    count = len(list(ox.parse(out.read_bytes(), format=rdf)))
+    unit = "quads" if fmt == "nquads" else "triples"
+    assert summary["output"] == {"path": str(out), "format": fmt, unit: count}
+    assert summary["models"] == 3 and summary["read"]["models"] == 3
+
+
+def test_json_needs_an_output_file() -> None:
+    done = _cli("export", EXAMPLES, "--json")
+    assert done.returncode == 2 and done.stdout == b""
+    assert b"-o" in done.stderr and b"Traceback" not in done.stderr
+
+
+def test_mappings_json(tmp_path: Path) -> None:
+    out = tmp_path / "m.sssom.tsv"
+    done = _cli("mappings", EXAMPLES, "-o", out, "--json")
+    assert done.returncode == 0, done.stderr.decode()
+    summary = _summary(done)
+    rows = [
+        line.split("\t")
+        for line in out.read_text("utf-8").splitlines()
+        if line and not line.startswith("#")
+    ]
+    header, body = rows[0], rows[1:]
+    predicates: dict[str, int] = {}
+    for row in body:
+        predicate = row[header.index("predicate_id")]
+        predicates[predicate] = predicates.get(predicate, 0) + 1
+    assert summary["mappings"]["total"] == len(body)
+    assert summary["mappings"]["predicates"] == predicates
+    assert summary["output"]["format"] == "sssom"
