@@ -99,3 +99,48 @@ def test_mappings_json(tmp_path: Path) -> None:
     assert summary["mappings"]["total"] == len(body)
     assert summary["mappings"]["predicates"] == predicates
     assert summary["output"]["format"] == "sssom"
+
+
+def test_build_names_the_models_validate_would_fault(tmp_path: Path) -> None:
+    """A model with a wrong SNOMED CT check digit and one with values numbered out of order
+    load (they are readable), and the build says so; validate is the oracle for which ones."""
+    text = (EXAMPLES / "solitary_pulmonary_nodule.fm.json").read_text("utf-8")
+    good = json.loads(text)
+    folder = tmp_path / "defs"
+    folder.mkdir()
+
+    def write(name: str, model: dict, number: int) -> None:
+        model = json.loads(json.dumps(model).replace("OMAP_000", f"OMAP_{number:03d}"))
+        (folder / f"{name}.fm.json").write_text(json.dumps(model, indent=2), "utf-8")
+
+    write("good", good, 1)
+    digit = json.loads(text.replace('"2667000"', '"2667001"'))
+    write("check_digit", digit, 2)
+    order = json.loads(text)
+    values = order["attributes"][0]["values"]
+    values[0]["value_code"], values[1]["value_code"] = (
+        values[1]["value_code"],
+        values[0]["value_code"],
+    )
+    write("value_order", order, 3)
+
+    checked = _cli("validate", folder, "--format", "json")
+    faulted = {
+        Path(f["file"]).name
+        for f in json.loads(checked.stdout)["findings"]
+        if f["severity"] == "error"
+        and f["rule"]
+        in {"code/check-digit", "code/syntax", "code/snomed-partition", "structure/value-order"}
+    }
+    assert faulted == {"check_digit.fm.json", "value_order.fm.json"}
+
+    done = _cli("build", folder, "--store", tmp_path / "kg")
+    assert done.returncode == 0, done.stderr.decode()
+    assert (
+        f"2 models have malformed codes or misnumbered values: run 'ontomap validate {folder}'"
+        in done.stderr.decode()
+    )
+    summary = _summary(_cli("build", folder, "--store", tmp_path / "kg2", "--json"))
+    assert {Path(p).name for p in summary["problems"]} == faulted
+    quiet = _cli("build", folder / "good.fm.json", "--store", tmp_path / "kg3")
+    assert b"malformed" not in quiet.stderr

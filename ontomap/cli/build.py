@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import click
 
+from ontomap.checks import has_problems
 from ontomap.cli import EXIT_INPUT_ERRORS, EXIT_INTERRUPTED, EXIT_USAGE, fail, handle_errors, main
 from ontomap.cli.options import FormatChoice, is_device, store_option
 from ontomap.errors import OntomapError
@@ -15,6 +18,7 @@ from ontomap.exporters import EXPORTERS, exporter_for
 from ontomap.graph import GraphBuilder, check_base_iri
 from ontomap.progress import Progress
 from ontomap.readers import ModelStream, ReadReport
+from ontomap.readers.common import SourceModel
 from ontomap.readers.limits import DEFAULT_MAX_FILE_SIZE, MAX_FILE_SIZE_ENV, format_size, parse_size
 from ontomap.store import Store, current_generation, default_store_path, is_store
 from ontomap.vocab import DEFAULT_BASE_IRI
@@ -234,9 +238,17 @@ def build(
     progress = Progress("loading", len(stream.files), enabled=False if quiet else None)
     stream.progress = lambda _path: progress.advance()
     location = store_path or default_store_path()
+    problems: list[str] = []
+
+    def checked(sources: Iterable[SourceModel]) -> Iterator[SourceModel]:
+        for source in sources:
+            if has_problems(source.model):
+                problems.append(str(source.path))
+            yield source
+
     try:
         with Store(location) as store:
-            summary = store.load(stream, base_iri)
+            summary = store.load(checked(stream), base_iri)
             total = len(store.model_ids())
             generation = store.commit()
     except KeyboardInterrupt:
@@ -259,6 +271,7 @@ def build(
             started,
             read=read_json(report),
             diagnostics=diagnostics_json(report),
+            problems=problems,
             store={
                 "path": str(location),
                 "added": summary.added,
@@ -275,6 +288,14 @@ def build(
             f"{_count(total, 'model')} in all ({summary.quads:,} quads written) "
             f"in {time.perf_counter() - started:.2f} s; now generation {generation}"
         )
+        if problems:
+            click.echo(
+                f"{_count(len(problems), 'model')} {'has' if len(problems) == 1 else 'have'} "
+                "malformed codes or misnumbered values: run 'ontomap validate "
+                f"{' '.join(shlex.quote(str(s)) for s in sources)}' for where and how to fix "
+                "them",
+                err=True,
+            )
     if not report.ok:
         sys.exit(EXIT_INPUT_ERRORS)
 
