@@ -65,6 +65,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 #: The module that defines each command (and registers it on :data:`main` when imported).
 COMMAND_MODULES = {
     "build": "ontomap.cli.build",
+    "diff": "ontomap.cli.diff",
     "export": "ontomap.cli.build",
     "lookup": "ontomap.cli.lookup",
     "mappings": "ontomap.cli.mappings",

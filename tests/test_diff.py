@@ -1,0 +1,288 @@
+"""``ontomap diff``: every kind of change, made by hand to our own example model and found by
+kind and location; git sides read without touching the working tree; the three formats."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, EXAMPLES, ROOT
+
+from ontomap.diff import KINDS, diff
+
+MODEL = json.loads((EXAMPLES / "solitary_pulmonary_nodule.fm.json").read_text("utf-8"))
+FID = MODEL["oifm_id"]
+PRESENCE = MODEL["attributes"][0]  # choice: absent .0, present .1
+SIZE = MODEL["attributes"][1]  # numeric, mm
+LOCATION = MODEL["attributes"][2]  # choice, several values
+
+
+def _cli(*args: object, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "ontomap", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        timeout=300,
+    )
+
+
+def _write(folder: Path, models: dict[str, dict]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, model in models.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(model, indent=2), "utf-8")
+    return folder
+
+
+def _attr(model: dict, index: int) -> dict:
+    return model["attributes"][index]
+
+
+def _swap_values(m: dict) -> None:
+    values = _attr(m, 0)["values"]
+    values[0]["name"], values[1]["name"] = values[1]["name"], values[0]["name"]
+
+
+def _set(path: list[object], value: object) -> Callable[[dict], None]:
+    def change(m: dict) -> None:
+        node = m
+        for key in path[:-1]:
+            node = node[key]  # type: ignore[index]
+        node[path[-1]] = value  # type: ignore[index]
+
+    return change
+
+
+def _drop_code(m: dict) -> None:
+    _attr(m, 0)["values"][1]["index_codes"].pop()  # the SNOMED code of "present"
+
+
+def _add_value(m: dict) -> None:
+    values = _attr(m, 2)["values"]
+    values.append({"value_code": f"{LOCATION['oifma_id']}.{len(values)}", "name": "lingula"})
+
+
+def _remove_attribute(m: dict) -> None:
+    del m["attributes"][1]
+
+
+def _add_attribute(m: dict) -> None:
+    m["attributes"].append(
+        {
+            "oifma_id": "OIFMA_OMAP_000019",
+            "name": "margin",
+            "type": "choice",
+            "values": [
+                {"value_code": "OIFMA_OMAP_000019.0", "name": "smooth"},
+                {"value_code": "OIFMA_OMAP_000019.1", "name": "spiculated"},
+            ],
+        }
+    )
+
+
+#: (name, change made to a copy of the model, the (kind, entity) it must give)
+CASES: list[tuple[str, Callable[[dict], None], set[tuple[str, str]]]] = [
+    ("rename", _set(["name"], "solitary lung nodule, single"), {("model-renamed", FID)}),
+    ("description", _set(["description"], "changed"), {("model-details", FID)}),
+    (
+        "swap",
+        _swap_values,
+        {
+            ("meaning-change", PRESENCE["values"][0]["value_code"]),
+            ("meaning-change", PRESENCE["values"][1]["value_code"]),
+        },
+    ),
+    ("unit", _set(["attributes", 1, "unit"], "cm"), {("meaning-change", SIZE["oifma_id"])}),
+    ("range", _set(["attributes", 1, "maximum"], 50), {("meaning-change", SIZE["oifma_id"])}),
+    (
+        "max_selected",
+        _set(["attributes", 2, "max_selected"], 1),
+        {("meaning-change", LOCATION["oifma_id"])},
+    ),
+    (
+        "value renamed far",
+        _set(["attributes", 2, "values", 0, "name"], "pleural effusion"),
+        {("meaning-change", LOCATION["values"][0]["value_code"])},
+    ),
+    (
+        "value renamed near",
+        _set(["attributes", 2, "values", 0, "name"], "Right upper lobe"),
+        {("value-renamed", LOCATION["values"][0]["value_code"])},
+    ),
+    (
+        "attribute renamed near",
+        _set(["attributes", 1, "name"], "nodule size"),
+        {("attribute-renamed", SIZE["oifma_id"])},
+    ),
+    (
+        "required",
+        _set(["attributes", 1, "required"], True),
+        {("required-changed", SIZE["oifma_id"])},
+    ),
+    ("code removed", _drop_code, {("code-removed", PRESENCE["values"][1]["value_code"])}),
+    (
+        "display",
+        _set(["attributes", 0, "values", 0, "index_codes", 0, "display"], "Absent"),
+        {("display-changed", PRESENCE["values"][0]["value_code"])},
+    ),
+    (
+        "value added",
+        _add_value,
+        {("value-added", f"{LOCATION['oifma_id']}.{len(LOCATION['values'])}")},
+    ),
+    ("attribute removed", _remove_attribute, {("attribute-removed", SIZE["oifma_id"])}),
+    ("attribute added", _add_attribute, {("attribute-added", "OIFMA_OMAP_000019")}),
+]
+
+
+@pytest.mark.parametrize(("name", "change", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_each_change_is_found_by_kind_and_place(
+    tmp_path: Path, name: str, change: Callable[[dict], None], expected: set[tuple[str, str]]
+) -> None:
+    new = copy.deepcopy(MODEL)
+    change(new)
+    old_dir = _write(tmp_path / "old", {"m.fm.json": MODEL})
+    new_dir = _write(tmp_path / "new", {"m.fm.json": new})
+    result = diff(old_dir, new_dir)
+    model_changes = {(c.kind, c.entity) for c in result.changes if c.model}
+    assert model_changes == expected, name
+    assert all(c.model == FID for c in result.changes if c.model)
+
+
+def test_no_change_no_report(tmp_path: Path) -> None:
+    side = _write(tmp_path / "a", {"m.fm.json": MODEL})
+    result = diff(side, _write(tmp_path / "b", {"m.fm.json": MODEL}))
+    assert result.changes == () and result.old_models == result.new_models == 1
+
+
+def test_added_removed_and_moved_models(tmp_path: Path) -> None:
+    other = json.loads(json.dumps(MODEL).replace("OMAP_0000", "OMAP_0009"))
+    third = json.loads(json.dumps(MODEL).replace("OMAP_0000", "OMAP_0008"))
+    old = _write(tmp_path / "old", {"a.fm.json": MODEL, "b.fm.json": other})
+    new = _write(tmp_path / "new", {"sub/a.fm.json": MODEL, "c.fm.json": third})
+    found = {(c.kind, c.entity, c.old, c.new) for c in diff(old, new).changes if c.model}
+    assert found == {
+        ("model-moved", FID, "a.fm.json", "sub/a.fm.json"),
+        ("model-removed", other["oifm_id"], other["name"], None),
+        ("model-added", third["oifm_id"], None, third["name"]),
+    }
+
+
+def test_crosswalk_deltas(tmp_path: Path) -> None:
+    """Dropping the SNOMED code of "present" loses its pairs with the other codes there."""
+    new = copy.deepcopy(MODEL)
+    _drop_code(new)
+    result = diff(
+        _write(tmp_path / "old", {"m.fm.json": MODEL}), _write(tmp_path / "new", {"m.fm.json": new})
+    )
+    lost = {c.entity for c in result.changes if c.kind == "crosswalk-lost"}
+    # the value's other code, and no other entity lists sct:52101004 in this model
+    assert lost == {"radlex:RID28472 sct:52101004"}
+    assert all(not c.model for c in result.changes if c.kind.startswith("crosswalk"))
+
+
+def test_cli_formats_and_fail_on(tmp_path: Path) -> None:
+    new = copy.deepcopy(MODEL)
+    _swap_values(new)
+    old_dir = _write(tmp_path / "old", {"m.fm.json": MODEL})
+    new_dir = _write(tmp_path / "new", {"m.fm.json": new})
+    as_json = _cli("diff", old_dir, new_dir, "-f", "json")
+    assert as_json.returncode == 0, as_json.stderr.decode()
+    data = json.loads(as_json.stdout)
+    assert data["version"] == 1 and data["counts"]["meaning-change"] == 2
+    assert set(data["counts"]) <= set(KINDS)
+    assert [c["kind"] for c in data["changes"]].count("meaning-change") == 2
+    markdown = _cli("diff", old_dir, new_dir, "--format", "markdown").stdout.decode()
+    assert markdown.startswith("### Finding models") and "| meaning-change | 2 |" in markdown
+    text = _cli("diff", old_dir, new_dir).stdout.decode()
+    assert "\x1b[" not in text and PRESENCE["values"][0]["value_code"] in text
+    failed = _cli("diff", old_dir, new_dir, "--fail-on", "meaning-change,code-removed")
+    assert failed.returncode == 1 and b"2 meaning-change" in failed.stderr
+    passed = _cli("diff", old_dir, new_dir, "--fail-on", "code-removed")
+    assert passed.returncode == 0
+    usage = _cli("diff", old_dir, new_dir, "--fail-on", "no-such-kind")
+    assert usage.returncode == 2 and b"meaning-change" in usage.stderr
+    missing = _cli("diff", old_dir, tmp_path / "nope")
+    assert missing.returncode == 4 and b"Traceback" not in missing.stderr
+
+
+def test_a_broken_file_is_a_source_error_not_a_removal(tmp_path: Path) -> None:
+    old_dir = _write(tmp_path / "old", {"m.fm.json": MODEL})
+    new_dir = tmp_path / "new"
+    new_dir.mkdir()
+    (new_dir / "m.fm.json").write_text('{"oifm_id": "OIFM_OMAP_000001", "name": ', "utf-8")
+    done = _cli("diff", old_dir, new_dir)
+    assert done.returncode == 4
+    assert b"m.fm.json" in done.stderr and b"Traceback" not in done.stderr
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@example.org",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.org",
+            "HOME": str(repo),
+            "PATH": "/usr/bin:/bin",
+        },
+    )
+    return done.stdout
+
+
+def test_git_revisions_without_touching_the_working_tree(tmp_path: Path) -> None:
+    repo = tmp_path / "corpus"
+    _write(repo / "defs", {"m.fm.json": MODEL})
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "v1")
+    _git(repo, "tag", "v1.0")
+    new = copy.deepcopy(MODEL)
+    _swap_values(new)
+    _write(repo / "defs", {"m.fm.json": new})
+    _git(repo, "commit", "-qam", "swap")
+    (repo / "defs" / "m.fm.json").write_text("{ uncommitted edit", "utf-8")  # dirty tree
+    before = (repo / "defs" / "m.fm.json").read_bytes(), _git(repo, "status", "--porcelain")
+    done = _cli("diff", "git:v1.0", "git:HEAD", "--repo", repo, "-f", "json")
+    assert done.returncode == 0, done.stderr.decode()
+    kinds = [c["kind"] for c in json.loads(done.stdout)["changes"] if c["model"]]
+    assert kinds == ["meaning-change", "meaning-change"]
+    assert (
+        (repo / "defs" / "m.fm.json").read_bytes(),
+        _git(repo, "status", "--porcelain"),
+    ) == before
+    unknown = _cli("diff", "git:v9", "git:HEAD", "--repo", repo)
+    assert unknown.returncode == 4 and b"git archive failed" in unknown.stderr
+
+
+def test_the_corpus_against_itself_and_one_swap(tmp_path: Path) -> None:
+    if not CORPUS.exists():
+        pytest.skip(f"the corpus is not at {CORPUS}")
+    defs = CORPUS / "defs"
+    same = diff(defs, defs)
+    assert same.changes == () and same.old_models == len(list(defs.glob("*.fm.json")))
+
+
+def test_a_store_side_equals_the_folder_it_was_built_from(tmp_path: Path) -> None:
+    store = tmp_path / "kg"
+    built = _cli("build", EXAMPLES, "--store", store, "-q")
+    assert built.returncode == 0, built.stderr.decode()
+    result = diff(EXAMPLES, store)
+    assert result.changes == ()
+    assert result.old_models == result.new_models == len(list(EXAMPLES.iterdir()))
+    new = copy.deepcopy(MODEL)
+    _swap_values(new)
+    changed = diff(store, _write(tmp_path / "new", {"solitary_pulmonary_nodule.fm.json": new}))
+    kinds = {(c.kind, c.entity) for c in changed.changes if c.model == FID}
+    assert ("meaning-change", PRESENCE["values"][0]["value_code"]) in kinds
+    assert {c.kind for c in changed.changes if c.model != FID and c.model} == {"model-removed"}
