@@ -81,6 +81,11 @@ class UnknownCodeSystemError(OntomapError):
         super().__init__(f"unknown code system {system!r}; known systems: {', '.join(self.known)}")
 
 
+class RegistryError(OntomapError):
+    """A registry file of code systems that cannot be read (not TOML, a system without its
+    label, prefix or namespace)."""
+
+
 class UnknownFormatError(OntomapError):
     """An export format (or file extension) that no exporter handles."""
 

@@ -1,19 +1,22 @@
 """The code-system registry: which terminologies ontomap knows and how their codes are named.
 
-The registry is data (``ontologies/terminologies.toml``); this module reads it and answers
-questions about systems and codes. Unknown systems are not an error here: they get a generic
+The registry is data (``ontologies/terminologies.toml``, plus the user's own file: see
+:func:`user_registry_path`); this module reads it and answers questions about systems and
+codes. Unknown systems are not an error here: they get a generic
 namespace so that no index code is ever dropped.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from urllib.parse import quote
 
-from ontomap.errors import UnknownCodeSystemError
+from ontomap.errors import RegistryError, UnknownCodeSystemError
 from ontomap.resources import ontologies_dir
 
 #: Namespace under which codes of systems without an RDF namespace of their own are named.
@@ -121,27 +124,59 @@ def _generic_system(name: str) -> CodeSystem:
     )
 
 
+#: Environment variable naming a user registry file (see :func:`user_registry_path`).
+REGISTRY_ENV = "ONTOMAP_REGISTRY"
+
+
+def user_registry_path() -> Path | None:
+    """The user's own registry file: ``$ONTOMAP_REGISTRY``, else
+    ``$XDG_CONFIG_HOME/ontomap/terminologies.toml`` (``~/.config/…`` without XDG_CONFIG_HOME)
+    where that file exists; ``None`` when there is none."""
+    named = os.environ.get(REGISTRY_ENV)
+    if named:
+        return Path(named)
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    path = Path(config) / "ontomap" / "terminologies.toml"
+    return path if path.is_file() else None
+
+
+def _systems(path: Path) -> dict[str, CodeSystem]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise RegistryError(f"cannot read the registry {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RegistryError(f"{path}: not TOML: {exc}") from None
+    systems: dict[str, CodeSystem] = {}
+    for key, entry in (data.get("systems") or {}).items():
+        missing = [k for k in ("label", "prefix", "namespace") if k not in entry]
+        if missing:
+            raise RegistryError(f"{path}: [systems.{key}] needs {', '.join(missing)}")
+        systems[key] = CodeSystem(
+            key=key,
+            label=entry["label"],
+            prefix=entry["prefix"],
+            namespace=entry["namespace"],
+            fhir_system=entry.get("fhir_system"),
+            pattern=entry.get("pattern"),
+            check_digit=entry.get("check_digit"),
+            aliases=tuple(entry.get("aliases", ())),
+            own_namespace=entry.get("own_namespace", True),
+        )
+    return systems
+
+
 @cache
 def default_registry() -> Registry:
-    """The registry shipped in ``ontologies/terminologies.toml``."""
-    with (ontologies_dir() / "terminologies.toml").open("rb") as handle:
-        data = tomllib.load(handle)
-    systems = []
-    for key, entry in data["systems"].items():
-        systems.append(
-            CodeSystem(
-                key=key,
-                label=entry["label"],
-                prefix=entry["prefix"],
-                namespace=entry["namespace"],
-                fhir_system=entry.get("fhir_system"),
-                pattern=entry.get("pattern"),
-                check_digit=entry.get("check_digit"),
-                aliases=tuple(entry.get("aliases", ())),
-                own_namespace=entry.get("own_namespace", True),
-            )
-        )
-    return Registry(tuple(systems))
+    """The registry shipped in ``ontologies/terminologies.toml``, with the systems of the
+    user's registry file (:func:`user_registry_path`) added, or replacing shipped ones of the
+    same key."""
+    systems = _systems(ontologies_dir() / "terminologies.toml")
+    user = user_registry_path()
+    if user is not None:
+        systems.update(_systems(user))
+    return Registry(tuple(systems.values()))
 
 
 # Verhoeff tables (dihedral group D5), as used by SNOMED CT identifiers.

@@ -111,4 +111,15 @@ def main() -> None:
     \b
     Exit codes: 0 ok, 1 some inputs failed (the rest converted), 2 usage error,
     3 not found, 4 store or endpoint error, 130 interrupted (nothing half-written).
+
+    Code systems beyond the shipped ones are named in ~/.config/ontomap/terminologies.toml
+    (or the file $ONTOMAP_REGISTRY names); see docs/terminologies.md.
     """
+    from ontomap.errors import RegistryError
+    from ontomap.terminology import default_registry, user_registry_path
+
+    if user_registry_path() is not None:  # a broken user registry stops every command here
+        try:
+            default_registry()
+        except RegistryError as exc:
+            fail(str(exc), EXIT_USAGE)

@@ -146,7 +146,9 @@ def unknown_system_warnings(path: Path, model: FindingModel, text: str) -> list[
                     "warning",
                     path,
                     f"unknown code system {system.label!r}: its codes are kept under "
-                    f"{system.namespace} (add it to terminologies.toml to name it properly)",
+                    f"{system.namespace} (name it in your own registry: "
+                    "~/.config/ontomap/terminologies.toml or $ONTOMAP_REGISTRY, see "
+                    "docs/terminologies.md)",
                     line_of(text, system.label),
                 )
             )
