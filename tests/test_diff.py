@@ -286,3 +286,57 @@ def test_a_store_side_equals_the_folder_it_was_built_from(tmp_path: Path) -> Non
     kinds = {(c.kind, c.entity) for c in changed.changes if c.model == FID}
     assert ("meaning-change", PRESENCE["values"][0]["value_code"]) in kinds
     assert {c.kind for c in changed.changes if c.model != FID and c.model} == {"model-removed"}
+
+
+def test_order_colour_and_the_empty_report(tmp_path: Path) -> None:
+    new = copy.deepcopy(MODEL)
+    new["name"] = "a nodule, now renamed"
+    _drop_code(new)
+    _add_value(new)
+    old_dir = _write(tmp_path / "old", {"m.fm.json": MODEL})
+    new_dir = _write(tmp_path / "new", {"m.fm.json": new})
+    changes = diff(old_dir, new_dir).changes
+    kinds = [c.kind for c in changes]
+    assert kinds[0] == "model-renamed"  # the model's own change before its entities'
+    first_crosswalk = next(i for i, c in enumerate(changes) if not c.model)
+    assert all(not c.model for c in changes[first_crosswalk:])  # the crosswalk last
+    coloured = _cli("diff", old_dir, new_dir, "--color").stdout.decode()
+    assert "\x1b[31mcode-removed\x1b[0m" in coloured
+    assert "\x1b[32mvalue-added\x1b[0m" in coloured
+    assert "\x1b[33mmodel-renamed\x1b[0m" in coloured
+    assert "\x1b[1mOIFM_OMAP_000001\x1b[0m" in coloured
+    same = _cli("diff", old_dir, old_dir).stdout.decode()
+    assert same.splitlines()[-1] == "no changes" and "changes:" not in same
+
+
+def test_a_value_added_before_a_renamed_one(tmp_path: Path) -> None:
+    new = copy.deepcopy(MODEL)
+    values = _attr(new, 2)["values"]
+    values.insert(0, {"value_code": f"{LOCATION['oifma_id']}.99", "name": "lingula"})
+    values[-1]["name"] = "pleural effusion"
+    result = diff(
+        _write(tmp_path / "old", {"m.fm.json": MODEL}), _write(tmp_path / "new", {"m.fm.json": new})
+    )
+    found = {(c.kind, c.entity) for c in result.changes if c.model}
+    assert found == {
+        ("value-added", f"{LOCATION['oifma_id']}.99"),
+        ("meaning-change", LOCATION["values"][-1]["value_code"]),
+    }
+
+
+def test_crosswalk_gained_when_a_code_is_added(tmp_path: Path) -> None:
+    new = copy.deepcopy(MODEL)
+    _drop_code(new)
+    result = diff(
+        _write(tmp_path / "old", {"m.fm.json": new}), _write(tmp_path / "new", {"m.fm.json": MODEL})
+    )
+    gained = [c for c in result.changes if c.kind == "crosswalk-gained"]
+    assert [c.entity for c in gained] == ["radlex:RID28472 sct:52101004"]
+    assert gained[0].old is None and "paired" in (gained[0].new or "")
+
+
+def test_a_one_model_store_is_not_moved_from_its_file(tmp_path: Path) -> None:
+    folder = _write(tmp_path / "defs", {"m.fm.json": MODEL})
+    built = _cli("build", folder, "--store", tmp_path / "kg", "-q")
+    assert built.returncode == 0, built.stderr.decode()
+    assert diff(folder, tmp_path / "kg").changes == ()

@@ -94,7 +94,7 @@ def diff_command(
         click.echo(result.to_markdown(), nl=False)
     else:
         colour = sys.stdout.isatty() if color is None else color
-        click.echo(result.to_text(colour), nl=False)
+        click.echo(result.to_text(colour), nl=False, color=colour)
     errors = [e for side in sides for e in side.errors]
     for error in errors:
         click.echo(str(error), err=True)
