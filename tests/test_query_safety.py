@@ -421,7 +421,7 @@ def test_ontomap_query_refuses_an_over_deep_query_with_exit_2(store: Path, tmp_p
     assert remote.returncode == 2 and "nests too deeply" in remote.stderr  # before any request
     path = tmp_path / "deep.rq"
     path.write_text("ASK {\n" + " UNION ".join(["{}"] * 20_000) + "\n}\n")
-    from_file = ontomap_cli("query", "-f", path, "--store", store, timeout=120)
+    from_file = ontomap_cli("query", "--file", path, "--store", store, timeout=120)
     assert from_file.returncode == 2 and "line 2, column" in from_file.stderr
     assert str(path) in from_file.stderr
 
