@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
-from ontomap.cli import handle_errors, main
+from ontomap.atomic import atomic_write
+from ontomap.cli import EXIT_USAGE, fail, handle_errors, main
 from ontomap.cli.build import max_file_size_option
-from ontomap.validate import ENGINES, validate
+from ontomap.validate import ENGINES, fixes_json, validate
 
 FORMATS = ("text", "json")
 
@@ -41,6 +42,26 @@ FORMATS = ("text", "json")
     help="Engine for --shacl (implies it): oxigraph (default; the shapes compiled to SPARQL, "
     "about a second on 2,400 models) or pyshacl (the reference implementation; minutes).",
 )
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also check every index code against the terminology releases loaded in this store "
+    "(release/… rules; opened read-only). Not read from $ONTOMAP_STORE: only where given.",
+)
+@click.option(
+    "--semantic-tags",
+    is_flag=True,
+    help="With --store: also check that SNOMED CT semantic tags fit their place "
+    "(release/semantic-tag).",
+)
+@click.option(
+    "--fixes",
+    "fixes_path",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="With --store: write the certain fixes as JSON to this file ('-': standard output, "
+    "the report then goes to standard error). Format in docs/validate.md.",
+)
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on errors.")
 @click.option("--no-hints", is_flag=True, help="Leave the fix hints out of the text report.")
 @max_file_size_option
@@ -50,6 +71,9 @@ def validate_command(
     fmt: str,
     shacl: bool,
     shacl_engine: str | None,
+    store_path: Path | None,
+    semantic_tags: bool,
+    fixes_path: Path | None,
     strict: bool,
     no_hints: bool,
     max_file_size: int,
@@ -67,10 +91,12 @@ def validate_command(
       code/…       unknown or doubly spelled systems, code syntax and check digits, displays
       crosswalk/…  unusual pairings of codes of two systems (possible coding errors)
       graph/…      with --shacl: the SHACL shapes of ontologies/shapes.ttl
+      release/…    with --store: codes absent from or inactive in the loaded releases,
+                   displays that are none of the code's names
 
     \b
     Exit codes: 0 no errors (warnings and info allowed), 1 errors found (or, with --strict,
-    warnings), 2 usage error.
+    warnings), 2 usage error, 4 store error (with --store: cannot be opened).
 
     \b
     Examples:
@@ -78,15 +104,30 @@ def validate_command(
       ontomap validate defs/ --format json > report.json
       ontomap validate defs/ --shacl --strict
       ontomap validate new_model.fm.json
+      ontomap validate defs/ --store ./kg --fixes fixes.json
     """
+    if store_path is None and (semantic_tags or fixes_path is not None):
+        option = "--semantic-tags" if semantic_tags else "--fixes"
+        fail(f"{option} checks codes against releases: give --store DIR", EXIT_USAGE)
     report = validate(
         sources,
         shacl=shacl or shacl_engine is not None,
         shacl_engine=shacl_engine or "oxigraph",
         max_file_size=max_file_size,
+        store=store_path,
+        semantic_tags=semantic_tags,
     )
+    to_stderr = False
+    if fixes_path is not None:
+        text = fixes_json(report.fixes)
+        if str(fixes_path) == "-":
+            click.echo(text, nl=False)
+            to_stderr = True
+        else:
+            with atomic_write(fixes_path) as out:
+                out.write(text.encode("utf-8"))
     if fmt == "json":
-        click.echo(report.to_json(), nl=False)
+        click.echo(report.to_json(), nl=False, err=to_stderr)
     else:
-        click.echo(report.to_text(hints=not no_hints), nl=False)
+        click.echo(report.to_text(hints=not no_hints), nl=False, err=to_stderr)
     sys.exit(report.exit_code(strict))

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -218,6 +218,11 @@ SELECT DISTINCT ?d ?c ?g WHERE {{ GRAPH ?g {{ ?d <{SKOS.broader.value}>+ ?c }} }
 _ANCESTORS = f"""
 SELECT DISTINCT ?a ?c ?g WHERE {{ GRAPH ?g {{ ?c <{SKOS.broader.value}>+ ?a }} }}
 """
+#: Bulk reads (:meth:`Releases.concepts`): ``VALUES ?c {}`` is filled with IRIs as terms.
+_CONCEPT_FACTS = "SELECT ?c ?p ?o WHERE { VALUES ?c {} ?c ?p ?o }"
+_PREFERRED_TERMS = f"SELECT ?c ?label WHERE {{ VALUES ?c {{}} ?c <{SKOS.prefLabel.value}> ?label }}"
+#: IRIs per bulk query (a SPARQL text of a few hundred kilobytes at most).
+_VALUES_CHUNK = 5000
 
 
 def _info(store: ox.Store, graph: ox.NamedNode) -> ReleaseInfo:
@@ -384,6 +389,68 @@ class Releases:
         quads = list(self._ox.quads_for_pattern(node, None, None, graph))
         if not quads:
             return None
+
+        def display(target: str) -> str | None:
+            return self._display(ox.NamedNode(code_system.code_iri(target)), graph)
+
+        facts = [(quad.predicate.value, quad.object) for quad in quads]
+        return self._make_concept(code_system, bare, info, facts, display)
+
+    def concepts(
+        self, codes: Iterable[str], system: str, version: str | None = None
+    ) -> dict[str, Concept]:
+        """What the release of ``system`` says about each of ``codes`` (bare codes), read in
+        bulk: one SPARQL query for the concepts' facts and one for the preferred terms of the
+        codes they link to, whatever the number of codes. Codes not in the release are left
+        out of the answer; each :class:`Concept` is the one :meth:`concept` returns."""
+        info = self.get(system, version)
+        code_system = default_registry().get(info.system)
+        graph = ox.NamedNode(info.graph)
+        wanted = sorted({code.strip() for code in codes if code.strip()})
+        facts: dict[str, list[tuple[str, ox.Term]]] = {}
+        by_iri = {code_system.code_iri(code): code for code in wanted}
+        for row in self._values_query(_CONCEPT_FACTS, list(by_iri), graph):
+            facts.setdefault(by_iri[row[0].value], []).append((row[1].value, row[2]))
+        targets: set[str] = set()
+        for pairs in facts.values():
+            for _p, o in pairs:
+                if isinstance(o, ox.NamedNode) and o.value.startswith(code_system.namespace):
+                    targets.add(o.value)
+        labels: dict[str, list[ox.Literal]] = {}
+        for row in self._values_query(_PREFERRED_TERMS, sorted(targets), graph):
+            labels.setdefault(row[0].value, []).append(row[1])
+
+        def display(target: str) -> str | None:
+            return _choose(labels.get(code_system.code_iri(target), []))
+
+        return {
+            code: self._make_concept(code_system, code, info, facts[code], display)
+            for code in wanted
+            if code in facts
+        }
+
+    def _values_query(
+        self, query: str, iris: list[str], graph: ox.NamedNode
+    ) -> Iterator[ox.QuerySolution]:
+        """Rows of ``query`` (a SELECT over ``?c``, the release graph as default graph) for each
+        IRI in ``iris``, given as one VALUES block (``_VALUES_CHUNK`` IRIs per query). The block
+        is written from :class:`pyoxigraph.NamedNode` terms (which refuse anything that is no
+        IRI), never from the codes' text; there is no other way to bind many values at once."""
+        for start in range(0, len(iris), _VALUES_CHUNK):
+            terms = " ".join(str(ox.NamedNode(i)) for i in iris[start : start + _VALUES_CHUNK])
+            text = query.replace("VALUES ?c {}", f"VALUES ?c {{ {terms} }}", 1)
+            yield from self._ox.query(text, default_graph=graph)  # type: ignore[misc]
+
+    def _make_concept(
+        self,
+        code_system: CodeSystem,
+        bare: str,
+        info: ReleaseInfo,
+        facts: Iterable[tuple[str, ox.Term]],
+        display: Callable[[str], str | None],
+    ) -> Concept:
+        """The :class:`Concept` of ``bare`` from its (predicate IRI, object) pairs in the release;
+        ``display`` gives the preferred term of a linked code."""
         status = "active"
         deprecated = False
         pref: list[ox.Literal] = []
@@ -400,9 +467,7 @@ class Releases:
             SKOS.definition.value: definitions,
         }
         skip = {RDF.type.value}
-        for quad in quads:
-            p = quad.predicate.value
-            o = quad.object
+        for p, o in facts:
             if p in skip:
                 continue
             if p == OIFM.status.value:
@@ -430,17 +495,13 @@ class Releases:
             preferred = fsn[0]
 
         def coded(codes: list[str]) -> tuple[IndexCode, ...]:
-            out = []
-            for c in sorted(set(codes)):
-                display = self._display(ox.NamedNode(code_system.code_iri(c)), graph)
-                out.append(IndexCode(code_system.key, c, display))
-            return tuple(out)
+            return tuple(IndexCode(code_system.key, c, display(c)) for c in sorted(set(codes)))
 
         labels = sorted({label.value for label in pref} | set(fsn))
-        related = []
-        for name, target in sorted(set(relations)):
-            display = self._display(ox.NamedNode(code_system.code_iri(target)), graph)
-            related.append((name, IndexCode(code_system.key, target, display)))
+        related = [
+            (name, IndexCode(code_system.key, target, display(target)))
+            for name, target in sorted(set(relations))
+        ]
         return Concept(
             code=IndexCode(code_system.key, bare, preferred),
             release=info,

@@ -15,6 +15,8 @@ and a fix hint. The checks, in order:
 3. ``code/…`` across the corpus (:mod:`.codes`): systems, syntax, check digits, displays.
 4. ``crosswalk/outlier`` (:mod:`.crosswalk`): unusual pairings of codes of two systems.
 5. with ``shacl=True``, ``graph/…`` (:mod:`.shacl`): the SHACL shapes on the built graph.
+6. with a ``store``, ``release/…`` (:mod:`.releases`): every index code against the
+   terminology releases loaded in it, with a list of certain fixes (:class:`Fix`).
 
 ``docs/validate.md`` is the rule reference.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ontomap.errors import OntomapError
 from ontomap.graph import GraphBuilder, KnowledgeGraph
@@ -32,30 +35,47 @@ from ontomap.validate.codes import check_codes, code_uses
 from ontomap.validate.crosswalk import check_crosswalk
 from ontomap.validate.identity import apply_markdown_losses, check_identity, model_differences
 from ontomap.validate.records import Record, load_records
-from ontomap.validate.report import SEVERITIES, Finding, Severity, ValidationReport
-from ontomap.validate.rules import RULES, Rule
+from ontomap.validate.releases import ReleaseResult, check_releases
+from ontomap.validate.report import (
+    SEVERITIES,
+    Finding,
+    Fix,
+    ReleaseCheck,
+    Severity,
+    ValidationReport,
+    fixes_json,
+)
+from ontomap.validate.rules import RELEASE_RULES, RULES, Rule
 from ontomap.validate.shacl import ENGINES, ShaclResult, graph_rules, run_shacl
 from ontomap.validate.structure import check_structure
 from ontomap.vocab import DEFAULT_BASE_IRI
 
+if TYPE_CHECKING:
+    from ontomap.store import Store
+
 __all__ = [
     "ENGINES",
+    "RELEASE_RULES",
     "RULES",
     "SEVERITIES",
     "Finding",
+    "Fix",
+    "ReleaseCheck",
     "Rule",
     "Severity",
     "ValidationReport",
     "all_rules",
     "apply_markdown_losses",
+    "fixes_json",
     "model_differences",
     "validate",
 ]
 
 
 def all_rules() -> dict[str, Rule]:
-    """Every rule, including the ``graph/…`` rules read from ``ontologies/shapes.ttl``."""
-    return dict(sorted({**RULES, **graph_rules()}.items()))
+    """Every rule, including the ``release/…`` rules and the ``graph/…`` rules read from
+    ``ontologies/shapes.ttl``."""
+    return dict(sorted({**RULES, **RELEASE_RULES, **graph_rules()}.items()))
 
 
 def validate(
@@ -64,6 +84,8 @@ def validate(
     *,
     shacl_engine: str = "oxigraph",
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    store: Store | Path | str | None = None,
+    semantic_tags: bool = False,
 ) -> ValidationReport:
     """Validate the finding models under ``paths`` (files and folders, read recursively).
 
@@ -73,9 +95,17 @@ def validate(
     A bad file never stops the others: its problems are findings (a file larger than
     ``max_file_size`` bytes, or that is not a regular file, is a ``read/unreadable`` error). Raises
     :class:`~ontomap.errors.OntomapError` for an unknown ``shacl_engine``.
+
+    With ``store`` (a :class:`~ontomap.store.Store`, or its folder, then opened read-only), every
+    index code is also checked against the latest release of its system loaded there
+    (``release/…`` rules; with ``semantic_tags``, ``release/semantic-tag`` too); the report then
+    names the releases used and carries the certain fixes (``report.fixes``). Raises
+    :class:`~ontomap.errors.StoreError` when the store cannot be opened.
     """
     if shacl_engine not in ENGINES:
         raise OntomapError(f"unknown SHACL engine {shacl_engine!r}; known: {', '.join(ENGINES)}")
+    if semantic_tags and store is None:
+        raise OntomapError("semantic tags are checked against a release: give a store")
     if isinstance(paths, str | Path):
         paths = [paths]
     records = list(load_records(paths, max_file_size=max_file_size))
@@ -90,12 +120,34 @@ def validate(
     findings.extend(check_crosswalk(sources))
     if shacl:
         findings.extend(_shacl_findings(sources, shacl_engine))
+    checked: dict[str, object] = {}
+    if store is not None:
+        result = _release_findings(records, store, semantic_tags)
+        findings.extend(result.findings)
+        checked = {
+            "releases": result.used,
+            "unchecked": tuple(result.unchecked.items()),
+            "fixes": result.fixes,
+        }
     return ValidationReport(
         findings=tuple(findings),
         files=len(records),
         models=sum(1 for r in records if r.model is not None),
         shacl=shacl,
+        **checked,  # type: ignore[arg-type]
     )
+
+
+def _release_findings(
+    records: Sequence[Record], store: Store | Path | str, semantic_tags: bool
+) -> ReleaseResult:
+    from ontomap.releases import Releases
+    from ontomap.store import Store
+
+    if isinstance(store, Store):
+        return check_releases(records, Releases(store), semantic_tags=semantic_tags)
+    with Store(store, read_only=True) as opened:
+        return check_releases(records, Releases(opened), semantic_tags=semantic_tags)
 
 
 def _file_findings(record: Record) -> list[Finding]:

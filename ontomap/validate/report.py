@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -73,21 +74,84 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class Fix:
+    """A certain, machine-applicable fix: in ``file``, replace ``old`` by ``new``.
+
+    In a JSON file ``pointer`` (RFC 6901) names the member whose value ``old`` is (``line`` is
+    its line, for people); in a Markdown file ``pointer`` is ``None`` and ``old`` is text found
+    exactly once on ``line``. ``rule`` is the finding's rule.
+    """
+
+    file: str
+    rule: str
+    old: str | int
+    new: str
+    pointer: str | None = None
+    line: int | None = None
+
+    def sort_key(self) -> tuple[str, int, str, str]:
+        return (self.file, self.line or 0, self.pointer or "", self.rule)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fix as the fix list writes it (keys in a fixed order; no ``pointer`` in
+        Markdown)."""
+        out: dict[str, Any] = {"file": self.file}
+        if self.pointer is not None:
+            out["pointer"] = self.pointer
+        out.update({"line": self.line, "rule": self.rule, "old": self.old, "new": self.new})
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseCheck:
+    """A release the codes were checked against: ``codes`` distinct codes in ``uses`` uses."""
+
+    system: str
+    version: str
+    graph: str
+    codes: int
+    uses: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "system": self.system,
+            "version": self.version,
+            "graph": self.graph,
+            "codes": self.codes,
+            "uses": self.uses,
+        }
+
+
+def fixes_json(fixes: Iterable[Fix]) -> str:
+    """The fix list as JSON text: a list of fixes, sorted by file, line and pointer."""
+    ordered = sorted(set(fixes), key=Fix.sort_key)
+    return json.dumps([fix.to_dict() for fix in ordered], indent=2, ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
 class ValidationReport:
     """Everything :func:`ontomap.validate.validate` found in some sources.
 
     ``files`` counts the files looked at, ``models`` those read as a finding model; ``shacl``
     says whether the graph was checked against ``ontologies/shapes.ttl`` too.
+
+    ``releases`` are the terminology releases the codes were checked against (``None`` when
+    no store was given), ``unchecked`` the systems used without a release loaded (system →
+    distinct codes), ``fixes`` the certain fixes (:func:`fixes_json`).
     """
 
     findings: tuple[Finding, ...]
     files: int
     models: int
     shacl: bool = False
+    releases: tuple[ReleaseCheck, ...] | None = None
+    unchecked: tuple[tuple[str, int], ...] = ()
+    fixes: tuple[Fix, ...] = ()
 
     def __post_init__(self) -> None:
         ordered = tuple(sorted(set(self.findings), key=Finding.sort_key))
         object.__setattr__(self, "findings", ordered)
+        object.__setattr__(self, "fixes", tuple(sorted(set(self.fixes), key=Fix.sort_key)))
 
     def of_severity(self, severity: Severity) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.severity == severity)
@@ -125,17 +189,24 @@ class ValidationReport:
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON shape: ``{"summary": {...}, "findings": [...]}``."""
         counts = self.counts()
+        summary: dict[str, Any] = {
+            "version": JSON_FORMAT_VERSION,
+            "files": self.files,
+            "models": self.models,
+            "shacl": self.shacl,
+            "errors": counts["error"],
+            "warnings": counts["warning"],
+            "infos": counts["info"],
+            "rules": self.rule_counts(),
+        }
+        if self.releases is not None:
+            summary["releases"] = {
+                "used": [release.to_dict() for release in self.releases],
+                "unchecked": dict(self.unchecked),
+                "fixes": len(self.fixes),
+            }
         return {
-            "summary": {
-                "version": JSON_FORMAT_VERSION,
-                "files": self.files,
-                "models": self.models,
-                "shacl": self.shacl,
-                "errors": counts["error"],
-                "warnings": counts["warning"],
-                "infos": counts["info"],
-                "rules": self.rule_counts(),
-            },
+            "summary": summary,
             "findings": [finding.to_dict() for finding in self.findings],
         }
 
@@ -156,6 +227,17 @@ class ValidationReport:
             + ", ".join(parts)
         )
 
+    def releases_line(self) -> str:
+        """Which releases the codes were checked against, and which systems were not."""
+        used = ", ".join(
+            f"{r.system} {r.version} ({_plural(r.codes, 'code')})" for r in self.releases or ()
+        )
+        line = f"checked against releases: {used or 'none (the store holds no release)'}"
+        if self.unchecked:
+            rest = ", ".join(f"{system} ({_plural(n, 'code')})" for system, n in self.unchecked)
+            line += f"; no release loaded for {rest}"
+        return line
+
     def to_text(self, hints: bool = True) -> str:
         """A report for people: findings grouped by severity with ``file:line``, counts last."""
         lines: list[str] = []
@@ -175,6 +257,8 @@ class ValidationReport:
             width = max(len(rule) for rule in rules)
             lines.append("by rule:")
             lines.extend(f"  {rule:<{width}}  {count:>6,}" for rule, count in rules.items())
+        if self.releases is not None:
+            lines.append(self.releases_line())
         lines.append(self.summary_line())
         return "\n".join(lines) + "\n"
 

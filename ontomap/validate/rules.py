@@ -3,7 +3,9 @@
 Rule IDs are ``area/name`` and never change meaning once released (a changed check gets a new
 ID). The areas: ``read`` (a file cannot be read), ``structure`` (the OIFM JSON schema),
 ``identity`` (IDs across files), ``code`` (index codes against the registry and the corpus),
-``crosswalk`` (co-indexed codes of two systems) and ``graph`` (the SHACL shapes of
+``crosswalk`` (co-indexed codes of two systems), ``release`` (index codes against the
+terminology releases loaded in a store, see :mod:`ontomap.validate.releases`) and ``graph``
+(the SHACL shapes of
 ``ontologies/shapes.ttl``; those rules are read from the shapes file, see
 :func:`ontomap.validate.shacl.graph_rules`). ``docs/validate.md`` documents every rule.
 """
@@ -259,5 +261,40 @@ RULES: dict[str, Rule] = _rules(
         "compare them pair by pair (only codes with equal displays are paired on it), so its "
         "pairings are weighed only in part",
         "check the entity's index codes: so many are almost always a mistake",
+    ),
+)
+
+#: The ``release/…`` rules: index codes against the terminology releases of a store (run only
+#: when a store is given, so kept apart from :data:`RULES`, whose rules every run can report).
+RELEASE_RULES: dict[str, Rule] = _rules(
+    Rule(
+        "release/code-absent",
+        "error",
+        "a code that the loaded release of its system does not have",
+        "check the code for a typo and that its system is the right one; a code newer than the "
+        "release needs a newer release loaded",
+    ),
+    Rule(
+        "release/code-inactive",
+        "warning",
+        "a code that the loaded release of its system marks inactive, obsolete or deprecated "
+        "(the hint names the replacement the release gives)",
+        "replace it with the code the hint names, or choose an active code",
+    ),
+    Rule(
+        "release/display-mismatch",
+        "warning",
+        "a display that is none of the code's names in the loaded release (preferred terms, "
+        "synonyms, the fully specified name with or without its semantic tag), ignoring case, "
+        "white space and punctuation",
+        "use the preferred term the message shows, or check that the code is the right one",
+    ),
+    Rule(
+        "release/semantic-tag",
+        "warning",
+        "with --semantic-tags: a SNOMED CT code whose semantic tag does not fit its place (a "
+        "finding takes a finding, disorder…; an anatomic location a body structure; a value "
+        "of a presence attribute a qualifier value or finding)",
+        "check the code: the message says which semantic tags the place takes",
     ),
 )
