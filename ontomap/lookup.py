@@ -53,12 +53,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote
 
 from ontomap.crosswalk import (
     RULES_VERSION,
     Cardinality,
+    CodeUsage,
     CodeUse,
     ContextSupport,
     CrosswalkPair,
@@ -86,17 +87,25 @@ __all__ = [
     "CodeLookupError",
     "CodeNotFoundError",
     "CodeUse",
+    "DescendantCode",
+    "DescendantUse",
+    "Descendants",
     "Kind",
     "LookupResult",
     "MalformedCodeError",
     "Match",
     "MatchContext",
+    "ReleaseCode",
+    "ReleaseReader",
+    "ReleaseRequiredError",
+    "ReleaseStatus",
     "UnrecognizedCodeError",
     "Use",
     "code_from_iri",
     "crosswalk_reader",
     "lookup",
     "parse_code",
+    "release_reader",
 ]
 
 #: Version of the JSON shape of :meth:`LookupResult.to_json` (the README documents it).
@@ -171,13 +180,14 @@ class MalformedCodeError(CodeLookupError):
 class CodeNotFoundError(CodeLookupError):
     """A well-formed code that no finding model in the store uses."""
 
-    def __init__(self, text: str, code: IndexCode) -> None:
+    def __init__(self, text: str, code: IndexCode, *, descendants: bool = False) -> None:
         self.code = code
+        under = ", nor is any code under it in the release," if descendants else ""
         super().__init__(
             text,
             f"{_plain(code.curie)} ({_plain(code.system)} {_plain(code.code)}) is not used by any "
-            "finding model in the store; check the code, or build the store from the models "
-            "that use it",
+            f"finding model in the store{under}; check the code, or build the store from the "
+            "models that use it",
         )
 
 
@@ -351,6 +361,9 @@ class Match:
     with the names the lookup shows (see the module doc for each figure)."""
 
     pair: CrosswalkPair
+    #: What the loaded releases of the match's system say about it (``None``: the store holds
+    #: no release, or the lookup ran on an endpoint).
+    releases: tuple[ReleaseStatus, ...] | None = None
 
     @property
     def system(self) -> str:
@@ -447,6 +460,12 @@ class Match:
 
     def to_json(self) -> dict[str, Any]:
         """The match as the ``matches`` entries of :meth:`LookupResult.to_json`."""
+        out = self._json()
+        if self.releases is not None:
+            out["releases"] = [r.to_json() for r in self.releases]
+        return out
+
+    def _json(self) -> dict[str, Any]:
         return {
             "system": self.system,
             "code": self.code,
@@ -515,9 +534,15 @@ class LookupResult:
     """
 
     code: CodeInfo
-    used_by: Sequence[CodeUse]
+    used_by: Sequence[CodeUse] | Sequence[DescendantUse]
     matches: tuple[Match, ...]
     to: str | None = None
+    #: What each loaded release of the code's system says about it (``None``: the store holds
+    #: no release at all, or the lookup ran on an endpoint; the JSON then has no ``releases``).
+    releases: tuple[ReleaseStatus, ...] | None = None
+    #: With ``descendants=True``: the release read and the codes under this one that the
+    #: corpus uses; ``used_by`` then lists the uses of all of them (:class:`DescendantUse`).
+    descendants: Descendants | None = None
 
     @property
     def findings(self) -> int:
@@ -540,7 +565,9 @@ class LookupResult:
                 counts[use.kind] = counts.get(use.kind, 0) + 1
         return {kind: counts[kind] for kind in _KIND_ORDER if counts.get(kind)}
 
-    def page(self, offset: int = 0, limit: int | None = DEFAULT_LIMIT) -> Sequence[CodeUse]:
+    def page(
+        self, offset: int = 0, limit: int | None = DEFAULT_LIMIT
+    ) -> Sequence[CodeUse] | Sequence[DescendantUse]:
         """The uses from ``offset`` on, at most ``limit`` of them (``None``: all)."""
         if offset < 0 or (limit is not None and limit < 0):
             raise ValueError("offset and limit must not be negative")
@@ -552,7 +579,7 @@ class LookupResult:
         :data:`JSON_VERSION`), with the page of ``used_by`` from ``offset``, at most ``limit``
         uses (``None``: every use)."""
         code = self.code
-        return {
+        out: dict[str, Any] = {
             "version": JSON_VERSION,
             "crosswalk_rules": RULES_VERSION,
             "code": {
@@ -572,23 +599,344 @@ class LookupResult:
                 "kinds": self.kinds,
                 "offset": offset,
                 "limit": limit,
-                "items": [
-                    {
-                        "finding": u.finding,
-                        "finding_label": u.finding_label,
-                        "kind": u.kind,
-                        "entity": u.entity,
-                        "label": u.label,
-                    }
-                    for u in self.page(offset, limit)
-                ],
+                "items": [self._use_json(u) for u in self.page(offset, limit)],
             },
         }
+        if self.releases is not None:
+            out["releases"] = [r.to_json() for r in self.releases]
+        if self.descendants is not None:
+            out["descendants"] = self.descendants.to_json()
+        return out
+
+    def _use_json(self, use: CodeUse | DescendantUse) -> dict[str, Any]:
+        item = {
+            "finding": use.finding,
+            "finding_label": use.finding_label,
+            "kind": use.kind,
+            "entity": use.entity,
+            "label": use.label,
+        }
+        if isinstance(use, DescendantUse):
+            item["code"] = use.code
+        return item
 
     def dumps(self, offset: int = 0, limit: int | None = DEFAULT_LIMIT) -> str:
         """:meth:`to_json` as text: indented, UTF-8 characters as they are, a final newline
         (what ``ontomap lookup --format json`` prints and ``/lookup`` answers)."""
         return json.dumps(self.to_json(offset, limit), ensure_ascii=False, indent=2) + "\n"
+
+
+# ------------------------------------------------------------------ releases
+
+
+class ReleaseRequiredError(CodeLookupError):
+    """A lookup that needs a terminology release the store does not hold (``--descendants``
+    of a code whose system has no release loaded, or on an endpoint)."""
+
+    def __init__(self, text: str, code: IndexCode, reason: str) -> None:
+        self.code = code
+        super().__init__(text, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseCode:
+    """A code named by a release (a parent, a replacement), with its preferred term there."""
+
+    system: str
+    code: str
+    curie: str
+    preferred_term: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "curie": self.curie, "preferred_term": self.preferred_term}
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseStatus:
+    """What one loaded release says about a code: ``found`` False when the code is not in it
+    (``status`` is then ``"absent"``); else the release's status word (``active``,
+    ``inactive``, ``obsolete``, ``deprecated``...), whether the code is still to be used,
+    its preferred term, its direct is-a parents and the codes that replace it."""
+
+    system: str
+    version: str
+    found: bool
+    status: str
+    active: bool | None
+    preferred_term: str | None
+    parents: tuple[ReleaseCode, ...] = ()
+    replaced_by: tuple[ReleaseCode, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "system": self.system,
+            "version": self.version,
+            "found": self.found,
+            "status": self.status,
+            "active": self.active,
+            "preferred_term": self.preferred_term,
+            "parents": [c.to_json() for c in self.parents],
+            "replaced_by": [c.to_json() for c in self.replaced_by],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DescendantCode:
+    """A code under the looked-up one (or the looked-up code itself, ``depth`` 0) that the
+    corpus uses: its preferred term in the release, its labels in the corpus, how many entities
+    use it in how many findings."""
+
+    system: str
+    code: str
+    curie: str
+    preferred_term: str | None
+    labels: tuple[str, ...]
+    uses: int
+    findings: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "curie": self.curie,
+            "preferred_term": self.preferred_term,
+            "labels": list(self.labels),
+            "uses": self.uses,
+            "findings": self.findings,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Descendants:
+    """The codes under a code in the latest loaded release of its system: ``count`` of them
+    in the release (transitive is-a, the code itself not counted), and ``codes``, those the
+    corpus uses (the looked-up code first when it is used, then by CURIE)."""
+
+    system: str
+    version: str
+    count: int
+    codes: tuple[DescendantCode, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "system": self.system,
+            "version": self.version,
+            "in_release": self.count,
+            "used": len(self.codes),
+            "codes": [c.to_json() for c in self.codes],
+        }
+
+
+class DescendantUse(NamedTuple):
+    """One use of the looked-up code or of a code under it: a :class:`CodeUse` with the
+    ``code`` (CURIE) used."""
+
+    entity: str
+    kind: UseKind
+    finding: str
+    label: str | None
+    finding_label: str | None
+    code: str
+
+
+#: Codes whose release statuses a :class:`ReleaseReader` keeps (then it starts again).
+RELEASE_CACHE_SIZE = 20_000
+_RELEASE_READER_ATTRIBUTE = "_ontomap_release_reader"
+
+
+class ReleaseReader:
+    """The release statuses of codes in one store, read with
+    :meth:`ontomap.releases.Releases.concept` (one call per code and release) and kept: on a
+    read-only store (one generation, never changing) the one reader of :func:`release_reader`
+    serves every lookup, so each code is read once per generation."""
+
+    def __init__(self, store: Store) -> None:
+        from ontomap.releases import Releases
+
+        self.store = store
+        self.releases = Releases(store)
+        self._by_system: dict[str, list[tuple[str, str]]] = {}
+        for info in self.releases.list():  # by system, oldest first
+            self._by_system.setdefault(info.system, []).append((info.system, info.version))
+        self._statuses: dict[IndexCode, tuple[ReleaseStatus, ...]] = {}
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the store holds any release."""
+        return bool(self._by_system)
+
+    def statuses(self, code: IndexCode) -> tuple[ReleaseStatus, ...]:
+        """What each loaded release of ``code``'s system says about it, newest release first
+        (empty when none of its system is loaded)."""
+        key = IndexCode.of(code.system, code.code)
+        cached = self._statuses.get(key)
+        if cached is not None:
+            return cached
+        found = tuple(
+            self._status(key, system, version)
+            for system, version in reversed(self._by_system.get(key.system, []))
+        )
+        if len(self._statuses) >= RELEASE_CACHE_SIZE:
+            self._statuses.clear()
+        self._statuses[key] = found
+        return found
+
+    def _status(self, code: IndexCode, system: str, version: str) -> ReleaseStatus:
+        concept = self.releases.concept(code, version=version)
+        if concept is None:
+            return ReleaseStatus(system, version, False, "absent", None, None)
+
+        def coded(codes: tuple[IndexCode, ...]) -> tuple[ReleaseCode, ...]:
+            return tuple(ReleaseCode(c.system, c.code, c.curie, c.display) for c in codes)
+
+        return ReleaseStatus(
+            system,
+            version,
+            True,
+            concept.status,
+            concept.active,
+            concept.preferred_term,
+            coded(concept.parents),
+            coded(concept.replaced_by),
+        )
+
+    def latest(self, system: str) -> tuple[str, str] | None:
+        """The (system, version) of the latest loaded release of ``system``."""
+        found = self._by_system.get(system)
+        return found[-1] if found else None
+
+    def loaded_names(self) -> list[str]:
+        return [f"{s} {v}" for found in self._by_system.values() for s, v in found]
+
+    def preferred_term(self, code: IndexCode, version: str) -> str | None:
+        """``code``'s preferred term in the release (English first), read straight from the
+        release graph (no parents, no replacements: for long lists of codes)."""
+        import pyoxigraph as ox
+
+        from ontomap.graph import release_graph_iri
+        from ontomap.vocab import SKOS
+
+        graph = release_graph_iri(code.system, version)
+        node = ox.NamedNode(code.iri)
+        labels = [
+            q.object
+            for q in self.store.oxigraph.quads_for_pattern(node, SKOS.prefLabel, None, graph)
+            if isinstance(q.object, ox.Literal)
+        ]
+        if not labels:
+            return None
+        best = min(
+            labels,
+            key=lambda label: (
+                0 if (label.language or "").startswith("en") else 1 if not label.language else 2,
+                label.language or "",
+                label.value,
+            ),
+        )
+        return best.value
+
+    def used_codes(self, system: CodeSystem) -> set[str]:
+        """The codes of ``system`` that the store's finding models use (its codes graph)."""
+        import pyoxigraph as ox
+
+        from ontomap.graph import CODES_GRAPH
+        from ontomap.vocab import SKOS
+
+        namespace = system.namespace
+        cut = len(namespace)
+        out = set()
+        quads = self.store.oxigraph.quads_for_pattern(
+            None, SKOS.inScheme, ox.NamedNode(system.scheme_iri), CODES_GRAPH
+        )
+        for quad in quads:
+            value = quad.subject.value  # type: ignore[union-attr]
+            if value.startswith(namespace):
+                out.add(unquote(value[cut:]))
+        return out
+
+
+def _store_of(target: Store | SparqlBackend | CrosswalkReader) -> Store | None:
+    from ontomap.backends import LocalBackend
+    from ontomap.store import Store
+
+    if isinstance(target, CrosswalkReader):
+        return _store_of(target.target)
+    if isinstance(target, LocalBackend):
+        return target.store
+    return target if isinstance(target, Store) else None
+
+
+def release_reader(target: Store | SparqlBackend | CrosswalkReader) -> ReleaseReader | None:
+    """The release reader of ``target``'s store (the one kept for a read-only store), or
+    ``None`` on a remote endpoint (release statuses are read from a local store only)."""
+    store = _store_of(target)
+    if store is None:
+        return None
+    if not store.read_only:
+        return ReleaseReader(store)
+    reader = getattr(store, _RELEASE_READER_ATTRIBUTE, None)
+    if reader is None:
+        reader = ReleaseReader(store)
+        setattr(store, _RELEASE_READER_ATTRIBUTE, reader)
+    return reader
+
+
+_KIND_RANK = {"finding": 0, "location": 1, "attribute": 2, "value": 3}
+
+
+def _descendants(
+    reader: CrosswalkReader,
+    releases: ReleaseReader | None,
+    text: str,
+    wanted: IndexCode,
+    own: CodeUsage | None,
+) -> tuple[Descendants, tuple[DescendantUse, ...]]:
+    """The codes under ``wanted`` that the corpus uses, and the uses of all of them."""
+    system = wanted.code_system
+    if releases is None:
+        raise ReleaseRequiredError(
+            text,
+            wanted,
+            "--descendants reads the release's hierarchy from a store: give --store "
+            "(an endpoint answers the lookup without it)",
+        )
+    latest = releases.latest(system.key)
+    if latest is None:
+        have = ", ".join(releases.loaded_names()) or "none"
+        raise ReleaseRequiredError(
+            text,
+            wanted,
+            f"--descendants of {_plain(wanted.curie)} needs a release of {system.key}, and none "
+            f"is loaded (loaded: {have}); load one with 'ontomap terminology load'",
+        )
+    version = latest[1]
+    under = releases.releases.descendants(wanted, version=version)
+    used = sorted(releases.used_codes(system) & under)
+    codes: list[DescendantCode] = []
+    uses: list[DescendantUse] = []
+    found: list[tuple[IndexCode, CodeUsage]] = [(wanted, own)] if own is not None else []
+    for bare in used:
+        code = IndexCode.of(system.key, bare)
+        entry = reader.code(code, system, uses=True)
+        if entry is not None:
+            found.append((code, entry.usage))
+    for code, usage in found:
+        listed = usage.used_by
+        codes.append(
+            DescendantCode(
+                code.system,
+                code.code,
+                code.curie,
+                releases.preferred_term(code, version),
+                usage.labels,
+                usage.uses,
+                len(set(listed.findings))
+                if isinstance(listed, UseList)
+                else len({u.finding for u in listed}),
+            )
+        )
+        uses.extend(DescendantUse(*use, code=code.curie) for use in listed)
+    uses.sort(key=lambda u: (u.finding, _KIND_RANK.get(u.kind, 9), u.entity, u.code))
+    return Descendants(system.key, version, len(under), tuple(codes)), tuple(uses)
 
 
 # ------------------------------------------------------------------ looking up
@@ -623,6 +971,8 @@ def lookup(
     target: Store | SparqlBackend | CrosswalkReader,
     code: str | IndexCode,
     to: str | None = None,
+    *,
+    descendants: bool = False,
 ) -> LookupResult:
     """Look a code up in ``target`` (a :class:`~ontomap.store.Store`, any
     :class:`~ontomap.backends.SparqlBackend` such as a remote endpoint, or a
@@ -631,28 +981,65 @@ def lookup(
     system ``to`` when given).
 
     ``code`` is text in any accepted form (see :func:`parse_code`) or an :class:`IndexCode`.
-    Raises a :class:`CodeLookupError` (unrecognised, ambiguous, malformed or not found),
+    Where the store holds terminology releases, the result's ``releases`` (and each match's)
+    say what each loaded release of the code's system says about it. With ``descendants``,
+    the codes under ``code`` in the latest loaded release of its system (transitive is-a) that
+    the corpus uses are looked up too: ``descendants`` lists them and ``used_by`` lists the
+    uses of all of them (:class:`DescendantUse`); the code itself need not be used.
+
+    Raises a :class:`CodeLookupError` (unrecognised, ambiguous, malformed or not found;
+    :class:`ReleaseRequiredError` for ``descendants`` without a release of the system),
     :class:`~ontomap.errors.UnknownCodeSystemError` for an unknown ``to``, or
     :class:`~ontomap.errors.StoreError` when the target cannot answer.
     """
     text = code if isinstance(code, str) else code.curie
     wanted = parse_code(code) if isinstance(code, str) else IndexCode.of(code.system, code.code)
     system = default_registry().get(to) if to is not None else None
-    entry = crosswalk_reader(target).code(wanted, system)
-    if entry is None:
+    reader = crosswalk_reader(target)
+    entry = reader.code(wanted, system)
+    releases = release_reader(target)
+    below: Descendants | None = None
+    used_by: Sequence[CodeUse] | Sequence[DescendantUse] = ()
+    if descendants:
+        below, used_by = _descendants(
+            reader, releases, text, wanted, entry.usage if entry is not None else None
+        )
+        if entry is None and not below.codes:
+            reason = malformation(wanted)
+            if reason is not None:
+                raise MalformedCodeError(text, wanted, reason)
+            raise CodeNotFoundError(text, wanted, descendants=True)
+    elif entry is None:
         reason = malformation(wanted)
         if reason is not None:
             raise MalformedCodeError(text, wanted, reason)
         raise CodeNotFoundError(text, wanted)
-    usage = entry.usage
-    info = CodeInfo(
-        wanted.system,
-        wanted.code,
-        wanted.curie,
-        wanted.iri,
-        usage.labels,
-        usage.uses,
-        usage.contexts,
+    if entry is not None:
+        usage = entry.usage
+        info = CodeInfo(
+            wanted.system,
+            wanted.code,
+            wanted.curie,
+            wanted.iri,
+            usage.labels,
+            usage.uses,
+            usage.contexts,
+        )
+        pairs = [pair for pair in entry.pairs if pair.target.system != wanted.system]
+        if not descendants:
+            used_by = usage.used_by
+    else:
+        info = CodeInfo(wanted.system, wanted.code, wanted.curie, wanted.iri, ())
+        pairs = []
+    shown = releases if releases is not None and releases.loaded else None
+    matches = tuple(
+        Match(pair, shown.statuses(pair.target) if shown is not None else None) for pair in pairs
     )
-    matches = tuple(Match(pair) for pair in entry.pairs if pair.target.system != wanted.system)
-    return LookupResult(info, usage.used_by, matches, system.key if system is not None else None)
+    return LookupResult(
+        info,
+        used_by,
+        matches,
+        system.key if system is not None else None,
+        shown.statuses(wanted) if shown is not None else None,
+        below,
+    )

@@ -15,7 +15,15 @@ from ontomap.cli import EXIT_NOT_FOUND, EXIT_USAGE, fail, handle_errors, main
 from ontomap.cli.options import endpoint_option, open_target, store_option, timeout_option
 from ontomap.crosswalk import DOMINANT_SHARE, OUTLIER_SHARE, TEMPLATE_MIN_FINDINGS, CodeUse
 from ontomap.errors import UnknownCodeSystemError
-from ontomap.lookup import DEFAULT_LIMIT, CodeLookupError, LookupResult, Match
+from ontomap.lookup import (
+    DEFAULT_LIMIT,
+    CodeLookupError,
+    DescendantUse,
+    LookupResult,
+    Match,
+    ReleaseCode,
+    ReleaseStatus,
+)
 from ontomap.lookup import lookup as lookup_code
 from ontomap.terminology import default_registry
 
@@ -181,8 +189,13 @@ def render_table(result: LookupResult, offset: int, limit: int | None) -> str:
         f"{_plural(result.findings, 'finding')} ({kinds})",
         f"  evidence  index code of {_plural(code.uses, 'entity', 'entities')} in "
         f"{_plural(code.contexts, 'independent context')}",
-        "",
     ]
+    for status in result.releases or ():
+        out.extend(_release_lines(status))
+    out.append("")
+    if result.descendants is not None:
+        out.extend(_descendants_table(result))
+        out.append("")
     scope = f"{result.to} " if result.to else ""
     paired = [m for m in result.matches if m.status == "paired"]
     colisted = [m for m in result.matches if m.status != "paired"]
@@ -231,9 +244,64 @@ def render_table(result: LookupResult, offset: int, limit: int | None) -> str:
         )
     for note in notes:
         out.extend(_wrapped(note, "  "))
+    retired = [
+        (m, r) for m in result.matches for r in m.releases or () if not (r.found and r.active)
+    ]
+    if retired:
+        out.append("")
+        out.append("matches that a loaded release does not confirm:")
+        for match, status in retired:
+            out.append(f"  {match.curie}  {_release_summary(status)}")
     out.append("")
     out.extend(_uses_table(result, offset, limit))
     return "\n".join(out)
+
+
+def _codes_text(codes: tuple[ReleaseCode, ...]) -> str:
+    return "; ".join(f"{c.curie} {_line(c.preferred_term or '-')}" for c in codes)
+
+
+def _release_summary(status: ReleaseStatus) -> str:
+    where = f"{status.system} {status.version}"
+    if not status.found:
+        return f"not in {where}"
+    term = f' "{_line(status.preferred_term)}"' if status.preferred_term else ""
+    text = f"{status.status} in {where}{term}"
+    if status.replaced_by:
+        text += f", replaced by {_codes_text(status.replaced_by)}"
+    return text
+
+
+def _release_lines(status: ReleaseStatus) -> list[str]:
+    """The short block of one release: status and preferred term, parents, replacements."""
+    out = [f"  release   {_release_summary(status)}"]
+    if status.parents:
+        out.extend(_wrapped(f"parents {_codes_text(status.parents)}", "            "))
+    return out
+
+
+def _descendants_table(result: LookupResult) -> list[str]:
+    below = result.descendants
+    assert below is not None
+    title = (
+        f"codes under {result.code.curie} in {below.system} {below.version}: "
+        f"{below.count} in the release, {len(below.codes)} used in the corpus"
+        + (" (the code itself included)" if result.code.uses else "")
+    )
+    if not below.codes:
+        return [title]
+    rows = [
+        [
+            c.curie,
+            _cut(c.preferred_term or "-", 40),
+            _cut(" | ".join(c.labels) or "-", 40),
+            str(c.uses),
+            str(c.findings),
+        ]
+        for c in below.codes
+    ]
+    header = ["code", "preferred term", "labels in the corpus", "uses", "findings"]
+    return [title + ":", *_columns(header, rows, {3, 4})]
 
 
 def _uses_table(result: LookupResult, offset: int, limit: int | None) -> list[str]:
@@ -256,6 +324,10 @@ def _uses_table(result: LookupResult, offset: int, limit: int | None) -> list[st
         for u in shown
     ]
     header = ["finding", "finding name", "kind", "entity", "label"]
+    if result.descendants is not None:
+        header.append("code")
+        for row, use in zip(rows, shown, strict=True):
+            row.append(use.code if isinstance(use, DescendantUse) else result.code.curie)
     return [title, *_columns(header, rows, set())]
 
 
@@ -345,6 +417,13 @@ def render_csv(result: LookupResult) -> str:
 @click.option(
     "--all", "every", is_flag=True, help="table and json: list every use (not with --limit)."
 )
+@click.option(
+    "--descendants",
+    is_flag=True,
+    help="Also the codes under CODE (transitive is-a in the latest loaded release of its "
+    "system, see 'ontomap terminology load') that the corpus uses, and their uses; needs "
+    "--store and a release of CODE's system.",
+)
 @store_option
 @endpoint_option
 @timeout_option
@@ -356,6 +435,7 @@ def lookup(
     limit: int,
     offset: int,
     every: bool,
+    descendants: bool,
     store_path: Path | None,
     endpoint: str | None,
     timeout: float | None,
@@ -377,8 +457,16 @@ def lookup(
     evidence supports (closeMatch or relatedMatch, never exactMatch); confidence; the lexical
     score of the displays. The uses are listed a page at a time, each with its finding's name.
 
+    Where the store holds terminology releases ('ontomap terminology load'), each loaded
+    release of CODE's system says what it knows of CODE: its status, preferred term, direct
+    parents and replacements (JSON: "releases", also on each match). With --descendants the
+    codes under CODE in the latest release of its system that the corpus uses are looked up
+    too: their list, and the uses of all of them a page at a time (CODE itself need not be
+    used).
+
     With --endpoint URL the lookup runs on a SPARQL 1.1 endpoint holding the store's layout
-    (after 'ontomap push'), with the same answer.
+    (after 'ontomap push'), with the same answer, but without the releases' block (read from
+    a local store only) and without --descendants.
 
     \b
     Examples:
@@ -386,13 +474,15 @@ def lookup(
       ontomap lookup RID5791 --to SNOMED --format json
       ontomap lookup RID5791 --format json --offset 50 --limit 50   # the second page of uses
       ontomap lookup RID5791 --all                                  # every use
+      ontomap lookup sct:404684003 --descendants --store ./kg       # codes under it too
       ontomap lookup "SNOMED 263768009"
       ontomap lookup 'http://snomed.info/sct|263768009' --format csv
       ontomap lookup RID5791 --endpoint http://127.0.0.1:7878/query
 
     \b
-    Exit codes: 0 found, 2 usage error, 3 unknown, ambiguous, malformed or unused code,
-    4 store or endpoint error (cannot open the store; endpoint unreachable or refusing).
+    Exit codes: 0 found, 2 usage error, 3 unknown, ambiguous, malformed or unused code
+    (or --descendants without a release of its system), 4 store or endpoint error (cannot
+    open the store; endpoint unreachable or refusing).
     """
     if every and click.get_current_context().get_parameter_source("limit") == (
         click.core.ParameterSource.COMMANDLINE
@@ -401,7 +491,7 @@ def lookup(
     page_limit = None if every else limit
     try:
         with open_target(store_path, endpoint, timeout) as backend:
-            result = lookup_code(backend, code, to=to)
+            result = lookup_code(backend, code, to=to, descendants=descendants)
     except CodeLookupError as exc:
         fail(str(exc), EXIT_NOT_FOUND)
         return

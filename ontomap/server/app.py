@@ -13,7 +13,8 @@ path          methods      what
                            ``Authorization: Bearer TOKEN``)
 ``/store``    GET, HEAD    Graph Store Protocol, read side: ``?graph=IRI`` or ``?default``
 ``/lookup``   GET          ``?code=...[&to=SYSTEM][&offset=N][&limit=N]``: ``ontomap lookup
-                           --format json``'s JSON (uses paged: 50 by default, 1,000 at most)
+                           --format json``'s JSON (uses paged: 50 by default, 1,000 at most);
+                           ``&descendants=true`` as ``--descendants``
 ``/queries``  GET          the named queries (name, description, parameters, text) as JSON
 ============  ===========  =================================================================
 
@@ -552,7 +553,8 @@ class Handler(BaseHTTPRequestHandler):
         to = _lookup_param(params, "to") or None
         offset = _count(params, "offset", 0, MAX_LOOKUP_OFFSET)
         limit = _count(params, "limit", DEFAULT_LIMIT, MAX_LOOKUP_LIMIT)
-        return self._run(LookupJob(code[0], to, offset, limit))
+        descendants = _flag(params, "descendants")
+        return self._run(LookupJob(code[0], to, offset, limit, descendants))
 
 
 def _json_error(message: str) -> Response:
@@ -564,6 +566,20 @@ def _lookup_param(params: dict[str, list[str]], name: str) -> str | None:
     if len(values) > 1:
         raise _HTTPError(_json_error(f"give the parameter {name!r} once, not {len(values)} times"))
     return values[0] if values else None
+
+
+def _flag(params: dict[str, list[str]], name: str) -> bool:
+    """The yes/no parameter ``name`` of a lookup (absent: no); anything but ``true``, ``1``,
+    ``false`` or ``0`` answers 400."""
+    value = _lookup_param(params, name)
+    if value is None:
+        return False
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no", ""):
+        return False
+    shown = repr(value) if len(value) <= 40 else repr(value[:40]) + "…"
+    raise _HTTPError(_json_error(f"bad {name} {shown}: give true or false"))
 
 
 def _count(params: dict[str, list[str]], name: str, default: int, largest: int) -> int:

@@ -105,16 +105,19 @@ class QueryJob:
 
 @dataclass(frozen=True, slots=True)
 class LookupJob:
-    """A code lookup (``/lookup?code=...&to=...&offset=...&limit=...``): the code, the system
-    of the matches, and the page of uses to list (``limit`` ``None``: all of them). Its answer
+    """A code lookup (``/lookup?code=...&to=...&offset=...&limit=...&descendants=true``): the
+    code, the system of the matches, the page of uses to list (``limit`` ``None``: all of them)
+    and whether the codes under it are looked up too. Its answer
     depends on nothing else but the generation served."""
 
     code: str
     to: str | None = None
     offset: int = 0
     limit: int | None = DEFAULT_LIMIT
+    #: Also the codes under ``code`` in the latest loaded release of its system.
+    descendants: bool = False
 
-    def answer_key(self) -> tuple[str, str, str | None, int, int | None] | None:
+    def answer_key(self) -> tuple[str, str, str | None, int, int | None, bool] | None:
         """What a found code's answer depends on besides the generation: the code and the
         system ``to`` as parsed (every spelling of a code has the same answer), and the page.
         ``None`` for text that is no code or names an unknown system."""
@@ -123,7 +126,7 @@ class LookupJob:
             to = default_registry().get(self.to).key if self.to is not None else None
         except OntomapError:
             return None
-        return code.system, code.code, to, self.offset, self.limit
+        return code.system, code.code, to, self.offset, self.limit, self.descendants
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,7 +334,7 @@ class Executor:
 
     def lookup(self, job: LookupJob) -> Response:
         try:
-            result = lookup(self.crosswalk, job.code, to=job.to)
+            result = lookup(self.crosswalk, job.code, to=job.to, descendants=job.descendants)
         except (CodeNotFoundError, MalformedCodeError) as exc:
             return Response.json(404, {"error": str(exc), "status": 404})
         except StoreError as exc:
