@@ -5,7 +5,8 @@ Python, in README order, in one scratch project folder that sees the clone's ``o
 ``ontomap/`` and ``tests/`` and, beside it, ``../shared`` where the corpus is. Set up is done
 first as the README says (its ``ontomap build`` of the examples into ``./kg``; the installs are
 what this test environment already is). A block right under an HTML comment starting "not run"
-is left out: it says why (a server must run).
+is left out: it says why (a server must run). A command whose line ends in a comment
+``# exits N …`` must exit with N (``validate`` exits 1 when it finds errors).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 from conftest import CORPUS, ROOT
 
 README = ROOT / "README.md"
+EXITS = re.compile(r"^(?P<command>.*?)\s+#\s*exits (?P<code>\d+)\b.*$", re.M)
 BLOCK = re.compile(r"(?:<!--(?P<note>[^>]*)-->\n)?```(?P<lang>sh|python)\n(?P<body>.*?)```", re.S)
 
 
@@ -77,7 +79,8 @@ def test_readme_example_runs(
         pytest.skip(f"README.md:{line} reads the corpus, which is not at {CORPUS}")
     folder, env = project
     if lang == "sh":
-        command = ["bash", "-c", "set -euo pipefail\n" + body]
+        script = EXITS.sub(r"(set +e; \g<command>; test $? -eq \g<code>)", body)
+        command = ["bash", "-c", "set -euo pipefail\n" + script]
     else:
         command = [sys.executable, "-c", body]
     done = subprocess.run(command, cwd=folder, env=env, capture_output=True, timeout=600)
