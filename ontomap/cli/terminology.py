@@ -1,20 +1,38 @@
-"""``ontomap terminology``: load terminology releases into a store, list and remove them."""
+"""``ontomap terminology``: load terminology releases into a store, list and remove them, and
+suggest candidate links from them for entities without codes."""
 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
 import click
 
-from ontomap.cli import EXIT_INTERRUPTED, EXIT_NOT_FOUND, EXIT_USAGE, fail, handle_errors, main
-from ontomap.cli.build import quiet_option, store_option
+from ontomap.cli import (
+    EXIT_INPUT_ERRORS,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_FOUND,
+    EXIT_USAGE,
+    fail,
+    handle_errors,
+    main,
+)
+from ontomap.cli.build import (
+    base_option,
+    max_file_size_option,
+    print_diagnostics,
+    quiet_option,
+    store_option,
+    strict_option,
+)
 from ontomap.errors import ReleaseNotFoundError, UnknownCodeSystemError
 from ontomap.progress import Progress
 from ontomap.releases import READERS, ReleaseInfo, Releases
 from ontomap.store import Store, current_generation, default_store_path, is_store
 from ontomap.terminology import default_registry
+from ontomap.vocab import DEFAULT_BASE_IRI
 
 LIST_FORMATS = ("table", "json")
 
@@ -34,6 +52,7 @@ def terminology() -> None:
       ontomap terminology load gamuts.owl --profile gamuts.toml --store ./kg
       ontomap terminology list --store ./kg
       ontomap terminology remove SNOMED 20250101 --store ./kg
+      ontomap terminology suggest defs/ --store ./kg --system RADLEX -o radlex.sssom.tsv
     """
 
 
@@ -237,3 +256,210 @@ def remove_command(system: str, version: str | None, store_path: Path | None, qu
     if not quiet:
         names = ", ".join(_what(i) for i in removed)
         click.echo(f"removed {names} from {location}; now generation {generation}")
+
+
+def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    from ontomap.mappings import InvalidMappingDateError, check_date
+
+    if value is None:
+        return None
+    try:
+        return check_date(value)
+    except InvalidMappingDateError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _iri(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from ontomap.mappings import InvalidMappingIriError, check_iri
+
+    if value is None:
+        return None
+    try:
+        return check_iri("license" if param.name == "license_" else "mapping set ID", value)
+    except InvalidMappingIriError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@terminology.command("suggest")
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@store_option
+@click.option(
+    "--system",
+    required=True,
+    metavar="S",
+    help="Code system whose release is searched (RADLEX, SNOMED, LOINC, GAMUTS...).",
+)
+@click.option("--version", "version", metavar="V", help="Release version (default: the latest).")
+@click.option(
+    "-o",
+    "--output",
+    default="-",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="SSSOM/TSV file to write (default, or '-': standard output).",
+)
+@click.option(
+    "--min-score",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.85,
+    show_default=True,
+    metavar="X",
+    help="Lowest similarity (0-1) of a fuzzy match.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    metavar="N",
+    help="Candidates per entity, best first.",
+)
+@click.option(
+    "--mapping-date",
+    metavar="YYYY-MM-DD",
+    callback=_date,
+    help="Date written into the file (default: $SOURCE_DATE_EPOCH, else none).",
+)
+@click.option(
+    "--license",
+    "license_",
+    metavar="IRI",
+    callback=_iri,
+    help="License of the set (default: https://w3id.org/sssom/license/unspecified).",
+)
+@click.option(
+    "--set-id",
+    metavar="IRI",
+    callback=_iri,
+    help="Identifier of the set (default: "
+    "https://w3id.org/ontomap/mappings/candidates-{prefix}-{version}).",
+)
+@base_option
+@strict_option
+@quiet_option
+@max_file_size_option
+@handle_errors
+def suggest_command(
+    sources: tuple[Path, ...],
+    store_path: Path | None,
+    system: str,
+    version: str | None,
+    output: Path,
+    min_score: float,
+    limit: int,
+    mapping_date: str | None,
+    license_: str | None,
+    set_id: str | None,
+    base_iri: str | None,
+    strict: bool,
+    quiet: bool,
+    max_file_size: int,
+) -> None:
+    """Suggest codes of a loaded release for the findings, attributes and values of SOURCES
+    that carry no code of --system, as an SSSOM set for review (never written into the models).
+
+    SOURCES are read as 'ontomap build' reads them (files, folders, '-' for one model on
+    standard input). Each entity's name (and a finding's synonyms) is matched against the
+    labels and synonyms of the release's active concepts: an equal normal form of the name
+    and a preferred term is skos:exactMatch, another equal pair skos:closeMatch, a fuzzy match
+    of at least --min-score skos:relatedMatch (semapv:LexicalMatching, with the score). The
+    same input gives the same bytes. See docs/releases.md, "Candidate links".
+
+    \b
+    Examples:
+      ontomap terminology suggest defs/ --store ./kg --system SNOMED -o snomed.sssom.tsv
+      ontomap terminology suggest defs/ --store ./kg --system RADLEX --min-score 0.9 --limit 1
+      cat model.fm.json | ontomap terminology suggest - --store ./kg --system RADLEX
+
+    \b
+    Exit codes: 0 written (also when nothing matched); 1 some SOURCES failed (the others
+    were used); 2 usage error (unknown system, bad option); 3 no store, or no release of the
+    system (and version) loaded; 4 store error.
+    """
+    from ontomap.errors import ReleaseNotFoundError
+    from ontomap.graph import check_base_iri
+    from ontomap.mappings import DEFAULT_LICENSE, source_date
+    from ontomap.readers import ModelStream
+    from ontomap.releases.suggest import (
+        ReleaseIndex,
+        candidate_entities,
+        suggest,
+        write_sssom,
+    )
+
+    started = time.perf_counter()
+    key = _system(system)
+    assert key is not None
+    if base_iri is not None:
+        try:
+            check_base_iri(base_iri)
+        except ValueError as exc:
+            fail(str(exc), EXIT_USAGE)
+    if mapping_date is None:
+        try:
+            mapping_date = source_date([])  # $SOURCE_DATE_EPOCH only: never a file's time
+        except ValueError as exc:
+            fail(str(exc), EXIT_USAGE)
+    location = store_path or default_store_path()
+    if not is_store(location):
+        fail(
+            f"no store at {location}; load a release first with "
+            f"'ontomap terminology load FILE --store {location}'",
+            EXIT_NOT_FOUND,
+        )
+    stream = ModelStream(sources, strict=strict, max_file_size=max_file_size)
+    reading = Progress("reading", len(stream.files), enabled=False if quiet else None)
+    stream.progress = lambda _path: reading.advance()
+    with Store(location, read_only=True) as store:
+        releases = Releases(store)
+        try:
+            info = releases.get(key, version)
+        except ReleaseNotFoundError as exc:
+            fail(str(exc), EXIT_NOT_FOUND)
+            return
+        try:
+            models = [source.model for source in stream]
+        finally:
+            reading.close()
+            print_diagnostics(stream.report, quiet)
+        entities = candidate_entities(models, key)
+        if not quiet:
+            click.echo(f"indexing the names of {_what(info)}…", err=True)
+        index = ReleaseIndex.from_store(releases, key, info.version)
+        matching = Progress("matching names", None, enabled=False if quiet else None)
+        try:
+            found = suggest(
+                index,
+                entities,
+                releases=releases,
+                min_score=min_score,
+                limit=limit,
+                set_id=set_id,
+                license=license_ or DEFAULT_LICENSE,
+                mapping_date=mapping_date,
+                base_iri=base_iri or store.base_iri or DEFAULT_BASE_IRI,
+                progress=matching.advance,
+            )
+        finally:
+            matching.close()
+    if str(output) == "-":
+        write_sssom(found, sys.stdout.buffer)
+        sys.stdout.flush()
+    else:
+        from ontomap.atomic import atomic_write
+
+        with atomic_write(output) as handle:
+            write_sssom(found, handle)
+    if not quiet:
+        counts = ", ".join(f"{n:,} {predicate}" for predicate, n in found.counts.items())
+        detail = f" ({counts})" if counts else ""
+        where = "" if str(output) == "-" else f"; wrote {output}"
+        noun = "entity" if found.entities == 1 else "entities"
+        plural = "" if len(found.candidates) == 1 else "s"
+        click.echo(
+            f"{found.entities:,} {noun} without {key} codes, {found.matched:,} with "
+            f"candidates, {len(found.candidates):,} candidate{plural}{detail} from {_what(info)} "
+            f"in {time.perf_counter() - started:.1f} s{where}",
+            err=True,
+        )
+    if not stream.report.ok:
+        sys.exit(EXIT_INPUT_ERRORS)
