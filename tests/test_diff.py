@@ -340,3 +340,69 @@ def test_a_one_model_store_is_not_moved_from_its_file(tmp_path: Path) -> None:
     built = _cli("build", folder, "--store", tmp_path / "kg", "-q")
     assert built.returncode == 0, built.stderr.decode()
     assert diff(folder, tmp_path / "kg").changes == ()
+
+
+def _copy(number: int) -> dict:
+    return json.loads(json.dumps(MODEL).replace("OMAP_0000", f"OMAP_{number:03d}0"[:9]))
+
+
+def test_a_wrong_code_fixed_changes_the_crosswalk_as_reasoned(tmp_path: Path) -> None:
+    """Six copies of the model; in the last, "present" carries the SNOMED code of "absent".
+    Fixing it removes that code and adds the right one there; the pair of "present"'s RadLex
+    code with the wrong SNOMED code is lost; the wrong code, which was paired with both RadLex
+    codes (n:1), is then paired with "absent"'s RadLex code only (1:1)."""
+    wrong = _copy(7)
+    present = wrong["attributes"][0]["values"][1]
+    present["index_codes"][1] = {
+        "system": "SNOMED",
+        "code": "2667000",
+        "display": "Absent (qualifier value)",
+    }
+    old = _write(
+        tmp_path / "old", {f"m{i}.fm.json": _copy(i) for i in range(1, 6)} | {"w.fm.json": wrong}
+    )
+    new = _write(
+        tmp_path / "new", {f"m{i}.fm.json": _copy(i) for i in range(1, 6)} | {"w.fm.json": _copy(7)}
+    )
+    changes = diff(old, new).changes
+    value = present["value_code"]
+    by_kind = {(c.kind, c.entity): c for c in changes}
+    removed = by_kind[("code-removed", value)]
+    assert (removed.old, removed.new) == ("SNOMED 2667000", None)
+    assert "SNOMED 2667000 (Absent (qualifier value)) removed" in removed.message
+    added = by_kind[("code-added", value)]
+    assert (added.old, added.new) == (None, "SNOMED 52101004")
+    assert "SNOMED 52101004 (Present (qualifier value)) added" in added.message
+    lost = by_kind[("crosswalk-lost", "radlex:RID28472 sct:2667000")]
+    assert lost.new is None and "radlex:RID28472 and sct:2667000 no longer" in lost.message
+    changed = by_kind[("crosswalk-changed", "radlex:RID28473 sct:2667000")]
+    assert changed.old is not None and changed.old.endswith("n:1")
+    assert changed.new is not None and changed.new.endswith("1:1")
+    assert "paired" in changed.old and "skos:" in changed.old
+    assert {c.kind for c in changes} == {
+        "code-added",
+        "code-removed",
+        "crosswalk-lost",
+        "crosswalk-changed",
+    }
+
+
+def test_old_and_new_values_are_reported(tmp_path: Path) -> None:
+    new = copy.deepcopy(MODEL)
+    new["description"] = "changed"
+    new["tags"] = [*MODEL["tags"], "extra"]
+    _set(["attributes", 0, "values", 0, "index_codes", 0, "display"], "Absent")(new)
+    old_dir = _write(tmp_path / "old", {"m.fm.json": MODEL})
+    new_dir = _write(tmp_path / "new", {"m.fm.json": new})
+    found = {(c.kind, c.field): (c.old, c.new) for c in diff(old_dir, new_dir).changes}
+    assert found[("model-details", "description")] == (MODEL["description"], "changed")
+    assert found[("model-details", "tags")] == (
+        ", ".join(sorted(MODEL["tags"])),
+        ", ".join(sorted([*MODEL["tags"], "extra"])),
+    )
+    assert found[("display-changed", "RADLEX RID28473")] == ("absent", "Absent")
+    markdown = _cli("diff", old_dir, new_dir, "-f", "markdown").stdout.decode()
+    assert "| display-changed | `OIFMA_OMAP_000010.0` | absent | Absent |" in markdown
+    assert "changes of meaning" not in markdown  # nothing severe here
+    text = _cli("diff", old_dir, new_dir).stdout.decode()
+    assert "OIFMA_OMAP_000010.0: RADLEX RID28473 display 'absent' → 'Absent'" in text
