@@ -406,3 +406,25 @@ def test_old_and_new_values_are_reported(tmp_path: Path) -> None:
     assert "changes of meaning" not in markdown  # nothing severe here
     text = _cli("diff", old_dir, new_dir).stdout.decode()
     assert "OIFMA_OMAP_000010.0: RADLEX RID28473 display 'absent' → 'Absent'" in text
+
+
+def test_outliers_new_and_fixed(tmp_path: Path) -> None:
+    """21 copies; in one, "present" carries the SNOMED code of "absent": that pairing holds
+    1 of the RadLex code's 21 uses (under 5 %) while another holds 20 (over half), an outlier
+    (docs/mappings.md). Fixing it fixes the outlier; making it makes one."""
+    wrong = _copy(40)
+    wrong["attributes"][0]["values"][1]["index_codes"][1] = {
+        "system": "SNOMED",
+        "code": "2667000",
+        "display": "Absent (qualifier value)",
+    }
+    right = {f"m{i}.fm.json": _copy(i) for i in range(1, 21)}
+    bad = _write(tmp_path / "bad", right | {"w.fm.json": wrong})
+    good = _write(tmp_path / "good", right | {"w.fm.json": _copy(40)})
+    pair = "radlex:RID28472 sct:2667000"
+    fixed = {(c.kind, c.entity) for c in diff(bad, good).changes if not c.model}
+    assert {("outlier-fixed", pair), ("crosswalk-lost", pair)} <= fixed
+    assert not any(kind == "outlier-new" for kind, _ in fixed)
+    made = {(c.kind, c.entity) for c in diff(good, bad).changes if not c.model}
+    assert {("outlier-new", pair), ("crosswalk-gained", pair)} <= made
+    assert not any(kind == "outlier-fixed" for kind, _ in made)
