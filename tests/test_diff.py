@@ -68,6 +68,10 @@ def _add_value(m: dict) -> None:
     values.append({"value_code": f"{LOCATION['oifma_id']}.{len(values)}", "name": "lingula"})
 
 
+def _remove_value(m: dict) -> None:
+    _attr(m, 2)["values"].pop()
+
+
 def _remove_attribute(m: dict) -> None:
     del m["attributes"][1]
 
@@ -136,6 +140,7 @@ CASES: list[tuple[str, Callable[[dict], None], set[tuple[str, str]]]] = [
         _add_value,
         {("value-added", f"{LOCATION['oifma_id']}.{len(LOCATION['values'])}")},
     ),
+    ("value removed", _remove_value, {("value-removed", LOCATION["values"][-1]["value_code"])}),
     ("attribute removed", _remove_attribute, {("attribute-removed", SIZE["oifma_id"])}),
     ("attribute added", _add_attribute, {("attribute-added", "OIFMA_OMAP_000019")}),
 ]
