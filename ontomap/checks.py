@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ontomap.errors import UnknownCodeSystemError
 from ontomap.model import ChoiceAttribute, FindingModel, IndexCode
 
 
@@ -25,12 +24,9 @@ def _codes(model: FindingModel) -> Iterator[IndexCode]:
 
 
 def _code_ok(code: IndexCode) -> bool:
-    try:
-        system = code.code_system
-    except UnknownCodeSystemError:
-        return True  # an unknown system is validate's business, not a malformed code
+    system = code.code_system
     if not system.known:
-        return True
+        return True  # an unknown system is validate's business, not a malformed code
     if not system.is_well_formed(code.code):
         return False
     return system.key != "SNOMED" or code.code[-3:-1] in ("00", "10")

@@ -12,6 +12,8 @@ import pyoxigraph as ox
 import pytest
 from conftest import EXAMPLES, ROOT
 
+from ontomap.terminology import verhoeff_valid
+
 BROKEN = ROOT / "tests" / "resources" / "broken"
 
 
@@ -123,6 +125,16 @@ def test_build_names_the_models_validate_would_fault(tmp_path: Path) -> None:
         values[0]["value_code"],
     )
     write("value_order", order, 3)
+    # a check digit that fits but partition 01 (a description ID); and a system ontomap
+    # does not know, which is not a malformed code
+    description_id = next(
+        f"10000{d}01{c}" for d in range(10) for c in range(10) if verhoeff_valid(f"10000{d}01{c}")
+    )
+    partition = json.loads(text.replace('"2667000"', f'"{description_id}"'))
+    write("partition", partition, 4)
+    unknown = json.loads(text)
+    unknown["index_codes"] = [{"system": "NOSUCHSYSTEM", "code": "x y", "display": "z"}]
+    write("unknown_system", unknown, 5)
 
     checked = _cli("validate", folder, "--format", "json")
     faulted = {
@@ -132,12 +144,12 @@ def test_build_names_the_models_validate_would_fault(tmp_path: Path) -> None:
         and f["rule"]
         in {"code/check-digit", "code/syntax", "code/snomed-partition", "structure/value-order"}
     }
-    assert faulted == {"check_digit.fm.json", "value_order.fm.json"}
+    assert faulted == {"check_digit.fm.json", "value_order.fm.json", "partition.fm.json"}
 
     done = _cli("build", folder, "--store", tmp_path / "kg")
     assert done.returncode == 0, done.stderr.decode()
     assert (
-        f"2 models have malformed codes or misnumbered values: run 'ontomap validate {folder}'"
+        f"3 models have malformed codes or misnumbered values: run 'ontomap validate {folder}'"
         in done.stderr.decode()
     )
     summary = _summary(_cli("build", folder, "--store", tmp_path / "kg2", "--json"))
