@@ -527,14 +527,17 @@ def test_a_new_generation_is_not_answered_from_the_cache(
 def test_the_answer_cache_is_bounded_and_keyed_by_the_parsed_code() -> None:
     spellings = ("RID5791", "radlex:RID5791", " RADLEX RID5791 ", "http://radlex.org/RID/RID5791")
     keys = {LookupJob(text, "SNOMEDCT").answer_key() for text in spellings}
-    assert keys == {("RADLEX", "RID5791", "SNOMED", 0, 50)}
+    assert keys == {("RADLEX", "RID5791", "SNOMED", 0, 50, False)}
     assert LookupJob("RID5791", offset=50, limit=None).answer_key() == (
         "RADLEX",
         "RID5791",
         None,
         50,
         None,
+        False,
     )
+    with_descendants = LookupJob("RID5791", descendants=True).answer_key()
+    assert with_descendants == ("RADLEX", "RID5791", None, 0, 50, True)
     assert LookupJob("no code").answer_key() is None
     assert LookupJob("RID5791", "NOPE").answer_key() is None
     cache = AnswerCache(3 * (1000 + AnswerCache.ENTRY_BYTES))
