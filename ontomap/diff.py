@@ -23,14 +23,21 @@ import os
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ontomap.crosswalk import Crosswalk, CrosswalkPair, build_crosswalk, entities_of_model
 from ontomap.errors import OntomapError
 from ontomap.lexical import normalise, similarity
-from ontomap.model import Attribute, ChoiceAttribute, FindingModel, IndexCode, NumericAttribute
+from ontomap.model import (
+    Attribute,
+    ChoiceAttribute,
+    ChoiceValue,
+    FindingModel,
+    IndexCode,
+    NumericAttribute,
+)
 from ontomap.readers import read_models
 from ontomap.readers.common import Diagnostic
 
@@ -220,6 +227,9 @@ class CorpusDiff:
         return "\n".join(lines) + "\n"
 
 
+#: What :func:`_one_sided` reports on: an attribute or a value (each has a name).
+Named = Attribute | ChoiceValue
+
 #: The kinds a reviewer must see first: meaning changes and codes taken away.
 _SEVERE = frozenset({"meaning-change", "code-removed", "model-removed", "value-removed"})
 
@@ -391,28 +401,38 @@ def _model_changes(old: FindingModel, new: FindingModel) -> Iterator[Change]:
     )
     before = {a.oifma_id: a for a in old.attributes}
     after = {a.oifma_id: a for a in new.attributes}
-    for aid in [a.oifma_id for a in old.attributes if a.oifma_id not in after]:
-        yield Change(
-            "attribute-removed",
-            oid,
-            aid,
-            None,
-            before[aid].name,
-            None,
-            f"attribute {aid} {before[aid].name!r} removed",
-        )
-    for aid in [a.oifma_id for a in new.attributes if a.oifma_id not in before]:
-        yield Change(
-            "attribute-added",
-            oid,
-            aid,
-            None,
-            None,
-            after[aid].name,
-            f"attribute {aid} {after[aid].name!r} added",
-        )
+    yield from _one_sided(oid, "attribute", before, after)
     for aid in [a.oifma_id for a in new.attributes if a.oifma_id in before]:
         yield from _attribute_changes(oid, before[aid], after[aid])
+
+
+def _one_sided(
+    oid: str, what: str, before: Mapping[str, Named], after: Mapping[str, Named]
+) -> Iterator[Change]:
+    """``{what}-removed`` for the IDs only ``before`` has, then ``{what}-added`` for those
+    only ``after`` has, each in its model's order."""
+    for key, item in before.items():
+        if key not in after:
+            yield Change(
+                f"{what}-removed",
+                oid,
+                key,
+                None,
+                item.name,
+                None,
+                f"{what} {key} {item.name!r} removed",
+            )
+    for key, item in after.items():
+        if key not in before:
+            yield Change(
+                f"{what}-added",
+                oid,
+                key,
+                None,
+                None,
+                item.name,
+                f"{what} {key} {item.name!r} added",
+            )
 
 
 def _shown(value: object) -> str | None:
@@ -477,26 +497,7 @@ def _attribute_changes(oid: str, old: Attribute, new: Attribute) -> Iterator[Cha
     before = {v.value_code: v for v in old.values}
     after = {v.value_code: v for v in new.values}
     old_names = {normalise(v.name): v.value_code for v in old.values}
-    for code in [v.value_code for v in old.values if v.value_code not in after]:
-        yield Change(
-            "value-removed",
-            oid,
-            code,
-            None,
-            before[code].name,
-            None,
-            f"value {code} {before[code].name!r} removed",
-        )
-    for code in [v.value_code for v in new.values if v.value_code not in before]:
-        yield Change(
-            "value-added",
-            oid,
-            code,
-            None,
-            None,
-            after[code].name,
-            f"value {code} {after[code].name!r} added",
-        )
+    yield from _one_sided(oid, "value", before, after)
     for value in new.values:
         was = before.get(value.value_code)
         if was is None:

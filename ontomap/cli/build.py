@@ -160,6 +160,17 @@ def print_diagnostics(
         click.echo(f"… and {' and '.join(parts)} (--max-messages 0 prints them all)", err=True)
 
 
+def interrupted(location: Path) -> None:
+    """Exit 130 after Ctrl-C stopped a write to the store at ``location``, saying which
+    generation it still serves."""
+    kept = current_generation(location) if is_store(location) else None
+    where = f"generation {kept}" if kept else "no generation yet"
+    fail(
+        f"interrupted: nothing was written; the store at {location} is as it was ({where})",
+        EXIT_INTERRUPTED,
+    )
+
+
 def _check_base(base_iri: str | None) -> None:
     if base_iri is not None:
         try:
@@ -253,12 +264,7 @@ def build(
             generation = store.commit()
     except KeyboardInterrupt:
         progress.close()
-        kept = current_generation(location) if is_store(location) else None
-        where = f"generation {kept}" if kept else "no generation yet"
-        fail(
-            f"interrupted: nothing was written; the store at {location} is as it was ({where})",
-            EXIT_INTERRUPTED,
-        )
+        interrupted(location)
         return
     finally:
         progress.close()

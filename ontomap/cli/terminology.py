@@ -12,7 +12,6 @@ import click
 
 from ontomap.cli import (
     EXIT_INPUT_ERRORS,
-    EXIT_INTERRUPTED,
     EXIT_NOT_FOUND,
     EXIT_USAGE,
     fail,
@@ -21,6 +20,7 @@ from ontomap.cli import (
 )
 from ontomap.cli.build import (
     base_option,
+    interrupted,
     max_file_size_option,
     print_diagnostics,
     quiet_option,
@@ -30,7 +30,7 @@ from ontomap.cli.build import (
 from ontomap.errors import ReleaseNotFoundError, UnknownCodeSystemError
 from ontomap.progress import Progress
 from ontomap.releases import READERS, ReleaseInfo, Releases
-from ontomap.store import Store, current_generation, default_store_path, is_store
+from ontomap.store import Store, default_store_path, is_store
 from ontomap.terminology import default_registry
 from ontomap.vocab import DEFAULT_BASE_IRI
 
@@ -154,12 +154,7 @@ def load_command(
             generation = store.commit()
     except KeyboardInterrupt:
         progress.close()
-        kept = current_generation(location) if is_store(location) else None
-        where = f"generation {kept}" if kept else "no generation yet"
-        fail(
-            f"interrupted: nothing was written; the store at {location} is as it was ({where})",
-            EXIT_INTERRUPTED,
-        )
+        interrupted(location)
         return
     finally:
         progress.close()
