@@ -15,7 +15,9 @@ vocabulary is realistic too:
 
 The release is loaded into a store once (``Releases.load``), then ``ontomap terminology
 suggest CORPUS --store KG --system SNOMED -o FILE`` runs ``--runs`` times, each in a fresh
-process: wall time (median, min, max), CPU, peak RSS (``resource.getrusage``), and the summary.
+process: wall time (median, min, max), CPU, peak RSS (``resource.getrusage``), and the summary,
+alternated with a baseline run that reads the release's names out of the store (as for a
+release loaded without its ``oifm:nameIndex`` record).
 
     python benchmarks/bench_suggest.py [--runs 3] [--scale 1.0] [--keep DIR] [--corpus DIR]
 
@@ -29,6 +31,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -164,6 +167,9 @@ _SUGGEST = """
 import io, json, resource, sys, time
 from contextlib import redirect_stderr
 from ontomap.cli import main
+if sys.argv[4] == "store-read":  # the baseline: a release loaded without its name record
+    from ontomap.releases import Releases
+    Releases.name_index = lambda self, system, version=None: None
 started = time.perf_counter()
 err = io.StringIO()
 with redirect_stderr(err):
@@ -209,14 +215,22 @@ def main() -> None:
             print(f"loaded: {loaded}", flush=True)
             (store / "ready").write_text(json.dumps(loaded))
         loaded = json.loads((store / "ready").read_text())
-        runs = []
-        for run in range(args.runs):
+        runs, baseline = [], []
+        for run in range(args.runs):  # alternated with the baseline, so both see the same load
             out = work / f"suggest-{run}.sssom.tsv"
-            runs.append(child(_SUGGEST, str(args.corpus), str(store), str(out)))
+            runs.append(child(_SUGGEST, str(args.corpus), str(store), str(out), "record"))
             print(f"  run {run + 1}: {runs[-1]}", flush=True)
+            out = work / f"baseline-{run}.sssom.tsv"
+            baseline.append(child(_SUGGEST, str(args.corpus), str(store), str(out), "store-read"))
+            print(f"  baseline {run + 1}: {baseline[-1]}", flush=True)
         first = (work / "suggest-0.sssom.tsv").read_bytes()
         same = all(
-            (work / f"suggest-{run}.sssom.tsv").read_bytes() == first for run in range(args.runs)
+            (work / f"{kind}-{run}.sssom.tsv").read_bytes() == first
+            for run in range(args.runs)
+            for kind in ("suggest", "baseline")
+        )
+        ratio = statistics.median(r["seconds"] for r in baseline) / statistics.median(
+            r["seconds"] for r in runs
         )
         rows = sum(1 for line in first.decode().splitlines() if line and line[0] != "#") - 1
         print()
@@ -229,7 +243,12 @@ def main() -> None:
         print(f"| suggest over the corpus ({rows:,} rows), s | {summary(runs, 'seconds')} |")
         print(f"| suggest CPU (user + system), s | {summary(runs, 'cpu')} |")
         print(f"| suggest peak RSS, MB | {summary(runs, 'rss_mb')} |")
-        print(f"| byte-identical output over {args.runs} runs | {same} |")
+        print(f"| baseline: names read out of the store (no record), s | "
+              f"{summary(baseline, 'seconds')} |")
+        print(f"| baseline CPU, s | {summary(baseline, 'cpu')} |")
+        print(f"| baseline peak RSS, MB | {summary(baseline, 'rss_mb')} |")
+        print(f"| speed-up of the record (median wall) | {ratio:.2f}× |")
+        print(f"| byte-identical output over {args.runs} runs, both ways | {same} |")
         print(f"| summary | {runs[0]['summary'][0] if runs[0]['summary'] else ''} |")
         print(f"| (load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}) | |")
     finally:

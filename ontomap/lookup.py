@@ -914,11 +914,7 @@ def _descendants(
     codes: list[DescendantCode] = []
     uses: list[DescendantUse] = []
     found: list[tuple[IndexCode, CodeUsage]] = [(wanted, own)] if own is not None else []
-    for bare in used:
-        code = IndexCode.of(system.key, bare)
-        entry = reader.code(code, system, uses=True)
-        if entry is not None:
-            found.append((code, entry.usage))
+    found.extend(reader.usages(IndexCode.of(system.key, bare) for bare in used).items())
     for code, usage in found:
         listed = usage.used_by
         codes.append(

@@ -22,6 +22,7 @@ import pyoxigraph as ox
 import pytest
 from conftest import EXAMPLES
 
+from ontomap import crosswalk as crosswalk_module
 from ontomap import lexical
 from ontomap.backends import LocalBackend, RemoteBackend
 from ontomap.crosswalk import (
@@ -209,6 +210,26 @@ def test_uses_and_contexts_of_every_code_count_as_the_json_does(
         usage = whole.usages[IndexCode.of(system, code)]
         assert usage.uses == len(entities), code
         assert usage.contexts == len({oracle.context_of[e] for e in entities}), code
+
+
+def test_bulk_usages_count_as_the_json_does(
+    corpus: Store, oracle: Oracle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``usages`` reads many codes at once (here 50 a query, so over several queries): every
+    used code's uses as the JSON counts them, each use's entity among them; unused codes
+    left out."""
+    monkeypatch.setattr(crosswalk_module, "_VALUES_CHUNK", 50)
+    uses = oracle.uses()
+    wanted = [IndexCode.of(system, code) for system, code in sorted(uses)]
+    assert len(wanted) > 200
+    unused = [IndexCode.of("SNOMED", "1234567008"), IndexCode.of("RADLEX", "RID999999999")]
+    found = CrosswalkReader(corpus).usages([*unused, *wanted, wanted[0]])
+    assert list(found) == wanted
+    for code, usage in found.items():
+        entities = uses[code.system, code.code]
+        assert usage.uses == len(entities), code
+        assert {use.entity for use in usage.used_by} <= entities, code
+        assert len(usage.used_by) == len(entities), code
 
 
 def test_every_use_names_its_finding_as_the_json_does(corpus: Store, corpus_defs: Path) -> None:

@@ -25,6 +25,7 @@ from ontomap.graph import CODES_GRAPH, RELEASE_GRAPH_NS
 from ontomap.model import IndexCode
 from ontomap.readers import read_models
 from ontomap.releases import Releases, open_release
+from ontomap.releases.common import Hierarchy
 from ontomap.store import Store
 from ontomap.vocab import SKOS, declared_terms
 
@@ -644,8 +645,33 @@ def test_chunks_are_complete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert quads(tmp_path / "many") == quads(tmp_path / "one")
     with Store(tmp_path / "many", read_only=True) as store:
         # 7 concepts × 2 (type, status) + 2 deprecated, 18 active descriptions, 1 definition,
-        # 5 is-a, 3 associations + 2 replacements
-        assert Releases(store).get("SNOMED").triples == 45
+        # 5 is-a, 3 associations + 2 replacements, and 4 top links (1002007, just below the
+        # root 1001000, and the three codes under it)
+        assert Releases(store).get("SNOMED").triples == 49
+
+
+def test_top_concepts_of_a_hierarchy() -> None:
+    """Tops are the children of roots; every code at or under a top links to it, once per
+    top; a code under two tops links to both; roots link to none."""
+    hierarchy = Hierarchy()
+    for child, parent in [
+        ("B", "A"),  # A is a root; B and C are its tops
+        ("C", "A"),
+        ("D", "B"),
+        ("E", "D"),
+        ("E", "C"),  # E is under both tops
+        ("F", "E"),
+        ("D", "C"),  # a second path to D (and E, F) from C
+        ("Y", "X"),  # a second root, X, with its one top Y
+    ]:
+        hierarchy.add(child, parent)
+    found = list(hierarchy.tops())
+    assert len(found) == len(set(found))
+    assert set(found) == {
+        *[(code, "B") for code in "BDEF"],
+        *[(code, "C") for code in "CDEF"],
+        ("Y", "Y"),
+    }
 
 
 def test_broken_owl(tmp_path: Path) -> None:

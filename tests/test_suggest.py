@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner, Result
 from conftest import RESOURCES
@@ -26,6 +27,7 @@ from ontomap.cli import main
 from ontomap.lexical import normalise
 from ontomap.readers import read_models
 from ontomap.releases import Releases
+from ontomap.releases.common import NameIndex, Names
 from ontomap.releases.suggest import (
     ReleaseIndex,
     candidate_entities,
@@ -34,6 +36,7 @@ from ontomap.releases.suggest import (
     suggest,
 )
 from ontomap.store import Store
+from ontomap.terminology import default_registry
 
 RELEASES = RESOURCES / "releases"
 MODELS = RELEASES / "suggest"
@@ -161,6 +164,86 @@ def test_radlex_candidates(loaded: Path) -> None:
     assert row["object_match_field"] == "skos:altLabel"
     assert row["match_string"] == "lungs test"
     assert row["mapping_justification"] == "semapv:LexicalMatching"
+
+
+NAME_PREDICATES = {
+    "http://www.w3.org/2004/02/skos/core#prefLabel": 0,
+    "https://w3id.org/ontomap/oifm#fullySpecifiedName": 1,
+    "http://www.w3.org/2004/02/skos/core#altLabel": 2,
+}
+
+
+@pytest.mark.parametrize("system", ["RADLEX", "SNOMED", "GAMUTS"])
+def test_the_name_record_holds_the_graphs_names(loaded: Path, system: str) -> None:
+    """The record written at load holds, per normal form, exactly the (code, property) pairs
+    of the release graph's name triples of concepts not deprecated (read here with rdflib from
+    the store's own quads, normalised by ontomap.lexical.normalise)."""
+    import rdflib
+
+    with Store(loaded, read_only=True) as store:
+        releases = Releases(store)
+        info = releases.get(system)
+        namespace = default_registry().get(system).namespace
+        graph = rdflib.Graph()
+        for quad in store.oxigraph.quads_for_pattern(None, None, None, ox.NamedNode(info.graph)):
+            graph.add(rdflib_triple(quad))
+        deprecated = {str(s) for s in graph.subjects(rdflib.OWL.deprecated, rdflib.Literal(True))}
+        expected: dict[str, set[tuple[str, int]]] = {}
+        for s, p, o in graph:
+            if str(p) in NAME_PREDICATES and str(s) not in deprecated and normalise(str(o)):
+                code = str(s).removeprefix(namespace)
+                expected.setdefault(normalise(str(o)), set()).add((code, NAME_PREDICATES[str(p)]))
+        record = releases.name_index(system)
+        assert record is not None
+        index = ReleaseIndex.from_store(releases, system)
+        found = {form: set(index.hits(form)) for form in index.form_text}
+        assert len(index.form_text) == len(found)  # each form once
+        assert found == expected
+        assert index.concepts == len({code for pairs in expected.values() for code, _ in pairs})
+
+
+def rdflib_triple(quad: ox.Quad) -> tuple[object, object, object]:
+    import rdflib
+
+    def term(value: ox.NamedNode | ox.BlankNode | ox.Literal) -> object:
+        if isinstance(value, ox.NamedNode):
+            return rdflib.URIRef(value.value)
+        if isinstance(value, ox.BlankNode):
+            return rdflib.BNode(value.value)
+        return rdflib.Literal(
+            value.value,
+            lang=value.language,
+            datatype=None if value.language else rdflib.URIRef(value.datatype.value),
+        )
+
+    return term(quad.subject), term(quad.predicate), term(quad.object)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("system", ["RADLEX", "SNOMED"])
+def test_without_the_name_record_the_store_is_read(
+    loaded: Path, system: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A release loaded without the record (or under other normal-form rules) is matched from
+    its name triples: the same candidates, byte for byte."""
+    with_record = suggest_text(loaded, system)
+    monkeypatch.setattr(Releases, "name_index", lambda self, system, version=None: None)
+    assert suggest_text(loaded, system) == with_record
+
+
+def test_a_record_under_other_rules_is_not_used() -> None:
+    names = Names()
+    names.add("1", 0, "Liver structure (body structure)")
+    names.add("2", 2, "Liver")
+    names.add("3", 0, "lung")
+    names.deprecate("3")
+    record = names.index().to_json()
+    index = NameIndex.from_json(record)
+    assert index is not None
+    assert index.forms == ["liver"] and index.codes == ["1", "2"]
+    assert list(index.entries) == [0, 5] and list(index.offsets) == [0, 2]
+    value = json.loads(record)
+    value["rules"] = "0" * 16
+    assert NameIndex.from_json(json.dumps(value)) is None
 
 
 def test_threshold_and_limit(loaded: Path) -> None:

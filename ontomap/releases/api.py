@@ -25,7 +25,7 @@ from ontomap.errors import OntomapError, ReleaseNotFoundError, StoreError
 from ontomap.graph import RELEASE_GRAPH_NS, release_graph_iri
 from ontomap.model import IndexCode
 from ontomap.ntriples import iri, literal, typed_literal
-from ontomap.releases.common import ChildIndex, Hierarchy, Release
+from ontomap.releases.common import CHUNK, ChildIndex, Hierarchy, NameIndex, Names, Release
 from ontomap.releases.owl import Profile
 from ontomap.releases.readers import open_release
 from ontomap.releases.rf2 import ASSOCIATIONS
@@ -131,6 +131,23 @@ def _record_lines(info: ReleaseInfo) -> list[str]:
     return out
 
 
+def _top_lines(release: Release) -> list[str]:
+    """``<c> oifm:topConcept <t>`` for each code and each top-level concept it falls under
+    (:meth:`~ontomap.releases.common.Hierarchy.tops`), so that a query groups codes by
+    top-level hierarchy with one lookup per code instead of a ``skos:broader*`` walk."""
+    system = release.system
+    predicate = iri(OIFM.topConcept.value)
+    nodes: dict[str, str] = {}
+
+    def node(code: str) -> str:
+        found = nodes.get(code)
+        if found is None:
+            found = nodes[code] = iri(system.code_iri(code))
+        return found
+
+    return [f"{node(code)} {predicate} {node(top)} .\n" for code, top in release.hierarchy.tops()]
+
+
 def write_release(
     store: Store, release: Release, progress: Callable[[int], None] | None = None
 ) -> ReleaseInfo:
@@ -172,6 +189,11 @@ def write_release(
             raise
         for future in pending:
             future.result()
+    top_lines = _top_lines(release)
+    for start in range(0, len(top_lines), CHUNK):
+        put(top_lines[start : start + CHUNK])
+    written += len(top_lines)
+    del top_lines
     counts = release.counts
     info = ReleaseInfo(
         system=release.system.key,
@@ -193,7 +215,10 @@ def write_release(
     if len(release.hierarchy):
         index = release.hierarchy.record()
         record.append(f"{iri(info.graph)} {iri(OIFM.childIndex.value)} {index} .\n")
-    release.hierarchy = Hierarchy()  # the memory it held
+    if len(release.names):
+        names = release.names.record()
+        record.append(f"{iri(info.graph)} {iri(OIFM.nameIndex.value)} {names} .\n")
+    release.hierarchy, release.names = Hierarchy(), Names()  # the memory they held
     put(record)
     # A bulk load leaves many small files at the top of the database, which makes every
     # later read check them all (a lookup per quad of several milliseconds at SNOMED's size):
@@ -466,7 +491,7 @@ class Releases:
             OIFM.fullySpecifiedName.value: fsn,
             SKOS.definition.value: definitions,
         }
-        skip = {RDF.type.value}
+        skip = {RDF.type.value, OIFM.topConcept.value}  # the top links: for queries
         for p, o in facts:
             if p in skip:
                 continue
@@ -562,6 +587,15 @@ class Releases:
             record = next((q.object.value for q in quads), None)  # type: ignore[union-attr]
             self._indexes[info.graph] = ChildIndex(record) if record is not None else None
         return self._indexes[info.graph]
+
+    def name_index(self, system: str, version: str | None = None) -> NameIndex | None:
+        """The release's names in normal form, read from its one record (written at load);
+        None for a release loaded without it, or under other normal-form rules."""
+        info = self.get(system, version)
+        graph = ox.NamedNode(info.graph)
+        quads = self._ox.quads_for_pattern(graph, OIFM.nameIndex, None, graph)
+        record = next((q.object.value for q in quads), None)  # type: ignore[union-attr]
+        return NameIndex.from_json(record) if record is not None else None
 
     def ancestors(
         self, code: IndexCode | str, system: str | None = None, version: str | None = None

@@ -21,7 +21,7 @@ from typing import ClassVar
 
 from ontomap.errors import ReleaseReadError
 from ontomap.ntriples import iri
-from ontomap.releases.common import TERMS, Lines, Release, text
+from ontomap.releases.common import PREF_NAME, SYNONYM_NAME, TERMS, Lines, Release, text
 from ontomap.terminology import default_registry
 
 __all__ = ["LoincRelease", "find_table"]
@@ -131,6 +131,7 @@ class LoincRelease(Release):
         add = lines.out.append
         system = self.system
         table = self.files[0]
+        names = self.names
 
         def node(code: str, path: Path, number: int) -> str:
             if not system.is_well_formed(code):
@@ -146,13 +147,16 @@ class LoincRelease(Release):
             counts.concepts += 1
             if status == _DEPRECATED:
                 add(f"{subject} {t.deprecated} {t.true} .\n")
+                names.deprecate(code)
                 counts.inactive += 1
             name = row["LONG_COMMON_NAME"].strip()
             if name:
                 add(f"{subject} {t.pref_label} {text(name, 'en')} .\n")
+                names.add(code, PREF_NAME, name)
             others = {row.get(c, "").strip() for c in _OTHER_NAMES} - {"", name}
             for other in sorted(others):
                 add(f"{subject} {t.alt_label} {text(other, 'en')} .\n")
+                names.add(code, SYNONYM_NAME, other)
                 counts.synonyms += 1
             definition = row.get("DefinitionDescription", "").strip()
             if definition:

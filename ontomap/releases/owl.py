@@ -23,7 +23,15 @@ import pyoxigraph as ox
 from ontomap.errors import ReleaseReadError
 from ontomap.graph import known_prefixes
 from ontomap.ntriples import iri
-from ontomap.releases.common import ACTIVE, TERMS, Lines, Release, text
+from ontomap.releases.common import (
+    ACTIVE,
+    PREF_NAME,
+    SYNONYM_NAME,
+    TERMS,
+    Lines,
+    Release,
+    text,
+)
 from ontomap.resources import ontologies_dir
 from ontomap.terminology import default_registry
 from ontomap.vocab import OWL_NS, RDF
@@ -256,7 +264,7 @@ class OwlRelease(Release):
         children: dict[str, list[str]] = defaultdict(list)
         restrictions: dict[str, dict[str, str]] = {}
         own = system.own_namespace
-        hierarchy = self.hierarchy
+        hierarchy, names = self.hierarchy, self.names
 
         def code_of(value: str) -> str | None:
             found = codes.get(value, "")
@@ -310,17 +318,22 @@ class OwlRelease(Release):
             if preferred is not None:
                 languages.add(preferred.language)
                 add(f"{subject} {t.pref_label} {text(preferred.value, preferred.language)} .\n")
+                names.add(code, PREF_NAME, preferred.value)
             for label in record.labels:  # one preferred label per language, as SKOS has it
                 if label is preferred:
                     continue
-                kind = t.alt_label if label.language in languages else t.pref_label
+                other = label.language in languages
                 languages.add(label.language)
+                kind = t.alt_label if other else t.pref_label
                 add(f"{subject} {kind} {text(label.value, label.language)} .\n")
+                names.add(code, SYNONYM_NAME if other else PREF_NAME, label.value)
             for name in record.obsolete_names:
                 if name is not preferred and (preferred is None or name.value != preferred.value):
                     add(f"{subject} {t.alt_label} {text(name.value, name.language)} .\n")
+                    names.add(code, SYNONYM_NAME, name.value)
             for synonym in record.synonyms:
                 add(f"{subject} {t.alt_label} {text(synonym.value, synonym.language)} .\n")
+                names.add(code, SYNONYM_NAME, synonym.value)
             counts.synonyms += len(record.synonyms)
             for definition in record.definitions:
                 add(f"{subject} {t.definition} {text(definition.value, definition.language)} .\n")
@@ -411,6 +424,7 @@ class OwlRelease(Release):
             if code in obsolete:
                 add(f"{subject} {t.status} {t.status_of('obsolete')} .\n")
                 add(f"{subject} {t.deprecated} {deprecated} .\n")
+                names.deprecate(code)
             else:
                 add(f"{subject} {t.status} {t.status_of(ACTIVE)} .\n")
             if lines.full:

@@ -29,7 +29,16 @@ from pathlib import Path
 from typing import ClassVar, TextIO
 
 from ontomap.errors import ReleaseReadError
-from ontomap.releases.common import ACTIVE, TERMS, Lines, Release, text
+from ontomap.releases.common import (
+    ACTIVE,
+    FSN_NAME,
+    PREF_NAME,
+    SYNONYM_NAME,
+    TERMS,
+    Lines,
+    Release,
+    text,
+)
 from ontomap.terminology import default_registry
 
 __all__ = [
@@ -286,7 +295,7 @@ class Rf2Release(Release):
         namespace = self.system.namespace
         kinds = self.rf2.kinds
         preferred = self._preferred()
-        hierarchy = self.hierarchy
+        hierarchy, names = self.hierarchy, self.names
         active, inactive = t.status_of(ACTIVE), t.status_of("inactive")
 
         for path in kinds["concept"]:
@@ -301,6 +310,7 @@ class Rf2Release(Release):
                     counts.inactive += 1
                     add(f"{subject} {t.status} {inactive} .\n")
                     add(f"{subject} {t.deprecated} {t.true} .\n")
+                    names.deprecate(code)
                 if lines.full:
                     yield lines.take()
 
@@ -315,12 +325,15 @@ class Rf2Release(Release):
                         predicate = t.definition
                     elif type_id == FSN:
                         predicate = t.fsn
+                        names.add(code, FSN_NAME, row[7])
                     elif type_id == SYNONYM:
                         identifier = _sctid(row[0], path, number, "id")
                         if int(identifier) in preferred:
                             predicate = t.pref_label
+                            names.add(code, PREF_NAME, row[7])
                         else:
                             predicate = t.alt_label
+                            names.add(code, SYNONYM_NAME, row[7])
                             counts.synonyms += 1
                     else:
                         continue

@@ -69,7 +69,7 @@ from rapidfuzz import fuzz, process
 from ontomap import __version__
 from ontomap.errors import StoreError
 from ontomap.graph import RELEASE_GRAPH_NS
-from ontomap.lexical import FILLER_WORDS, SEMANTIC_TAGS, normalise
+from ontomap.lexical import normal_form
 from ontomap.mappings import (
     DEFAULT_LICENSE,
     MAPPING_SET_NAMESPACE,
@@ -79,6 +79,7 @@ from ontomap.mappings import (
 )
 from ontomap.model import ChoiceAttribute, FindingModel, IndexCode
 from ontomap.releases.api import ReleaseInfo, Releases
+from ontomap.releases.common import NameIndex, Names
 from ontomap.terminology import CodeSystem, default_registry
 from ontomap.vocab import DEFAULT_BASE_IRI, OIFM, OIFM_NS, OWL, RDFS_NS, SKOS
 
@@ -129,26 +130,6 @@ _FIELD_CURIES = ("skos:prefLabel", "oifm:fullySpecifiedName", "skos:altLabel")
 #: default graph). The IRIs are ontomap's own vocabulary, never user input.
 _QUERIES = tuple(f"SELECT ?c ?l WHERE {{ ?c <{p.value}> ?l }}" for p in _PROPERTIES)
 _DEPRECATED = f"SELECT ?c WHERE {{ ?c <{OWL.deprecated.value}> true }}"
-
-_TAG = re.compile(r"\s*\(([^()]*)\)\s*$")
-#: ASCII characters other than letters and digits, each a word break (``[^\W_]`` in ASCII).
-_ASCII_BREAKS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
-
-
-def normal_form(text: str) -> str:
-    """:func:`ontomap.lexical.normalise` of ``text``, without its cache, and faster for ASCII
-    text (no Unicode decomposition needed): the release's 1.6 M names are each seen once."""
-    if not text.isascii():
-        return normalise.__wrapped__(text)  # type: ignore[attr-defined,no-any-return]
-    text = text.lower().strip()
-    if text.endswith(")"):
-        while (tag := _TAG.search(text)) is not None and tag.group(1).strip() in SEMANTIC_TAGS:
-            text = text[: tag.start()]
-    words = text.translate(_ASCII_BREAKS).split()
-    kept = [word for word in words if word not in FILLER_WORDS] or words
-    kept.sort()
-    return " ".join(kept)
-
 
 # ------------------------------------------------------------------ the entities
 
@@ -252,48 +233,31 @@ class ReleaseIndex:
     read.
     """
 
-    def __init__(
-        self,
+    def __init__(self, info: ReleaseInfo, names: NameIndex) -> None:
+        self.info = info
+        self.system = default_registry().get(info.system)
+        self.codes = names.codes
+        self.form_text = names.forms
+        self.forms = {form: f for f, form in enumerate(names.forms)}
+        self._offsets, self._entries = names.offsets, names.entries
+        self.concepts = len(self.codes)
+        self._postings: dict[str, list[int]] = {}
+
+    @classmethod
+    def from_names(
+        cls,
         info: ReleaseInfo,
         names: Iterable[tuple[str, int, str]],
         deprecated: Iterable[str] = (),
-    ) -> None:
-        """``names`` are (code, property, text): property 0 a preferred term, 1 a fully
-        specified name, 2 a synonym; codes in ``deprecated`` are left out."""
-        self.info = info
-        self.system = default_registry().get(info.system)
-        skip = set(deprecated)
-        self.codes: list[str] = []
-        code_index: dict[str, int] = {}
-        self.forms: dict[str, int] = {}
-        self.form_text: list[str] = []
-        # per normal form: code index * 3 + property, one int or a list of them
-        self._hits: list[int | list[int]] = []
+    ) -> ReleaseIndex:
+        """The index of ``names``, (code, property, text) triples: property 0 a preferred
+        term, 1 a fully specified name, 2 a synonym; codes in ``deprecated`` are left out."""
+        collected = Names()
         for code, prop, text in names:
-            if code in skip:
-                continue
-            c = code_index.get(code)
-            if c is None:
-                c = code_index[code] = len(self.codes)
-                self.codes.append(code)
-            form = normal_form(text)
-            if not form:
-                continue
-            entry = c * 3 + prop
-            f = self.forms.get(form)
-            if f is None:
-                self.forms[form] = len(self.form_text)
-                self.form_text.append(form)
-                self._hits.append(entry)
-                continue
-            hits = self._hits[f]
-            if isinstance(hits, int):
-                if hits != entry:
-                    self._hits[f] = [hits, entry]
-            elif entry not in hits:
-                hits.append(entry)
-        self.concepts = len(self.codes)
-        self._postings: dict[str, list[int]] = {}
+            collected.add(code, prop, text)
+        for code in deprecated:
+            collected.deprecate(code)
+        return cls(info, collected.index())
 
     @classmethod
     def from_store(
@@ -302,6 +266,10 @@ class ReleaseIndex:
         """The index of the release of ``system`` (and ``version``; the latest without) in the
         store of ``releases``; raises :class:`~ontomap.errors.ReleaseNotFoundError`."""
         info = releases.get(system, version)
+        record = releases.name_index(info.system, info.version)
+        if record is not None:
+            return cls(info, record)
+        # A release loaded without the record: its names are read out of the store.
         code_system = default_registry().get(info.system)
         store = releases.store.oxigraph
         graph = ox.NamedNode(info.graph)
@@ -328,15 +296,14 @@ class ReleaseIndex:
                         yield code, prop, text
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ontomap-suggest") as pool:
-            return cls(info, names(pool), deprecated)
+            return cls.from_names(info, names(pool), deprecated)
 
     def hits(self, form: str) -> list[tuple[str, int]]:
         """The concepts having a name of normal form ``form``: (code, property) pairs."""
         f = self.forms.get(form)
         if f is None:
             return []
-        hits = self._hits[f]
-        entries = [hits] if isinstance(hits, int) else hits
+        entries = self._entries[self._offsets[f] : self._offsets[f + 1]]
         return [(self.codes[e // 3], e % 3) for e in entries]
 
     # -------------------------------------------------------------- fuzzy
