@@ -27,7 +27,22 @@ What a remote endpoint must provide for the same answers as the local store:
   ``…/graph/_meta`` (``ontomap push`` uploads exactly that);
 - the union of the named graphs as the default graph, as ontomap's own queries expect
   (Oxigraph: ``oxigraph serve --union-default-graph``; Fuseki: ``tdb2:unionDefaultGraph true``;
-  ``ontomap serve`` does it by default). Lookups only use ``GRAPH`` patterns and work without.
+  Virtuoso and ``ontomap serve`` do it by default). Lookups only use ``GRAPH`` patterns and
+  work without. An engine's own graphs in that union (Virtuoso's ``virtrdf#`` and the like)
+  are never counted: ontomap's queries only match its own vocabulary, and the queries over
+  every graph keep to the graphs named under ``https://w3id.org/ontomap/graph/``.
+- whole answers. An endpoint that cuts an answer at its row limit (Virtuoso's
+  ``ResultSetMaxRows``, 10,000 rows by default, announced with an ``X-SPARQL-MaxRows`` header;
+  ``ontomap serve --max-rows``, announced with ``X-Ontomap-Truncated: true``)
+  raises a :class:`TruncatedAnswerError` that holds the rows it gave: a lookup or mapping set
+  from part of the answer would be wrong without saying so. Virtuoso cuts CONSTRUCT and
+  DESCRIBE answers without the header: a graph of exactly its default limit's size from a
+  Virtuoso server (and a query asking for more) is taken as cut too.
+
+Engines answer in their own dialects, read here as the standard says: Virtuoso 7.2 answers
+an ASK query with one solution of the variable ``__ASK_RETVAL`` (1 or none), read as the
+boolean it means, and writes ``xsd:boolean`` values as ``1`` and ``0``, read as ``true`` and
+``false`` (the same values, written as the local store writes them).
 
 >>> with open_backend(endpoint="http://127.0.0.1:7878/query") as backend:  # doctest: +SKIP
 ...     lookup(backend, "RADLEX:RID5791").matches[0].curie
@@ -76,6 +91,7 @@ __all__ = [
     "LocalBackend",
     "RemoteBackend",
     "SparqlBackend",
+    "TruncatedAnswerError",
     "as_backend",
     "bind_values",
     "check_query",
@@ -86,6 +102,17 @@ __all__ = [
     "open_backend",
     "sparql_term",
 ]
+
+#: The header by which an endpoint (Virtuoso) says it cut an answer at so many rows.
+MAX_ROWS_HEADER = "X-SPARQL-MaxRows"
+#: The headers by which ``ontomap serve`` says it cut an answer, and at how many rows.
+_ONTOMAP_TRUNCATED = "X-Ontomap-Truncated"
+_ONTOMAP_MAX_ROWS = "X-Ontomap-Max-Rows"
+#: Virtuoso's row limit as Debian ships it (``ResultSetMaxRows``). It cuts CONSTRUCT and
+#: DESCRIBE answers there too (at one triple more), without the header.
+VIRTUOSO_MAX_ROWS = 10_000
+#: The variable Virtuoso answers an ASK query with, instead of a boolean.
+_VIRTUOSO_ASK = "__ASK_RETVAL"
 
 #: Media types the remote backend asks for.
 RESULTS_JSON = "application/sparql-results+json"
@@ -98,6 +125,21 @@ class EndpointError(StoreError):
     def __init__(self, url: str, message: str) -> None:
         self.url = url
         super().__init__(message)
+
+
+class TruncatedAnswerError(EndpointError):
+    """An endpoint that cut an answer at its row limit: ``limit`` rows (or triples) of more;
+    ``result`` holds what it gave."""
+
+    def __init__(self, url: str, limit: int, result: QueryResult) -> None:
+        self.limit = limit
+        self.result = result
+        super().__init__(
+            url,
+            f"{url} cut its answer at {limit} rows (its row limit): the answer is incomplete; "
+            "raise the endpoint's limit (Virtuoso: ResultSetMaxRows in the [SPARQL] section "
+            "of virtuoso.ini; ontomap serve: --max-rows) or ask for fewer rows (LIMIT, OFFSET)",
+        )
 
 
 @runtime_checkable
@@ -320,12 +362,16 @@ MAX_ANSWER_BYTES = 512 << 20
 
 @dataclass(frozen=True, slots=True)
 class HttpAnswer:
-    """What an HTTP server answered: status, media type (``""`` when it gave none) and body."""
+    """What an HTTP server answered: status, media type (``""`` when it gave none), body, the
+    row limit it said it cut the answer at (``X-SPARQL-MaxRows``; ``None``: none) and the
+    software it names in its ``Server`` header."""
 
     url: str
     status: int
     media_type: str
     body: bytes
+    max_rows: int | None = None
+    server: str = ""
 
     def describe(self) -> str:
         """The answer in a few words for a message: status, media type, size, first bytes."""
@@ -504,7 +550,17 @@ def http_request(
         with urllib.request.urlopen(request, timeout=timeout) as response:
             media = _media_type(response.headers)
             data = _read_body(url, response, media, deadline, timeout, max_bytes)
-            return HttpAnswer(response.geturl(), response.status, media, data)
+            limit = (response.headers.get(MAX_ROWS_HEADER) or "").strip()
+            if (response.headers.get(_ONTOMAP_TRUNCATED) or "").strip().lower() == "true":
+                limit = (response.headers.get(_ONTOMAP_MAX_ROWS) or "0").strip()
+            return HttpAnswer(
+                response.geturl(),
+                response.status,
+                media,
+                data,
+                int(limit) if limit.isdigit() else None,
+                response.headers.get("Server") or "",
+            )
     except urllib.error.HTTPError as exc:
         raise _status_error(url, exc) from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
@@ -699,9 +755,9 @@ class RemoteBackend:
             timeout=self.timeout,
             max_bytes=self.max_bytes,
         )
-        return self._parse(answer, shape)
+        return self._parse(answer, shape, sent)
 
-    def _parse(self, answer: HttpAnswer, shape: _Shape) -> QueryResult:
+    def _parse(self, answer: HttpAnswer, shape: _Shape, sent: str = "") -> QueryResult:
         """The result in ``answer``, checked against the form and variables of the query."""
         media = answer.media_type
         base = self._base[0] if self._base else None
@@ -709,12 +765,20 @@ class RemoteBackend:
         try:
             results_format = ox.QueryResultsFormat.from_media_type(media) if media else None
             rdf_format = ox.RdfFormat.from_media_type(media) if media else None
+            odd_booleans = _ODD_BOOLEAN.search(answer.body) is not None
             if results_format is not None:
                 parsed = ox.parse_query_results(answer.body, format=results_format)
-                result = _result_from(parsed, base)
+                if odd_booleans and isinstance(parsed, ox.QuerySolutions):
+                    names = tuple(v.value for v in parsed.variables)
+                    rows = [[_canonical(solution[n]) for n in names] for solution in parsed]
+                    result = SelectResult.from_rows(names, rows)
+                else:
+                    result = _result_from(parsed, base)
             elif rdf_format is not None:
                 triples = (
-                    ox.Triple(t.subject, t.predicate, t.object)
+                    ox.Triple(t.subject, t.predicate, _canonical(t.object) or t.object)
+                    if odd_booleans
+                    else ox.Triple(t.subject, t.predicate, t.object)
                     for t in ox.parse(answer.body, format=rdf_format)
                 )
                 result = _result_from(triples, base)
@@ -730,6 +794,8 @@ class RemoteBackend:
                 f"{self.url} answered neither SPARQL results nor RDF ({answer.describe()}); "
                 "is it a SPARQL query endpoint?",
             )
+        if shape.form == "ask" and isinstance(result, SelectResult):
+            result = _virtuoso_ask(result)
         if shape.form is not None and result.form != shape.form:
             raise EndpointError(
                 self.url,
@@ -737,7 +803,12 @@ class RemoteBackend:
                 f"{_QUERY_KINDS[shape.form]} ({answer.describe()})",
             )
         if isinstance(result, SelectResult) and shape.variables is not None:
-            return self._in_order(result, shape.variables, answer)
+            result = self._in_order(result, shape.variables, answer)
+        limit = answer.max_rows
+        if limit is None and isinstance(result, GraphResult):
+            limit = _virtuoso_cut(answer, len(result.graph), sent)
+        if limit is not None:
+            raise TruncatedAnswerError(self.url, limit, result)
         return result
 
     def _in_order(
@@ -760,6 +831,50 @@ class RemoteBackend:
         ]
         rows = [[None if i is None else row[i] for i in positions] for row in result.rows]
         return SelectResult.from_rows(variables, rows)
+
+
+#: A hint that an answer may hold booleans written ``1`` or ``0`` (Virtuoso stores them so).
+_ODD_BOOLEAN = re.compile(rb"XMLSchema#boolean")
+_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
+_CANONICAL = {"1": "true", "0": "false"}
+
+
+def _canonical(term: ox.Term | None) -> ox.Term | None:
+    """``term``, an ``xsd:boolean`` written ``1`` or ``0`` as ``true`` or ``false``: the same
+    value, written as the local store writes it."""
+    if (
+        isinstance(term, ox.Literal)
+        and term.value in _CANONICAL
+        and term.datatype.value == _BOOLEAN
+    ):
+        return ox.Literal(_CANONICAL[term.value], datatype=term.datatype)
+    return term
+
+
+def _virtuoso_cut(answer: HttpAnswer, triples: int, query: str) -> int | None:
+    """The row limit a graph ``answer`` of ``triples`` triples was cut at, when it comes from
+    Virtuoso and has exactly as many triples as its default limit gives (``None``: not cut,
+    or not known to be)."""
+    if not answer.server.startswith("Virtuoso/"):
+        return None
+    if triples not in (VIRTUOSO_MAX_ROWS, VIRTUOSO_MAX_ROWS + 1):
+        return None
+    limits = [int(n) for n in re.findall(r"\bLIMIT\s+(\d+)", query, re.IGNORECASE)]
+    if limits and min(limits) <= VIRTUOSO_MAX_ROWS:
+        return None  # the query asked for at most that many itself
+    return VIRTUOSO_MAX_ROWS
+
+
+def _virtuoso_ask(result: SelectResult) -> QueryResult:
+    """Virtuoso's answer to an ASK (one solution binding ``__ASK_RETVAL`` to 1, or none) as
+    the boolean it means; any other solutions as they are."""
+    if result.variables != (_VIRTUOSO_ASK,) or len(result.rows) > 1:
+        return result
+    value = result.rows[0][0] if result.rows else None
+    if result.rows and not (isinstance(value, ox.Literal) and value.value in ("0", "1")):
+        return result
+    truth = bool(result.rows) and value is not None and value.value == "1"
+    return AskResult(truth, b'{"head":{},"boolean":%s}' % (b"true" if truth else b"false"))
 
 
 _ANSWER_KINDS = {"select": "solutions", "ask": "a boolean", "graph": "triples"}

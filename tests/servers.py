@@ -1,6 +1,6 @@
-"""Real servers on loopback for the tests: ``ontomap serve`` and Oxigraph server.
+"""Real servers on loopback for the tests: ``ontomap serve``, Oxigraph server and Virtuoso.
 
-Both are started as subprocesses on free ports and stopped with SIGTERM; nothing is mocked.
+All are started as subprocesses on free ports and stopped with SIGTERM; nothing is mocked.
 """
 
 from __future__ import annotations
@@ -226,6 +226,105 @@ def oxigraph_server(location: Path) -> Iterator[str]:
         process.terminate()
         try:
             process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def virtuoso_binaries() -> tuple[str, str]:
+    """Virtuoso's server and SQL client (Debian's ``virtuoso-opensource``), or skip the test."""
+    server, client = shutil.which("virtuoso-t"), shutil.which("isql-vt")
+    if not server or not client:
+        pytest.skip(
+            "Virtuoso is not installed (apt-get install virtuoso-opensource: "
+            "virtuoso-t and isql-vt)"
+        )
+    return server, client
+
+
+#: The settings ontomap's documentation gives for Virtuoso (docs/engines.md); the SPARQL
+#: section keeps Debian's row limit, so that the tests meet answers cut at 10,000 rows.
+VIRTUOSO_INI = """\
+[Database]
+DatabaseFile = {folder}/virtuoso.db
+ErrorLogFile = {folder}/virtuoso.log
+LockFile = {folder}/virtuoso.lck
+TransactionFile = {folder}/virtuoso.trx
+xa_persistent_file = {folder}/virtuoso.pxa
+[TempDatabase]
+DatabaseFile = {folder}/virtuoso-temp.db
+TransactionFile = {folder}/virtuoso-temp.trx
+[Parameters]
+ServerPort = 127.0.0.1:{sql_port}
+DisableUnixSocket = 1
+DirsAllowed = {folder}
+NumberOfBuffers = 20000
+MaxDirtyBuffers = 15000
+[HTTPServer]
+ServerPort = 127.0.0.1:{http_port}
+ServerRoot = {folder}
+ServerThreads = 10
+[SPARQL]
+ResultSetMaxRows = 10000
+MaxQueryExecutionTime = 120
+"""
+
+
+#: What lets the anonymous ``/sparql`` endpoint take updates (loopback only!).
+VIRTUOSO_GRANT = 'GRANT SPARQL_UPDATE TO "SPARQL";'
+
+
+@dataclass
+class Virtuoso:
+    """A running Virtuoso: its SPARQL endpoint (queries and updates) and its folder."""
+
+    sparql: str
+    folder: Path
+
+    def log(self) -> str:
+        return (self.folder / "virtuoso.log").read_text(errors="replace")
+
+
+@contextlib.contextmanager
+def virtuoso_server(folder: Path) -> Iterator[Virtuoso]:
+    """Virtuoso from Debian's package on free loopback ports, its database in ``folder``,
+    SPARQL updates granted to the anonymous ``/sparql`` endpoint; stopped with SIGTERM."""
+    server, client = virtuoso_binaries()
+    folder.mkdir(parents=True, exist_ok=True)
+    for _attempt in range(3):
+        sql_port, http_port = free_port(), free_port()
+        ini = folder / "virtuoso.ini"
+        ini.write_text(VIRTUOSO_INI.format(folder=folder, sql_port=sql_port, http_port=http_port))
+        process = subprocess.Popen(
+            [server, "+foreground", "+configfile", str(ini)],
+            cwd=folder,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{http_port}/sparql"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            with contextlib.suppress(OSError):
+                if sparql(url, "ASK {}", timeout=2).status == 200:
+                    break
+            time.sleep(0.2)
+        if process.poll() is None:
+            break
+    else:  # pragma: no cover - three ports taken in a row
+        raise RuntimeError(f"cannot start Virtuoso: {(folder / 'virtuoso.log').read_text()}")
+    try:
+        granted = subprocess.run(
+            [client, f"127.0.0.1:{sql_port}", "dba", "dba", f"exec={VIRTUOSO_GRANT}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert granted.returncode == 0 and "Error" not in granted.stdout, granted.stdout
+        yield Virtuoso(url, folder)
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()

@@ -1,7 +1,8 @@
-"""One contract for every SPARQL backend: the local store, an Oxigraph server after
-``ontomap push``, and ``ontomap serve``'s own endpoint must give the same lookups, the same
-mapping sets (read from the crosswalk graph each of them holds) and the same named-query
-answers. Checked on the bundled examples (quick) and on the shared corpus.
+"""One contract for every SPARQL backend: the local store, an Oxigraph server and Virtuoso
+(two independent engines) after ``ontomap push``, and ``ontomap serve``'s own endpoint must
+give the same lookups, the same mapping sets (read from the crosswalk graph each of them holds)
+and the same named-query answers. Checked on the bundled examples (quick) and on the shared
+corpus (pushed once to each engine).
 
 Also: binding by VALUES (never by pasting text), term serialisation, and ``--endpoint`` on the
 command line with its exit codes."""
@@ -26,15 +27,17 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 from conftest import EXAMPLES, ROOT
-from servers import ENV, ontomap_cli, ontomap_server, oxigraph_server
+from servers import ENV, ontomap_cli, ontomap_server, oxigraph_server, virtuoso_server
 
 from ontomap.backends import (
     EndpointError,
     LocalBackend,
     RemoteBackend,
     SparqlBackend,
+    TruncatedAnswerError,
     as_backend,
     bind_values,
+    http_request,
     open_backend,
     sparql_term,
 )
@@ -46,6 +49,7 @@ from ontomap.lookup import (
     lookup,
 )
 from ontomap.mappings import build_mapping_set, serialize
+from ontomap.push import DEFAULT_BATCH, MIN_BATCH
 from ontomap.query import (
     AskResult,
     GraphResult,
@@ -57,8 +61,13 @@ from ontomap.query import (
     run_query,
 )
 from ontomap.store import Store
+from ontomap.vocab import GRAPH_NS
 
-KINDS = ("local", "oxigraph", "serve")
+KINDS = ("local", "oxigraph", "serve", "virtuoso")
+ENGINES = ("oxigraph", "virtuoso")
+#: Graphs put on each engine before the push: one the push must remove, one it must keep.
+STALE = GRAPH_NS + "OIFM_GONE_000001"
+OTHER = "http://example.org/graph/another-application"
 DATASETS = ("examples", "corpus")
 
 
@@ -70,6 +79,7 @@ class Backends:
         self.folder = folder
         self.stack = contextlib.ExitStack()
         self.made: dict[tuple[str, str], SparqlBackend] = {}
+        self.pushed: dict[tuple[str, str], dict[str, object]] = {}
 
     def store(self, dataset: str) -> Path:
         if dataset == "corpus":
@@ -97,11 +107,25 @@ class Backends:
                 )
             )
             return RemoteBackend(server.query)
-        location = self.folder / f"oxigraph-{dataset}"
-        url = self.stack.enter_context(oxigraph_server(location))
-        pushed = ontomap_cli("push", "--store", store, "--endpoint", url + "update", "-q")
+        location = self.folder / f"{kind}-{dataset}"
+        if kind == "virtuoso":
+            server = self.stack.enter_context(virtuoso_server(location))
+            update = query = server.sparql
+        else:
+            url = self.stack.enter_context(oxigraph_server(location))
+            update, query = url + "update", url + "query"
+        stale = http_request(  # a model since deleted, and a graph of another application
+            update,
+            f"INSERT DATA {{ GRAPH <{STALE}> {{ <{STALE}> <{STALE}> 1 }} "
+            f"GRAPH <{OTHER}> {{ <{OTHER}> <{OTHER}> 1 }} }}".encode(),
+            "application/sparql-update",
+            "*/*",
+        )
+        assert stale.status in (200, 204)
+        pushed = ontomap_cli("push", "--store", store, "--endpoint", update, "--json")
         assert pushed.returncode == 0, pushed.stderr
-        return RemoteBackend(url + "query")
+        self.pushed[dataset, kind] = json.loads(pushed.stdout)
+        return RemoteBackend(query, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -249,6 +273,116 @@ def test_query_errors_are_the_same(backend: SparqlBackend) -> None:
         run_query(backend, "SELECT ?x WHERE { ?x nope:p ?y }")
     with pytest.raises(QueryParameterError, match="must be a variable the query selects"):
         run_query(backend, "SELECT ?x WHERE { ?x ?p ?y }", {"y": "value"})
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+def test_the_push_gave_each_engine_the_stores_graphs(
+    backends: Backends, dataset: str, kind: str
+) -> None:
+    """What the push reported is what the engine holds: every triple of every graph of the
+    store, the stale ontomap graph gone, the other application's graph kept."""
+    backend = backends.get(dataset, kind)
+    local = backends.get(dataset, "local")
+    assert isinstance(local, LocalBackend)
+    store = local.store.oxigraph
+    graphs = {g.value for g in store.named_graphs()}  # type: ignore[union-attr]
+    per_graph = "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } %s } GROUP BY ?g"
+    counted = run_query(
+        backend,
+        per_graph % f'FILTER (STRSTARTS(STR(?g), "{GRAPH_NS}") || ?g = <{OTHER}>)',
+    )
+    there = {g.value: int(n.value) for g, n in counted.rows}  # type: ignore[union-attr]
+    assert there.pop(OTHER) == 1 and STALE not in there
+    expected = {g.value: int(n.value) for g, n in store.query(per_graph % "")}  # type: ignore[union-attr,misc]
+    assert expected.keys() == graphs and there == expected
+    summary = backends.pushed[dataset, kind]
+    assert summary["triples"] == sum(expected.values()) and summary["graphs"] == len(graphs)
+    if kind == "oxigraph" or dataset == "examples":
+        assert summary["refused"] == 0 and summary["batch_size"] == DEFAULT_BATCH
+    else:  # Virtuoso's SPARQL compiler refuses 50,000 triples in one request
+        assert summary["refused"] >= 1 and MIN_BATCH <= summary["batch_size"] < DEFAULT_BATCH
+    # Virtuoso cannot compile the one-request clean-up (MINUS { VALUES ?g { several } })
+    assert summary["cleanup"] == ("listed" if kind == "virtuoso" else "one request")
+
+
+def test_virtuosos_own_graphs_are_in_its_default_graph_but_not_in_the_answers(
+    backends: Backends,
+) -> None:
+    """Virtuoso's default graph holds its system graphs too; the contract above gives the
+    same answers nonetheless, and a query that counts every graph sees them."""
+    virtuoso = backends.get("examples", "virtuoso")
+    local = backends.get("examples", "local")
+    everything = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    there = int(run_query(virtuoso, everything).rows[0][0].value)  # type: ignore[union-attr]
+    here = int(run_query(local, everything).rows[0][0].value)  # type: ignore[union-attr]
+    assert there > here + 1000  # virtrdf# and the like
+    graphs = run_query(virtuoso, "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+    names = {g.value for (g,) in graphs.rows}  # type: ignore[union-attr]
+    assert "http://www.openlinksw.com/schemas/virtrdf#" in names  # kept by the push
+    for name in ("code-systems", "codes-by-system", "findings-by-tag", "code-pairs"):
+        query = named_queries()[name]
+        assert run_query(virtuoso, query).rows == run_query(local, query).rows  # type: ignore[union-attr]
+    ask = "ASK { ?f oifm:tag ?tag }"
+    for tag, truth in (("chest", True), ("no such tag", False)):
+        got = run_query(virtuoso, ask, {"tag": tag})  # Virtuoso answers __ASK_RETVAL
+        assert isinstance(got, AskResult) and got.value is truth
+        assert got.serialize("json") == run_query(local, ask, {"tag": tag}).serialize("json")  # type: ignore[union-attr]
+
+
+#: More rows than Virtuoso's default ResultSetMaxRows (10,000) on the examples: each quad of
+#: ontomap's graphs twelve times.
+LONG = (
+    "SELECT ?g ?s ?p ?o ?n WHERE { GRAPH ?g { ?s ?p ?o } "
+    f'FILTER (STRSTARTS(STR(?g), "{GRAPH_NS}")) VALUES ?n {{ {" ".join(map(str, range(12)))} }} }}'
+)
+
+LONG_GRAPH = (
+    "CONSTRUCT { ?s ?p ?x } WHERE { GRAPH ?g { ?s ?p ?o } "
+    f'FILTER (STRSTARTS(STR(?g), "{GRAPH_NS}")) VALUES ?n {{ {" ".join(map(str, range(12)))} }} '
+    'BIND (IRI(CONCAT("urn:x:", STR(?n), ENCODE_FOR_URI(STR(?o)))) AS ?x) }'
+)
+
+
+def test_an_answer_cut_at_the_row_limit_is_an_error_not_an_answer(backends: Backends) -> None:
+    virtuoso = backends.get("examples", "virtuoso")
+    expected = len(run_query(backends.get("examples", "local"), LONG).rows)  # type: ignore[union-attr]
+    assert expected > 10_000
+    with pytest.raises(TruncatedAnswerError) as cut:
+        run_query(virtuoso, LONG)
+    assert cut.value.limit == 10_000
+    assert isinstance(cut.value.result, SelectResult) and len(cut.value.result.rows) == 10_000
+    assert "cut its answer at 10000 rows" in str(cut.value) and "ResultSetMaxRows" in str(cut.value)
+    with pytest.raises(TruncatedAnswerError):  # CONSTRUCT answers are cut too
+        run_query(virtuoso, LONG_GRAPH)
+
+
+def test_query_writes_a_cut_answer_warns_and_exits_1(backends: Backends) -> None:
+    virtuoso = backends.get("examples", "virtuoso")
+    assert isinstance(virtuoso, RemoteBackend)
+    done = ontomap_cli("query", LONG, "--endpoint", virtuoso.url, "--format", "json")
+    assert done.returncode == 1, done.stderr
+    assert len(json.loads(done.stdout)["results"]["bindings"]) == 10_000
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("ontomap: warning: ") and "cut its answer at 10000" in done.stderr
+    whole = ontomap_cli("query", LONG + " LIMIT 9000", "--endpoint", virtuoso.url, "-f", "json")
+    assert whole.returncode == 0 and whole.stderr == ""
+    assert len(json.loads(whole.stdout)["results"]["bindings"]) == 9000
+
+
+def test_an_answer_ontomap_serve_cut_is_caught_too(backends: Backends) -> None:
+    store = backends.store("examples")
+    local = backends.get("examples", "local")
+    query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"
+    expected = len(run_query(local, query).rows)  # type: ignore[union-attr]
+    with ontomap_server(store, "--max-rows", "50", log_dir=backends.folder) as server:
+        with pytest.raises(TruncatedAnswerError) as cut:
+            run_query(RemoteBackend(server.query), query)
+        whole = run_query(RemoteBackend(server.query), query + " LIMIT 50")
+        done = ontomap_cli("query", query, "--endpoint", server.query, "-f", "json")
+    assert expected > 50 and cut.value.limit == 50 and len(cut.value.result.rows) == 50  # type: ignore[union-attr]
+    assert len(whole.rows) == 50  # type: ignore[union-attr]
+    assert done.returncode == 1 and "cut its answer at 50 rows" in done.stderr
+    assert len(json.loads(done.stdout)["results"]["bindings"]) == 50
 
 
 # ------------------------------------------------------------------ helpers and CLI

@@ -81,7 +81,8 @@ def _graph(_ctx: click.Context, _param: click.Parameter, value: str | None) -> s
     type=click.IntRange(min=1),
     default=50_000,
     show_default=True,
-    help="Triples per request.",
+    help="Triples per request at most. Requests the endpoint refuses as too large are sent "
+    "again in halves, down to 100 triples.",
 )
 @click.option(
     "--atomic",
@@ -130,12 +131,14 @@ def push(
     By default the store's layout is kept (a graph per model, the codes and bookkeeping
     graphs), and the server's ontomap graphs become exactly the store's. Queries and lookups
     with --endpoint then answer as they do on the store, given a server whose default graph
-    is the union of its graphs (oxigraph serve --union-default-graph).
+    is the union of its graphs (oxigraph serve --union-default-graph; Virtuoso's is). Each
+    engine's settings: docs/engines.md.
 
     \b
     Examples:
       ontomap push --store ./kg --endpoint http://127.0.0.1:7878/update
       ontomap push defs/ --endpoint http://127.0.0.1:7878/update
+      ontomap push --store ./kg --endpoint http://127.0.0.1:8890/sparql --batch-size 3000
       ontomap push --store ./kg --endpoint http://fuseki:3030/kg/update \\
                    --graph https://example.org/graph/findings
       ONTOMAP_TOKEN=s3cret ontomap push --store ./kg --endpoint http://host:7878/update
@@ -211,6 +214,9 @@ def push(
             graphs=summary.graphs,
             triples=summary.triples,
             requests=summary.requests,
+            batch_size=summary.batch_size,
+            refused=summary.refused,
+            cleanup=summary.cleanup,
         )
     elif not quiet:
         where = f"graph <{graph}>" if graph else f"{summary.graphs} graphs"
@@ -218,6 +224,17 @@ def push(
             f"pushed {what} to {endpoint}: {summary.triples} triples in {where}, "
             f"{summary.requests} requests, {summary.seconds:.2f} s"
         )
+        if summary.refused:
+            click.echo(
+                f"the endpoint refused {summary.refused} requests as too large: batches went "
+                f"down from {batch_size} to {summary.batch_size} triples "
+                f"(give --batch-size {summary.batch_size} next time)"
+            )
+        if summary.cleanup == "listed":
+            click.echo(
+                "the endpoint refused the clean-up naming every pushed graph: they were listed "
+                "in a temporary graph for it instead"
+            )
 
 
 def _given(ctx: click.Context, name: str) -> bool:

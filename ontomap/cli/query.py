@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ontomap.cli import EXIT_NOT_FOUND, EXIT_USAGE, fail, handle_errors, main
+from ontomap.cli import EXIT_INPUT_ERRORS, EXIT_NOT_FOUND, EXIT_USAGE, fail, handle_errors, main
 from ontomap.cli.options import (
     FormatChoice,
     endpoint_option,
@@ -33,6 +33,7 @@ from ontomap.query import (
     GraphResult,
     NamedQuery,
     QueryError,
+    QueryResult,
     format_table,
     load_query,
     named_queries,
@@ -194,11 +195,16 @@ def query(
     and chains such as a || b || c, count); a deeper one is refused before it reaches
     Oxigraph, whose parser would overflow its stack on it.
 
+    An answer the endpoint cut at its row limit (Virtuoso's ResultSetMaxRows, 10,000 by
+    default; ontomap serve's --max-rows) is never taken for the whole: the rows it gave are
+    written, a warning on stderr says the answer is incomplete, and the exit code is 1.
+
     \b
-    Exit codes: 0 ok, 2 usage error (syntax error with line and column, update, bad
-    parameter, query nested too deeply, query rejected by the endpoint), 3 unknown code or
-    code system in a parameter, 4 store or endpoint error (cannot open the store; endpoint
-    unreachable or refusing).
+    Exit codes: 0 ok, 1 the endpoint cut the answer at its row limit (what it gave is
+    written), 2 usage error (syntax error with line and column, update, bad parameter,
+    query nested too deeply, query rejected by the endpoint), 3 unknown code or code system
+    in a parameter, 4 store or endpoint error (cannot open the store; endpoint unreachable
+    or refusing).
     """
     if list_only:
         click.echo(_listing(), nl=False)
@@ -219,9 +225,24 @@ def query(
         named = parse_query(text or "", "query", "<query>")
     params = _params(param_values)
     check_nesting(named.text, source=named.source)  # deeper overflows Oxigraph's stack
+    from ontomap.backends import TruncatedAnswerError
+
+    truncated: TruncatedAnswerError | None = None
     with open_target(store_path, endpoint, timeout) as backend:
-        result = run_query(backend, named, params)
+        try:
+            result = run_query(backend, named, params)
+        except TruncatedAnswerError as exc:
+            result, truncated = exc.result, exc
         prefix_map = prefixes(backend.base_iri)
+    if truncated is not None:
+        _output(result, fmt, width, prefix_map)
+        click.echo(f"ontomap: warning: {truncated}", err=True)
+        sys.exit(EXIT_INPUT_ERRORS)
+    _output(result, fmt, width, prefix_map)
+
+
+def _output(result: QueryResult, fmt: str | None, width: int, prefix_map: dict[str, str]) -> None:
+    """Write ``result`` in ``fmt`` (its form's default when ``None``) on standard output."""
     if isinstance(result, GraphResult):
         chosen = fmt or "turtle"
         if chosen not in GRAPH_FORMATS:
