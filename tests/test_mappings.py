@@ -764,8 +764,8 @@ def test_fhir_r4_concept_map(radlex_snomed: MappingSet, radlex_snomed_expected: 
     resource = json.loads(serialize(radlex_snomed, "fhir-r4"))
     with warnings_as_errors():
         model = ConceptMap.model_validate(resource)
-    assert model.sourceUri == "http://radlex.org"
-    assert model.targetUri == "http://snomed.info/sct"
+    assert model.sourceUri == "http://radlex.org?fhir_vs"
+    assert model.targetUri == "http://snomed.info/sct?fhir_vs"
     assert resource["id"] == "ontomap-radlex-to-sct" and resource["date"] == DATE
     (group,) = model.group
     assert (group.source, group.target) == ("http://radlex.org", "http://snomed.info/sct")
@@ -794,8 +794,8 @@ def test_fhir_r5_concept_map(radlex_snomed: MappingSet, radlex_snomed_expected: 
     resource = json.loads(serialize(radlex_snomed, "fhir-r5"))
     with warnings_as_errors():
         model = ConceptMap.model_validate(resource)
-    assert model.sourceScopeUri == "http://radlex.org"
-    assert model.targetScopeUri == "http://snomed.info/sct"
+    assert model.sourceScopeUri == "http://radlex.org?fhir_vs"
+    assert model.targetScopeUri == "http://snomed.info/sct?fhir_vs"
     (group,) = model.group
     sources, targets = _fhir_counts(kept)
     assert len(group.element) == sources

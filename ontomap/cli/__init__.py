@@ -69,11 +69,13 @@ COMMAND_MODULES = {
     "export": "ontomap.cli.build",
     "lookup": "ontomap.cli.lookup",
     "mappings": "ontomap.cli.mappings",
+    "mcp": "ontomap.cli.mcp",
     "push": "ontomap.cli.push",
     "query": "ontomap.cli.query",
     "reason": "ontomap.cli.reason",
     "serve": "ontomap.cli.serve",
     "terminology": "ontomap.cli.terminology",
+    "translate": "ontomap.cli.translate",
     "validate": "ontomap.cli.validate",
 }
 

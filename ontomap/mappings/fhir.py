@@ -17,9 +17,11 @@ the relationship and the evidence as ``comment``.
   findings and contexts, the template mark, both shares, the confidence and how it is
   computed, the display similarity, and up to :data:`EXAMPLE_ENTITIES` supporting entities.
 
-The scope (R4 ``sourceUri``/``targetUri``, R5 ``sourceScopeUri``/``targetScopeUri``) is the
-source and target system URI when the map covers one pair of systems; FHIR defines the scope as
-a value set, and a code system URI stands here for "all codes of that system". ``id`` and
+The scope (R4 ``sourceUri``/``targetUri``, R5 ``sourceScopeUri``/``targetScopeUri``) names
+value sets, as FHIR defines it: when the map covers one pair of systems, the implicit value set
+of all codes of the source and of the target system (:func:`all_codes_value_set`:
+``http://snomed.info/sct?fhir_vs``, ``http://loinc.org/vs``, ``http://radlex.org?fhir_vs``...);
+the code systems themselves are named in each group's ``source`` and ``target``. ``id`` and
 ``url`` derive from the mapping set (its slug and identifier); ``date`` is the mapping date
 when there is one: no clock is read.
 """
@@ -41,6 +43,7 @@ __all__ = [
     "R4_EQUIVALENCE",
     "R5_PROPERTIES",
     "R5_RELATIONSHIP",
+    "all_codes_value_set",
     "concept_map",
     "write_fhir_r4",
     "write_fhir_r5",
@@ -100,6 +103,18 @@ def _system_uri(key: str) -> str:
     """The canonical FHIR system URI of a system (its concept scheme IRI when it has none)."""
     system = default_registry().resolve(key)
     return system.fhir_system or system.scheme_iri
+
+
+#: Implicit all-codes value sets whose URL a terminology defines itself (LOINC's).
+_OWN_ALL_CODES = {"http://loinc.org": "http://loinc.org/vs"}
+
+
+def all_codes_value_set(system_uri: str) -> str:
+    """The canonical URL of the implicit value set of all codes of the code system
+    ``system_uri``: the terminology's own where it defines one (``http://loinc.org/vs``), else
+    the system URI with ``?fhir_vs`` (SNOMED CT's convention, which ontomap's FHIR server
+    also answers for every other system)."""
+    return _OWN_ALL_CODES.get(system_uri) or f"{system_uri}?fhir_vs"
 
 
 def _name(slug: str) -> str:
@@ -181,8 +196,8 @@ def concept_map(mapping_set: MappingSet, version: FhirVersion) -> dict[str, Any]
     single = mapping_set.single_pair
     if single is not None:
         source, target = ("source", "target") if version == "R4" else ("sourceScope", "targetScope")
-        resource[f"{source}Uri"] = _system_uri(single[0])
-        resource[f"{target}Uri"] = _system_uri(single[1])
+        resource[f"{source}Uri"] = all_codes_value_set(_system_uri(single[0]))
+        resource[f"{target}Uri"] = all_codes_value_set(_system_uri(single[1]))
     groups = _groups(mapping_set, version)
     if groups:
         resource["group"] = groups

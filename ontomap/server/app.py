@@ -16,6 +16,10 @@ path          methods      what
                            --format json``'s JSON (uses paged: 50 by default, 1,000 at most);
                            ``&descendants=true`` as ``--descendants``
 ``/queries``  GET          the named queries (name, description, parameters, text) as JSON
+``/fhir/r4``  GET, POST    FHIR terminology service, R4 and R5 (``metadata``, ``$translate``,
+``/fhir/r5``               ``$lookup``, ``$validate-code``, ``$expand``, read and search of
+                           CodeSystem, ValueSet, ConceptMap; see :mod:`ontomap.fhir`);
+                           answers ``application/fhir+json``, errors as OperationOutcome
 ============  ===========  =================================================================
 
 The front end never opens the store: every job goes to the :class:`WorkerPool`. It checks
@@ -44,7 +48,16 @@ from urllib.parse import parse_qs, urlsplit
 from ontomap import __version__
 from ontomap.lookup import DEFAULT_LIMIT
 from ontomap.query import UPDATE_KEYWORDS, leading_keyword, named_queries
-from ontomap.server.jobs import GraphJob, Job, LookupJob, QueryJob, Response, UpdateJob
+from ontomap.server.jobs import (
+    FHIR_JSON,
+    FhirJob,
+    GraphJob,
+    Job,
+    LookupJob,
+    QueryJob,
+    Response,
+    UpdateJob,
+)
 from ontomap.server.workers import WorkerPool
 from ontomap.terminology import default_registry
 
@@ -77,6 +90,19 @@ MAX_LOOKUP_LIMIT = 1000
 MAX_LOOKUP_OFFSET = 10**9
 
 _FORM = "application/x-www-form-urlencoded"
+#: The FHIR versions served, by the last segment of their base path (``/fhir/r4``).
+FHIR_BASES = {"r4": "R4", "r5": "R5"}
+#: Media types a FHIR answer (JSON) satisfies in ``Accept`` or ``_format``.
+_FHIR_ACCEPTED = frozenset(
+    {
+        "*/*",
+        "application/*",
+        "application/fhir+json",
+        "application/json",
+        "json",
+        "application/json+fhir",
+    }
+)
 #: A request target in absolute form (``GET http://host/path``).
 _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -371,6 +397,9 @@ class Handler(BaseHTTPRequestHandler):
             "/queries": self._queries,
         }
         route = routes.get(url.path)
+        fhir = url.path == "/fhir" or url.path.startswith("/fhir/")
+        if fhir:
+            route = self._fhir
         close = False
         try:
             refused = self._host_refused()
@@ -389,6 +418,8 @@ class Handler(BaseHTTPRequestHandler):
         except Exception:
             traceback.print_exc(file=sys.stderr)
             response = Response.text(500, "internal server error (see the server's log)")
+        if fhir and not response.content_type.startswith("application/fhir+json"):
+            response = _fhir_outcome(response)
         try:
             self._send(response, head=method == "HEAD", close=close)
         except (BrokenPipeError, ConnectionResetError):
@@ -555,6 +586,78 @@ class Handler(BaseHTTPRequestHandler):
         limit = _count(params, "limit", DEFAULT_LIMIT, MAX_LOOKUP_LIMIT)
         descendants = _flag(params, "descendants")
         return self._run(LookupJob(code[0], to, offset, limit, descendants))
+
+    def _fhir(self, method: str, params: dict[str, list[str]]) -> Response:
+        url = urlsplit(self.path)
+        _fhir, _, rest = url.path.removeprefix("/").partition("/")
+        base, _, below = rest.partition("/")
+        version = FHIR_BASES.get(base)
+        if version is None:
+            raise _HTTPError(
+                Response.text(
+                    404, f"no such path {url.path}; the FHIR bases are /fhir/r4, /fhir/r5"
+                )
+            )
+        self._method(method, ("GET", "HEAD", "POST"))
+        formats = params.pop("_format", [])
+        wanted = formats[-1:] or [self.headers.get("Accept") or "*/*"]
+        if not _fhir_acceptable(wanted[0]):
+            raise _HTTPError(
+                Response.text(
+                    406, f"this server answers application/fhir+json only, not {wanted[0]}"
+                )
+            )
+        params.pop("_pretty", None)
+        body = None
+        if method == "POST":
+            kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            body = self._body(self.app.max_query_bytes)
+            if kind == _FORM:
+                form = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+                for name, values in form.items():
+                    params.setdefault(name, []).extend(values)
+                body, method = None, "GET"
+            elif kind not in ("application/fhir+json", "application/json", "application/json+fhir"):
+                raise _HTTPError(
+                    Response.text(
+                        415,
+                        "POST a Parameters resource as application/fhir+json, not "
+                        f"{kind or 'no Content-Type'}",
+                    )
+                )
+        query = tuple((name, value) for name, values in params.items() for value in values)
+        job_method = "GET" if method == "HEAD" else method
+        return self._run(FhirJob(version, job_method, below, query, body))
+
+
+def _fhir_acceptable(accept: str) -> bool:
+    """Whether an ``Accept`` header (or ``_format``) takes FHIR JSON."""
+    for item in accept.split(","):
+        media, *options = (part.strip() for part in item.split(";"))
+        if any(o.replace(" ", "") in ("q=0", "q=0.0", "q=0.00", "q=0.000") for o in options):
+            continue
+        if media.lower() in _FHIR_ACCEPTED:
+            return True
+    return False
+
+
+_FHIR_ISSUE = {400: "invalid", 404: "not-found", 405: "not-supported", 406: "not-supported"}
+_FHIR_ISSUE |= {411: "structure", 413: "too-costly", 415: "not-supported", 421: "security"}
+_FHIR_ISSUE |= {503: "timeout", 507: "too-costly"}
+
+
+def _fhir_outcome(response: Response) -> Response:
+    """A plain-text answer (an error of the HTTP layer or the worker pool) as a FHIR
+    OperationOutcome with the same status and headers."""
+    text = response.body.decode("utf-8", errors="replace").strip()
+    severity = "error" if response.status >= 400 else "information"
+    code = _FHIR_ISSUE.get(response.status, "exception" if response.status >= 500 else "invalid")
+    resource = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": severity, "code": code, "details": {"text": text}}],
+    }
+    body = json.dumps(resource, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    return Response(response.status, FHIR_JSON, body, response.headers)
 
 
 def _json_error(message: str) -> Response:

@@ -1,8 +1,9 @@
 """What a worker process does: the jobs the HTTP front end hands it and how they are answered.
 
 A job is a small picklable value (:class:`QueryJob`, :class:`LookupJob`, :class:`GraphJob`,
-:class:`UpdateJob`); an :class:`Executor` owns the worker's store and turns each job into a
-complete :class:`Response` (status, content type, body), so the front end only relays bytes.
+:class:`FhirJob`, :class:`UpdateJob`); an :class:`Executor` owns the worker's store and turns
+each job into a complete :class:`Response` (status, content type, body), so the front end only
+relays bytes.
 Every serialisation is pyoxigraph's own; result sizes are capped at ``max_rows`` rows (SELECT)
 or triples (CONSTRUCT, DESCRIBE), with a header saying so. Every query passes
 :func:`ontomap.query.safety.check_safe` first (no SERVICE, no update, a bounded nesting), here in
@@ -49,6 +50,7 @@ __all__ = [
     "MAX_ROWS_HEADER",
     "TRUNCATED_HEADER",
     "Executor",
+    "FhirJob",
     "GraphJob",
     "Job",
     "LookupJob",
@@ -64,6 +66,9 @@ MAX_ROWS_HEADER = "X-Ontomap-Max-Rows"
 TRUNCATED_HEADER = "X-Ontomap-Truncated"
 #: How many queries that passed the safety check an executor remembers (by digest).
 CHECKED_QUERIES = 1024
+#: The largest FHIR request (path, parameters and body, in characters and bytes) whose answer
+#: the server's answer cache keeps.
+FHIR_KEY_BYTES = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,13 +145,37 @@ class GraphJob:
 
 
 @dataclass(frozen=True, slots=True)
+class FhirJob:
+    """A FHIR terminology request (``/fhir/r4/...``, ``/fhir/r5/...``): the FHIR version, the
+    method, the path below the version's base, the URL parameters and a POSTed body. Its
+    answer depends on nothing else but the generation served."""
+
+    version: str
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...] = ()
+    body: bytes | None = None
+
+    def answer_key(self) -> tuple[object, ...] | None:
+        """What the answer depends on besides the generation: the whole request; ``None`` for
+        a request of over :data:`FHIR_KEY_BYTES` (the cache counts answers, not keys)."""
+        size = len(self.path) + len(self.body or b"") + sum(len(n) + len(v) for n, v in self.query)
+        if size > FHIR_KEY_BYTES:
+            return None
+        return ("fhir", self.version, self.method, self.path, self.query, self.body)
+
+
+@dataclass(frozen=True, slots=True)
 class UpdateJob:
     """A SPARQL 1.1 Update (run only by the writer process)."""
 
     text: str
 
 
-Job = QueryJob | LookupJob | GraphJob | UpdateJob
+Job = QueryJob | LookupJob | GraphJob | FhirJob | UpdateJob
+
+#: The media type of FHIR answers.
+FHIR_JSON = "application/fhir+json; charset=utf-8"
 
 
 def lookup_json(result_json: dict[str, Any]) -> bytes:
@@ -223,6 +252,8 @@ class Executor:
         self._checked: OrderedDict[bytes, None] = OrderedDict()
         #: One crosswalk reader for the store's generation (it checks the graph once).
         self.crosswalk = CrosswalkReader(store)
+        #: The FHIR terminology service of the store's generation (made on the first FHIR job).
+        self._fhir: Any = None
         if store.read_only:
             check_safe("ASK {}")  # load rdflib's parser now, not on the first query
 
@@ -258,6 +289,8 @@ class Executor:
                 return self.lookup(job)
             if isinstance(job, GraphJob):
                 return self.graph(job)
+            if isinstance(job, FhirJob):
+                return self.fhir(job)
             return self.update(job)
         except OSError as exc:
             return Response.text(500, f"cannot read the store: {exc}")
@@ -343,6 +376,19 @@ class Executor:
             return Response.json(400, {"error": str(exc), "status": 400})
         body = result.dumps(job.offset, job.limit).encode()
         return Response(200, "application/json", body)
+
+    # -------------------------------------------------------------- FHIR
+
+    def fhir(self, job: FhirJob) -> Response:
+        """A FHIR request, answered by :class:`ontomap.fhir.FhirService` (an
+        OperationOutcome for every error)."""
+        if self._fhir is None:
+            from ontomap.fhir import FhirService, TerminologySource
+
+            self._fhir = FhirService(TerminologySource(self.store))
+        status, resource = self._fhir.handle(job.version, job.method, job.path, job.query, job.body)
+        body = json.dumps(resource, ensure_ascii=False, separators=(",", ":")).encode()
+        return Response(status, FHIR_JSON, body + b"\n")
 
     # -------------------------------------------------------------- Graph Store Protocol
 

@@ -53,7 +53,7 @@ from pathlib import Path
 
 from ontomap.errors import StoreError
 from ontomap.generations import generation_dir
-from ontomap.server.jobs import Job, LookupJob, Response, UpdateJob
+from ontomap.server.jobs import FhirJob, Job, LookupJob, Response, UpdateJob
 from ontomap.store import GenerationGoneError, current_generation
 
 __all__ = [
@@ -852,7 +852,8 @@ class WorkerPool:
         when it needs more memory than a reader may use."""
         if isinstance(job, UpdateJob):
             return self.update(job)
-        key = job.answer_key() if isinstance(job, LookupJob) and self._answers.max_bytes else None
+        cached = isinstance(job, LookupJob | FhirJob) and self._answers.max_bytes
+        key = job.answer_key() if cached else None
         if key is not None:
             with self._lock:
                 answer = self._answers.get(key)
