@@ -1,9 +1,11 @@
 """The checks cheap enough for every build: malformed codes and value numbering.
 
 ``ontomap validate`` reports these with file, line and a fix (rules ``code/syntax``,
-``code/check-digit``, ``code/snomed-partition``, ``structure/value-order``); ``ontomap
-build`` only counts the models that have any, so that a build does not stay silent about what
-validate would call a problem.
+``code/check-digit``, ``code/snomed-partition``); ``ontomap build`` only counts the models that
+have any, so that a build does not stay silent about what validate would call a problem. Value
+codes out of order only come from models made in code: the JSON reader numbers values by
+position, as the ``findingmodel`` package does (with a warning, ``structure/value-renumbered``),
+and the Markdown reader in bullet order.
 """
 
 from __future__ import annotations

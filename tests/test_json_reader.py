@@ -336,3 +336,30 @@ def test_unknown_system_is_kept_with_a_warning() -> None:
     assert warning.severity == "warning" and warning.path == path and warning.line == 6
     assert "FOOBAR" in warning.message
     assert "https://w3id.org/ontomap/code/FOOBAR/" in warning.message
+
+
+def test_value_codes_are_read_by_position_with_a_warning(tmp_path: Path) -> None:
+    attribute = {
+        "oifma_id": "OIFMA_TEST_000001",
+        "name": "presence",
+        "type": "choice",
+        "values": [
+            {"name": "absent"},
+            {"value_code": "OIFMA_TEST_000001." + "1" * 5000, "name": "present"},
+        ],
+        "max_selected": "all",
+    }
+    path = _document(tmp_path, attribute)
+    text = path.read_text(encoding="utf-8")
+    model, warnings = read_json(path, text)
+    (choice,) = model.attributes
+    assert isinstance(choice, ChoiceAttribute)
+    assert [v.value_code for v in choice.values] == ["OIFMA_TEST_000001.0", "OIFMA_TEST_000001.1"]
+    assert choice.max_selected == 2
+
+    def line(needle: str) -> int:
+        return text[: text.index(needle)].count("\n") + 1
+
+    assert [w.line for w in warnings] == [line('"absent"'), line("1" * 5000), line('"all"')]
+    assert all(len(w.message) < 300 for w in warnings)
+    assert 'no "value_code": read as OIFMA_TEST_000001.0' in warnings[0].message

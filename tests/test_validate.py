@@ -1,7 +1,7 @@
 """Tests of ``ontomap.validate`` and ``ontomap validate``.
 
 ``tests/resources/invalid/`` holds one deliberately broken fixture per rule, named after it
-(``structure-value-order.fm.json`` breaks ``structure/value-order``; a folder where the rule
+(``structure-value-code.fm.json`` breaks ``structure/value-code``; a folder where the rule
 needs several files). Each is validated on its own and must give its rule at the line written in
 :data:`FIXTURES`, and no other rule than those listed there. The real corpus and the bundled
 examples are validated too; the SHACL engines are checked against each other.
@@ -84,9 +84,15 @@ FIXTURES: dict[str, tuple[str, str, int, frozenset[str]]] = {
         24,
         frozenset(),
     ),
-    "structure-value-order.fm.json": (
-        "structure/value-order",
-        "structure-value-order.fm.json",
+    "structure-value-code-missing.fm.json": (
+        "structure/value-code-missing",
+        "structure-value-code-missing.fm.json",
+        13,
+        frozenset(),
+    ),
+    "structure-value-renumbered.fm.json": (
+        "structure/value-renumbered",
+        "structure-value-renumbered.fm.json",
         13,
         frozenset(),
     ),
@@ -130,6 +136,24 @@ FIXTURES: dict[str, tuple[str, str, int, frozenset[str]]] = {
         "structure/max-selected",
         "structure-max-selected.fm.json",
         36,
+        frozenset(),
+    ),
+    "structure-max-selected-all.fm.json": (
+        "structure/max-selected-all",
+        "structure-max-selected-all.fm.json",
+        26,
+        frozenset(),
+    ),
+    "structure-max-selected-zero.fm.json": (
+        "structure/max-selected-zero",
+        "structure-max-selected-zero.fm.json",
+        26,
+        frozenset(),
+    ),
+    "structure-max-selected-above.fm.json": (
+        "structure/max-selected-above",
+        "structure-max-selected-above.fm.json",
+        26,
         frozenset(),
     ),
     "structure-min-max.fm.json": (
@@ -231,11 +255,6 @@ SHACL_FIXTURES: dict[str, tuple[str, str, int]] = {
         "graph/choice-values",
         "structure-too-few-values.fm.json",
         7,
-    ),
-    "structure-value-order.fm.json": (
-        "graph/value-numbering",
-        "structure-value-order.fm.json",
-        13,
     ),
     "code-display-varies.fm.json": ("graph/concept-display", "code-display-varies.fm.json", 42),
 }

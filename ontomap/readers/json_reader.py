@@ -6,6 +6,21 @@ longer than :data:`~ontomap.readers.limits.MAX_NUMBER_LENGTH` characters, nestin
 the parser and strings holding a character that is no text
 (:data:`~ontomap.readers.common.FORBIDDEN_CHARACTER`). Every field must have its JSON type; each
 problem is a :class:`~ontomap.errors.ModelReadError` naming the file and the line.
+
+Where the ``findingmodel`` package (the OIFM reference implementation) accepts a file by filling
+something in, the reader fills in the same, so that build and export give the reference's
+reading, and warns (each such warning's message holds :data:`REFERENCE_READING`):
+
+- a value without ``value_code`` (or ``null``) gets ``{oifma_id}.{position}``;
+- a value code of the attribute numbered out of list order (``.1``, ``.0``; ``.0``, ``.0``) is
+  read as ``{oifma_id}.{position}``: the reference numbers values by position;
+- ``"max_selected": "all"`` is the number of values; ``0`` is ``1``; a number above the
+  number of values is that number.
+
+What the reference rejects stays an error: a ``max_selected`` of another type (a string other
+than ``"all"``); so do a value code that is no value code or names another attribute, which the
+reference would overwrite. Limits the reader does not check (a negative ``max_selected``, too
+few values) are ``ontomap validate``'s errors, as before.
 """
 
 from __future__ import annotations
@@ -41,7 +56,14 @@ from ontomap.readers.json_positions import JsonLocator, Lines, depth_offset, lit
 from ontomap.readers.json_positions import Path as ItemPath
 from ontomap.readers.limits import MAX_JSON_DEPTH, MAX_NUMBER_LENGTH
 
-__all__ = ["json_type", "parse_json", "read_json"]
+__all__ = ["REFERENCE_READING", "json_type", "parse_json", "read_json"]
+
+#: The end of every warning about a file the reader accepted as the ``findingmodel`` package
+#: does, by filling something in (``ontomap validate`` reports these as ``structure/…`` rules).
+REFERENCE_READING = "as the findingmodel package reads it"
+
+#: Things filled in while reading a model: a message and the path of the item it is about.
+_Notes = list[tuple[str, ItemPath]]
 
 
 class _Located(Exception):
@@ -190,11 +212,18 @@ def read_json(path: Path, text: str) -> tuple[FindingModel, list[Diagnostic]]:
             f'not a finding model: no "oifm_id" field{hint} (add "oifm_id": "OIFM_XXX_NNNNNN")',
             1,
         )
+    notes: _Notes = []
     try:
-        model = _model(data)
+        model = _model(data, notes)
     except _Located as exc:
         raise ModelReadError(path, exc.reason, JsonLocator(text).line(exc.at)) from None
-    return model, unknown_system_warnings(path, model, text)
+    warnings = unknown_system_warnings(path, model, text)
+    if notes:
+        locator = JsonLocator(text)
+        warnings[:0] = [
+            Diagnostic("warning", path, reason, locator.line(at)) for reason, at in notes
+        ]
+    return model, warnings
 
 
 # -- typed access -------------------------------------------------------------------------------
@@ -331,9 +360,37 @@ def _contributor(raw: Any, at: ItemPath, where: str) -> Contributor:
     )
 
 
-def _value(raw: Any, at: ItemPath, here: str) -> ChoiceValue:
+_VALUE_CODE = re.compile(rf"(?P<attribute>{OIFMA_ID_PATTERN})\.(?P<n>[0-9]+)")
+
+
+def _value(
+    raw: Any, at: ItemPath, here: str, oifma_id: str, position: int, notes: _Notes
+) -> ChoiceValue:
     value = _object(raw, f"{here}: each value", at)
-    code = _str(value, "value_code", at, f"{here}, value") or ""
+    expected = f"{oifma_id}.{position}"
+    if value.get("value_code") is None:
+        name = value.get("name")
+        named = f" ({shown(name)})" if isinstance(name, str) else ""
+        notes.append(
+            (
+                f'{here}: value {position}{named} has no "value_code": read as {expected}, '
+                f"its position, {REFERENCE_READING}",
+                _anchor(value, at),
+            )
+        )
+        code = expected
+    else:
+        code = _str(value, "value_code", at, f"{here}, value") or ""
+        match = _VALUE_CODE.fullmatch(code)
+        if match is not None and match["attribute"] == oifma_id and match["n"] != str(position):
+            notes.append(
+                (
+                    f"{here}: value code {shown(code)} is value {position} in the list: read as "
+                    f"{expected}, its position, {REFERENCE_READING}",
+                    (*at, "value_code"),
+                )
+            )
+            code = expected
     label = f"value {_cut(code)}"
     name = _str(value, "name", at, label) or ""
     description = _str(value, "description", at, label, required=False)
@@ -344,7 +401,45 @@ def _value(raw: Any, at: ItemPath, here: str) -> ChoiceValue:
         raise _Located(_invalid(exc), (*at, "value_code")) from None
 
 
-def _attribute(raw: Any, at: ItemPath, where: str) -> Attribute:
+def _max_selected(
+    entry: dict[str, Any], count: int, at: ItemPath, here: str, notes: _Notes
+) -> int | None:
+    """``max_selected`` as the reference reads it (``"all"``, ``0`` and too many filled in)."""
+    max_selected = entry.get("max_selected", 1)
+    if max_selected is None:
+        return None
+    where = (*at, "max_selected")
+    if max_selected == "all":
+        notes.append(
+            (
+                f'{here}: "max_selected": "all" read as {max(count, 1)}, the number of values, '
+                f"{REFERENCE_READING}",
+                where,
+            )
+        )
+        return max(count, 1)
+    if isinstance(max_selected, bool) or not isinstance(max_selected, int):
+        raise _Located(
+            f'{here}: "max_selected" must be a whole number or "all", not '
+            f"{json_type(max_selected)}",
+            where,
+        )
+    if max_selected == 0:
+        notes.append((f'{here}: "max_selected": 0 read as 1, {REFERENCE_READING}', where))
+        return 1
+    if count and max_selected > count:
+        notes.append(
+            (
+                f'{here}: "max_selected": {max_selected} with {count} values read as {count}, '
+                f"{REFERENCE_READING}",
+                where,
+            )
+        )
+        return count
+    return max_selected
+
+
+def _attribute(raw: Any, at: ItemPath, where: str, notes: _Notes) -> Attribute:
     entry = _object(raw, f"{where}: each attribute", at)
     oifma_id = _str(entry, "oifma_id", at, f"{where}, attribute") or ""
     _identifier("attribute ID", oifma_id, OIFMA_ID_PATTERN, (*at, "oifma_id"))
@@ -366,17 +461,10 @@ def _attribute(raw: Any, at: ItemPath, where: str) -> Attribute:
     )
     if kind == "choice":
         values = tuple(
-            _value(value, (*at, "values", i), here)
+            _value(value, (*at, "values", i), here, oifma_id, i, notes)
             for i, value in enumerate(_list(entry, "values", at, here))
         )
-        max_selected = entry.get("max_selected", 1)
-        if max_selected is not None and (
-            isinstance(max_selected, bool) or not isinstance(max_selected, int)
-        ):
-            raise _Located(
-                f'{here}: "max_selected" must be a whole number, not {json_type(max_selected)}',
-                (*at, "max_selected"),
-            )
+        max_selected = _max_selected(entry, len(values), at, here, notes)
         try:
             return ChoiceAttribute(values=values, max_selected=max_selected, **common)
         except ModelValidationError as exc:
@@ -408,7 +496,7 @@ def _nth(items: list[str], value: str | None, occurrence: int) -> int | None:
     return None
 
 
-def _model(data: dict[str, Any]) -> FindingModel:
+def _model(data: dict[str, Any], notes: _Notes) -> FindingModel:
     oifm_id = data["oifm_id"]
     if not isinstance(oifm_id, str):
         raise _Located(f'"oifm_id" must be a string, not {json_type(oifm_id)}', ("oifm_id",))
@@ -423,7 +511,7 @@ def _model(data: dict[str, Any]) -> FindingModel:
         for i, c in enumerate(_list(data, "contributors", (), where))
     )
     attributes = tuple(
-        _attribute(a, ("attributes", i), where)
+        _attribute(a, ("attributes", i), where, notes)
         for i, a in enumerate(_list(data, "attributes", (), where))
     )
     try:

@@ -94,15 +94,23 @@ RULES: dict[str, Rule] = _rules(
     Rule(
         "structure/value-code",
         "error",
-        "a value_code is missing, not of the form OIFMA_XXX_NNNNNN.N, or names another "
-        "attribute than the one it is in",
+        "a value_code is not of the form OIFMA_XXX_NNNNNN.N, or names another attribute than "
+        "the one it is in",
         "a value code is its attribute's oifma_id, a dot and its position: OIFMA_XXX_NNNNNN.0",
     ),
     Rule(
-        "structure/value-order",
-        "error",
-        "the value codes of an attribute are not numbered 0, 1, 2… in list order",
-        "number the values in the order they are listed, from .0",
+        "structure/value-code-missing",
+        "warning",
+        "a value has no value_code: it is read as its attribute's oifma_id, a dot and its "
+        "position, as the findingmodel package fills it in",
+        "write the value code the message names (OIFMA_XXX_NNNNNN.N, N its position from 0)",
+    ),
+    Rule(
+        "structure/value-renumbered",
+        "warning",
+        "a value code of the attribute is not numbered by its position (.0, .1, .2… in list "
+        "order): it is read as the code of its position, as the findingmodel package reads it",
+        "number the values in the order they are listed, from .0 (as the message says)",
     ),
     Rule(
         "structure/required-field",
@@ -149,8 +157,29 @@ RULES: dict[str, Rule] = _rules(
     Rule(
         "structure/max-selected",
         "error",
-        "a choice attribute's max_selected is below 1 or above its number of values",
+        "a choice attribute's max_selected is negative (the findingmodel package rejects it too)",
         "set max_selected between 1 and the number of values (1 for a single choice)",
+    ),
+    Rule(
+        "structure/max-selected-all",
+        "warning",
+        'a choice attribute\'s max_selected is "all": it is read as the number of values, as '
+        "the findingmodel package reads it",
+        'write the number of values (a JSON number) instead of "all"',
+    ),
+    Rule(
+        "structure/max-selected-zero",
+        "warning",
+        "a choice attribute's max_selected is 0: it is read as 1, as the findingmodel package "
+        "reads it",
+        "write 1 for a single choice, or leave max_selected out",
+    ),
+    Rule(
+        "structure/max-selected-above",
+        "warning",
+        "a choice attribute's max_selected is above its number of values: it is read as the "
+        "number of values, as the findingmodel package reads it",
+        "set max_selected to at most the number of values",
     ),
     Rule(
         "structure/min-max",

@@ -13,6 +13,7 @@ from typing import Any
 
 from ontomap.model import OIFM_ID_PATTERN, OIFMA_ID_PATTERN
 from ontomap.readers.common import shown
+from ontomap.readers.json_reader import REFERENCE_READING
 from ontomap.validate.locate import MarkdownLocator
 from ontomap.validate.locate import Path as ItemPath
 from ontomap.validate.records import Record
@@ -338,22 +339,47 @@ class _Checker:
                 f"(a choice needs at least {MIN_CHOICE_VALUES})",
             )
         max_selected = entry.get("max_selected")
-        if max_selected is not None:
+        count = len(values)
+        at = (*path, "max_selected")
+        if max_selected == "all":
+            self.emit(
+                "structure/max-selected-all",
+                at,
+                entity,
+                f'max_selected of {where} is "all": read as {max(count, 1)}, the number of '
+                f"values, {REFERENCE_READING}",
+            )
+        elif max_selected is not None:
             if isinstance(max_selected, bool) or not isinstance(max_selected, int):
                 self.emit(
                     "structure/field-type",
-                    (*path, "max_selected"),
+                    at,
                     entity,
-                    f'"max_selected" of {where} must be a whole number, '
+                    f'"max_selected" of {where} must be a whole number or "all", '
                     f"not {_json_type(max_selected)}",
                 )
-            elif not 1 <= max_selected <= max(len(values), 1):
+            elif max_selected < 0:
                 self.emit(
                     "structure/max-selected",
-                    (*path, "max_selected"),
+                    at,
                     entity,
-                    f"max_selected of {where} is {max_selected}, with {len(values)} values "
-                    f"(allowed: 1-{max(len(values), 1)})",
+                    f"max_selected of {where} is {max_selected}, with {count} values "
+                    f"(allowed: 1-{max(count, 1)})",
+                )
+            elif max_selected == 0:
+                self.emit(
+                    "structure/max-selected-zero",
+                    at,
+                    entity,
+                    f"max_selected of {where} is 0: read as 1, {REFERENCE_READING}",
+                )
+            elif count and max_selected > count:
+                self.emit(
+                    "structure/max-selected-above",
+                    at,
+                    entity,
+                    f"max_selected of {where} is {max_selected}, with {count} values: read as "
+                    f"{count}, {REFERENCE_READING}",
                 )
         for position, value in enumerate(values):
             self.value(value, (*path, "values", position), entity, where, position)
@@ -377,13 +403,21 @@ class _Checker:
         code = entry.get("value_code")
         entity = code if isinstance(code, str) else attribute
         expected = f"{attribute}.{position}" if attribute else f"OIFMA_XXX_NNNNNN.{position}"
-        if not isinstance(code, str):
-            what = "no value_code" if code is None else f"a value_code that is {_json_type(code)}"
+        if code is None:
+            self.emit(
+                "structure/value-code-missing",
+                (*path, "name") if isinstance(entry.get("name"), str) else path,
+                attribute,
+                f"value {position} of {where} has no value_code: read as {expected}, its "
+                f"position, {REFERENCE_READING}",
+            )
+        elif not isinstance(code, str):
             self.emit(
                 "structure/value-code",
-                path if code is None else (*path, "value_code"),
+                (*path, "value_code"),
                 entity,
-                f"value {position} of {where} has {what} (expected {expected})",
+                f"value {position} of {where} has a value_code that is {_json_type(code)} "
+                f"(expected {expected})",
             )
         else:
             match = _VALUE_CODE.fullmatch(code)
@@ -405,10 +439,11 @@ class _Checker:
                 )
             elif match["n"] != str(position):
                 self.emit(
-                    "structure/value-order",
+                    "structure/value-renumbered",
                     (*path, "value_code"),
                     entity,
-                    f"value code {shown(code)} is value {position} of {where}: expected {expected}",
+                    f"value code {shown(code)} is value {position} of {where}: read as "
+                    f"{expected}, its position, {REFERENCE_READING}",
                 )
         self.unknown(entry, VALUE_FIELDS, path, entity)
         here = f"value {entity or position}"
