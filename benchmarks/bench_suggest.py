@@ -21,7 +21,7 @@ release loaded without its ``oifm:nameIndex`` record).
 
     python benchmarks/bench_suggest.py [--runs 3] [--scale 1.0] [--keep DIR] [--corpus DIR]
 
-Target (issue 12): candidate links for all 2,382 findings <= 30 s.
+Target: candidate links for all 2,382 findings <= 30 s.
 """
 
 from __future__ import annotations

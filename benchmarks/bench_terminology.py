@@ -17,7 +17,7 @@ invented codes and terms), then:
 
     python benchmarks/bench_terminology.py [--runs 3] [--scale 1.0] [--keep DIR]
 
-Targets (issue 12): RF2 <= 3 min and <= 1.5 GB peak; RadLex <= 60 s; descendants <= 1 s.
+Targets: RF2 <= 3 min and <= 1.5 GB peak; RadLex <= 60 s; descendants <= 1 s.
 """
 
 from __future__ import annotations

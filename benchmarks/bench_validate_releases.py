@@ -14,7 +14,7 @@ process over ``--runs`` runs (median and spread, lowest-highest):
 
     python benchmarks/bench_validate_releases.py [--runs 3] [--scale 1.0] [--keep DIR]
 
-Target (issue 12): validating the whole corpus against loaded RadLex + SNOMED-sized releases
+Target: validating the whole corpus against loaded RadLex + SNOMED-sized releases
 <= 15 s.
 """
 

@@ -807,33 +807,6 @@ class ReleaseReader:
     def loaded_names(self) -> list[str]:
         return [f"{s} {v}" for found in self._by_system.values() for s, v in found]
 
-    def preferred_term(self, code: IndexCode, version: str) -> str | None:
-        """``code``'s preferred term in the release (English first), read straight from the
-        release graph (no parents, no replacements: for long lists of codes)."""
-        import pyoxigraph as ox
-
-        from ontomap.graph import release_graph_iri
-        from ontomap.vocab import SKOS
-
-        graph = release_graph_iri(code.system, version)
-        node = ox.NamedNode(code.iri)
-        labels = [
-            q.object
-            for q in self.store.oxigraph.quads_for_pattern(node, SKOS.prefLabel, None, graph)
-            if isinstance(q.object, ox.Literal)
-        ]
-        if not labels:
-            return None
-        best = min(
-            labels,
-            key=lambda label: (
-                0 if (label.language or "").startswith("en") else 1 if not label.language else 2,
-                label.language or "",
-                label.value,
-            ),
-        )
-        return best.value
-
     def used_codes(self, system: CodeSystem) -> set[str]:
         """The codes of ``system`` that the store's finding models use (its codes graph)."""
         import pyoxigraph as ox
@@ -915,6 +888,9 @@ def _descendants(
     uses: list[DescendantUse] = []
     found: list[tuple[IndexCode, CodeUsage]] = [(wanted, own)] if own is not None else []
     found.extend(reader.usages(IndexCode.of(system.key, bare) for bare in used).items())
+    terms = releases.releases.preferred_terms(
+        (code.code for code, _u in found), system.key, version
+    )
     for code, usage in found:
         listed = usage.used_by
         codes.append(
@@ -922,7 +898,7 @@ def _descendants(
                 code.system,
                 code.code,
                 code.curie,
-                releases.preferred_term(code, version),
+                terms.get(code.code),
                 usage.labels,
                 usage.uses,
                 len(set(listed.findings))

@@ -371,3 +371,7 @@ def test_codes_by_top_hierarchy(store: Store) -> None:
     assert got == {k: len(v) for k, v in expected.items()}
     labels = {_local(r["top"]): r["top_label"].value for r in result.dicts()}
     assert labels["1002007"] == "Test clinical thing" and labels["RID3"] == "test anatomical entity"
+    only = store.query(named_query("codes-by-top-hierarchy"), {"system": "RADLEX"})
+    assert {_local(r["top"]): int(r["codes"].value) for r in only.dicts()} == {
+        top: len(codes) for (system, top), codes in expected.items() if system == "RADLEX"
+    }

@@ -588,6 +588,19 @@ class Releases:
             self._indexes[info.graph] = ChildIndex(record) if record is not None else None
         return self._indexes[info.graph]
 
+    def preferred_terms(
+        self, codes: Iterable[str], system: str, version: str | None = None
+    ) -> dict[str, str]:
+        """The preferred term (English first) of each of ``codes`` (codes of ``system``, without
+        prefix) that has one in the release, read in bulk."""
+        info = self.get(system, version)
+        code_system = default_registry().get(info.system)
+        iris = {code_system.code_iri(code): code for code in codes}
+        labels: dict[str, list[ox.Literal]] = {}
+        for row in self._values_query(_PREFERRED_TERMS, sorted(iris), ox.NamedNode(info.graph)):
+            labels.setdefault(iris[row[0].value], []).append(row[1])  # type: ignore[union-attr]
+        return {code: term for code, found in labels.items() if (term := _choose(found))}
+
     def name_index(self, system: str, version: str | None = None) -> NameIndex | None:
         """The release's names in normal form, read from its one record (written at load);
         None for a release loaded without it, or under other normal-form rules."""
