@@ -235,7 +235,9 @@ def test_a_record_under_other_rules_is_not_used() -> None:
     names.add("1", 0, "Liver structure (body structure)")
     names.add("2", 2, "Liver")
     names.add("3", 0, "lung")
+    names.add("4", 0, "(-)")  # no letters or digits: not kept
     names.deprecate("3")
+    assert len(names) == 3
     record = names.index().to_json()
     index = NameIndex.from_json(record)
     assert index is not None
