@@ -21,3 +21,12 @@ def ontologies_dir() -> Path:
         f"ontomap's ontologies folder is missing (looked in {package / 'ontologies'} and "
         f"{package.parent / 'ontologies'}); reinstall ontomap"
     )
+
+
+def examples_dir() -> Path:
+    """The folder of the example finding models that ship with ontomap (``ontomap build
+    --examples``): ``examples/`` of :func:`ontologies_dir`."""
+    folder = ontologies_dir() / "examples"
+    if not folder.is_dir():
+        raise FileNotFoundError(f"ontomap's examples folder {folder} is missing; reinstall ontomap")
+    return folder

@@ -422,9 +422,15 @@ def test_progress_is_silent_on_a_non_terminal() -> None:
     assert stream.getvalue() == "" and progress.done == 3
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def test_progress_on_a_terminal_overwrites_one_line_and_erases_it() -> None:
-    stream = io.StringIO()
-    progress = Progress("reading", 3, stream=stream, enabled=True)
+    stream = _Terminal()
+    progress = Progress("reading", 3, stream=stream)
+    assert progress.enabled
     progress.advance()
     assert re.fullmatch(r"\rreading 1/3\x1b\[K", stream.getvalue())
     progress.close()

@@ -314,18 +314,42 @@ def test_order_colour_and_the_empty_report(tmp_path: Path) -> None:
     assert same.splitlines()[-1] == "no changes" and "changes:" not in same
 
 
-def test_a_value_added_before_a_renamed_one(tmp_path: Path) -> None:
+def test_a_value_added_beside_a_renamed_one(tmp_path: Path) -> None:
     new = copy.deepcopy(MODEL)
     values = _attr(new, 2)["values"]
-    values.insert(0, {"value_code": f"{LOCATION['oifma_id']}.99", "name": "lingula"})
-    values[-1]["name"] = "pleural effusion"
+    values.append({"value_code": f"{LOCATION['oifma_id']}.{len(values)}", "name": "lingula"})
+    values[-2]["name"] = "pleural effusion"
     result = diff(
         _write(tmp_path / "old", {"m.fm.json": MODEL}), _write(tmp_path / "new", {"m.fm.json": new})
     )
     found = {(c.kind, c.entity) for c in result.changes if c.model}
     assert found == {
-        ("value-added", f"{LOCATION['oifma_id']}.99"),
+        ("value-added", f"{LOCATION['oifma_id']}.{len(values) - 1}"),
         ("meaning-change", LOCATION["values"][-1]["value_code"]),
+    }
+
+
+def test_a_value_inserted_first_is_read_by_position(tmp_path: Path) -> None:
+    """Value codes out of order are read by position, as the reference package reads them:
+    a value inserted first (whatever code it is written with) shifts every value, so each
+    position whose name changed is a meaning change, and the last position is new."""
+    new = copy.deepcopy(MODEL)
+    values = _attr(new, 2)["values"]
+    old_names = [v["name"] for v in values]
+    values.insert(0, {"value_code": f"{LOCATION['oifma_id']}.99", "name": "lingula"})
+    new_names = [v["name"] for v in values]
+    result = diff(
+        _write(tmp_path / "old", {"m.fm.json": MODEL}), _write(tmp_path / "new", {"m.fm.json": new})
+    )
+    found = {(c.kind, c.entity) for c in result.changes if c.model}
+    prefix = LOCATION["oifma_id"]
+    assert found == {
+        *{
+            ("meaning-change", f"{prefix}.{i}")
+            for i, name in enumerate(old_names)
+            if name != new_names[i]
+        },
+        ("value-added", f"{prefix}.{len(old_names)}"),
     }
 
 

@@ -954,7 +954,6 @@ def test_cli_shacl() -> None:
 @pytest.mark.parametrize(
     "args",
     [
-        ["does-not-exist.fm.json"],
         [],
         [str(EXAMPLES), "--format", "yaml"],
         [str(EXAMPLES), "--shacl-engine", "jena"],

@@ -3,7 +3,8 @@
 Exit codes (scripts rely on them):
 
   0  everything worked
-  1  some inputs failed (the others were converted); or problems were found
+  1  some inputs failed (the others were converted; a SOURCE that does not exist is such an
+     input); or problems were found
   2  usage error (bad option, unknown format, bad query syntax, missing tool)
   3  not found (an unknown or malformed code, a model that is not in the store)
   4  store or endpoint error (cannot open, locked, another base IRI; endpoint unreachable)
@@ -106,13 +107,19 @@ def main() -> None:
 
     \b
     Typical use:
+      ontomap build --examples --store ./kg       the examples that ship with ontomap
       ontomap build defs/ more.md --store ./kg    read, convert, load into a store
       ontomap export defs/ -o findings.ttl        convert straight to a file
       ontomap export --store ./kg -o findings.nt  export what a store holds
 
+    Every command but serve takes -q (errors only: no progress, warnings or summary on
+    standard error) and -v (more there: a line per file read, progress also when standard
+    error is not a terminal, and the command's time).
+
     \b
-    Exit codes: 0 ok, 1 some inputs failed (the rest converted), 2 usage error,
-    3 not found, 4 store or endpoint error, 130 interrupted (nothing half-written).
+    Exit codes: 0 ok, 1 some inputs failed (the rest converted; a missing SOURCE is one),
+    2 usage error, 3 not found, 4 store or endpoint error, 130 interrupted (nothing
+    half-written).
 
     Code systems beyond the shipped ones are named in ~/.config/ontomap/terminologies.toml
     (or the file $ONTOMAP_REGISTRY names); see docs/terminologies.md.

@@ -12,11 +12,20 @@ import click
 
 from ontomap.checks import has_problems
 from ontomap.cli import EXIT_INPUT_ERRORS, EXIT_INTERRUPTED, EXIT_USAGE, fail, handle_errors, main
-from ontomap.cli.options import FormatChoice, is_device, store_option
+from ontomap.cli.options import (
+    FormatChoice,
+    is_device,
+    is_quiet,
+    is_verbose,
+    plural,
+    progress_enabled,
+    store_option,
+    verbosity_options,
+)
 from ontomap.errors import OntomapError
-from ontomap.exporters import EXPORTERS, exporter_for
-from ontomap.graph import GraphBuilder, check_base_iri
-from ontomap.progress import Progress
+from ontomap.exporters import EXPORTERS, Exporter, exporter_for
+from ontomap.graph import Dataset, GraphBuilder, KnowledgeGraph, check_base_iri
+from ontomap.progress import Activity, Progress
 from ontomap.readers import ModelStream, ReadReport
 from ontomap.readers.common import SourceModel
 from ontomap.readers.limits import DEFAULT_MAX_FILE_SIZE, MAX_FILE_SIZE_ENV, format_size, parse_size
@@ -36,7 +45,13 @@ base_option = click.option(
 strict_option = click.option(
     "--strict", is_flag=True, help="Stop at the first bad input file (exit code 1)."
 )
-quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+#: ``--examples``: the finding models that ship with ontomap, as one more source.
+examples_option = click.option(
+    "--examples",
+    is_flag=True,
+    help="Also read the example finding models that ship with ontomap (installed with it; "
+    "no clone needed).",
+)
 
 #: ``--json``: the summary as one JSON object on standard output, for scripts.
 json_option = click.option(
@@ -123,12 +138,45 @@ max_messages_option = click.option(
 )
 
 
+def with_examples(sources: tuple[Path, ...], examples: bool) -> tuple[Path, ...]:
+    """``sources``, and with ``--examples`` the folder of the bundled examples after them; no
+    source at all is a usage error."""
+    if examples:
+        from ontomap.resources import examples_dir
+
+        try:
+            sources = (*sources, examples_dir())
+        except FileNotFoundError as exc:
+            fail(str(exc), EXIT_USAGE)
+    if not sources:
+        fail("give SOURCES (files, folders, '-') or --examples", EXIT_USAGE)
+    return sources
+
+
+def reading_progress(stream: ModelStream, label: str) -> Progress:
+    """A progress count of the files ``stream`` reads (on a terminal); with ``-v`` a line
+    per file instead, ``reading PATH (N/TOTAL)``, kept above the count on a terminal."""
+    total = len(stream.files)
+    verbose = is_verbose()
+    progress = Progress(label, total, enabled=False if verbose else progress_enabled())
+    if verbose and progress.live:
+        progress.enabled = True
+
+    def advance(path: Path) -> None:
+        if verbose:
+            progress.close()
+            click.echo(f"reading {path} ({progress.done + 1}/{total})", err=True)
+        progress.advance()
+
+    stream.progress = advance
+    return progress
+
+
 def _read(
     sources: tuple[Path, ...], strict: bool, quiet: bool, max_file_size: int, max_messages: int
 ) -> ReadReport:
     stream = ModelStream(sources, strict=strict, max_file_size=max_file_size)
-    progress = Progress("reading", len(stream.files), enabled=False if quiet else None)
-    stream.progress = lambda _path: progress.advance()
+    progress = reading_progress(stream, "reading")
     try:
         for _source in stream:
             pass
@@ -180,7 +228,7 @@ def _check_base(base_iri: str | None) -> None:
 
 
 def _count(n: int, word: str) -> str:
-    return f"{n:,} {word}{'s' * (n != 1)}"
+    return plural(n, word)
 
 
 def read_summary(report: ReadReport) -> str:
@@ -206,21 +254,22 @@ def read_summary(report: ReadReport) -> str:
 
 
 @main.command()
-@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
+@examples_option
 @store_option
 @base_option
 @strict_option
-@quiet_option
+@verbosity_options
 @json_option
 @max_file_size_option
 @max_messages_option
 @handle_errors
 def build(
     sources: tuple[Path, ...],
+    examples: bool,
     store_path: Path | None,
     base_iri: str | None,
     strict: bool,
-    quiet: bool,
     as_json: bool,
     max_file_size: int,
     max_messages: int,
@@ -228,7 +277,8 @@ def build(
     """Read finding models and load them into a store.
 
     SOURCES are files (*.fm.json, *.json, *.md), folders (read recursively) and '-' (one
-    model on standard input, JSON or Markdown). A model already
+    model on standard input, JSON or Markdown); --examples adds the example models that ship
+    with ontomap. A SOURCE that does not exist is an error, as a bad file is. A model already
     in the store is replaced whole by the new one; the store records each model's source file.
     Bad files are reported with file and line and skipped; the others are loaded (exit 1).
 
@@ -239,15 +289,17 @@ def build(
 
     \b
     Examples:
+      ontomap build --examples --store ./kg
       ontomap build ontologies/examples --store ./kg
       ontomap build path/to/findingmodels --store ./kg
       ontomap build defs/ text/extra.md --store ./kg --strict
     """
+    quiet = is_quiet()
     _check_base(base_iri)
+    sources = with_examples(sources, examples)
     started = time.perf_counter()
     stream = ModelStream(sources, strict=strict, max_file_size=max_file_size)
-    progress = Progress("loading", len(stream.files), enabled=False if quiet else None)
-    stream.progress = lambda _path: progress.advance()
+    progress = reading_progress(stream, "loading")
     location = store_path or default_store_path()
     problems: list[str] = []
 
@@ -290,8 +342,8 @@ def build(
     elif not quiet:
         click.echo(
             f"{read_summary(report)}\n"
-            f"store {location}: {summary.added} added, {summary.replaced} replaced, "
-            f"{_count(total, 'model')} in all ({summary.quads:,} quads written) "
+            f"store {location}: {summary.added:,} added, {summary.replaced:,} replaced, "
+            f"{_count(total, 'model')} in all ({_count(summary.quads, 'quad')} written) "
             f"in {time.perf_counter() - started:.2f} s; now generation {generation}"
         )
         if problems:
@@ -324,10 +376,11 @@ def build(
     help="Output format (see Formats below); ttl, nt, nq, json-ld, rdf+xml and media types "
     "name them too.",
 )
+@examples_option
 @store_option
 @base_option
 @strict_option
-@quiet_option
+@verbosity_options
 @json_option
 @max_file_size_option
 @max_messages_option
@@ -336,17 +389,18 @@ def export(
     sources: tuple[Path, ...],
     output: Path,
     fmt: str | None,
+    examples: bool,
     store_path: Path | None,
     base_iri: str | None,
     strict: bool,
-    quiet: bool,
     as_json: bool,
     max_file_size: int,
     max_messages: int,
 ) -> None:
     """Convert finding models to an RDF file, from SOURCES or from a store.
 
-    With SOURCES (files and folders; '-' reads one model from standard input), the models are
+    With SOURCES (files and folders; '-' reads one model from standard input; --examples: the
+    examples that ship with ontomap), the models are
     converted directly; without, the store's models are exported. Without -o the graph goes to
     standard output. A file is written atomically: it appears complete or not at all. The same
     input always gives the same bytes.
@@ -368,10 +422,14 @@ def export(
     Examples:
       ontomap export defs/ -o findings.ttl
       ontomap export --store ./kg -o findings.nt
+      ontomap export --examples -f owl -o examples.owl
       ontomap export defs/seed.fm.json -f jsonld
       cat seed.fm.json | ontomap export - -f ntriples
     """
+    quiet = is_quiet()
     _check_base(base_iri)
+    if examples:
+        sources = with_examples(sources, examples)
     started = time.perf_counter()
     to_stdout = str(output) == "-"
     if as_json and to_stdout:
@@ -396,17 +454,13 @@ def export(
                 EXIT_USAGE,
             )
         with Store(store_path, read_only=True) as store:
-            graph = store.dataset() if exporter.dataset else store.graph()
-            models_count = len(store.model_ids())
+            with Activity(f"reading the store {store.path}", enabled=progress_enabled()):
+                graph = store.dataset() if exporter.dataset else store.graph()
+                models_count = len(store.model_ids())
             what = f"{_count(models_count, 'model')} from {store.path}"
-    if to_stdout:
-        exporter.write(graph, sys.stdout.buffer)
-        sys.stdout.flush()
-    else:
-        from ontomap.exporters import export as write
-
-        write(graph, output, exporter.name)
-    unit = "quads" if exporter.dataset else "triples"
+    with Activity(f"writing {exporter.name}", enabled=progress_enabled()):
+        written = _write_graph(exporter, graph, None if to_stdout else output)
+    unit = "quad" if exporter.dataset else "triple"
     if as_json:
         print_summary(
             "export",
@@ -414,11 +468,26 @@ def export(
             started,
             read=read_json(report),
             diagnostics=diagnostics_json(report),
-            output={"path": str(output), "format": exporter.name, unit: len(graph)},
+            output={"path": str(output), "format": exporter.name, f"{unit}s": written},
             models=models_count,
         )
     elif not quiet and not to_stdout:
         prefix = f"{read_summary(report)}\n" if report is not None else ""
-        click.echo(f"{prefix}wrote {output} ({exporter.name}, {len(graph)} {unit}, {what})")
+        click.echo(f"{prefix}wrote {output} ({exporter.name}, {_count(written, unit)}, {what})")
     if report is not None and not report.ok:
         sys.exit(EXIT_INPUT_ERRORS)
+
+
+def _write_graph(exporter: Exporter, graph: KnowledgeGraph | Dataset, output: Path | None) -> int:
+    """Write ``graph`` to ``output`` (atomically) or, for ``None``, to standard output; the
+    number of triples (quads) written: the writer's own count where it writes other triples
+    than the graph's (the OWL ontology), else the graph's."""
+    from ontomap.atomic import atomic_write
+
+    if output is None:
+        written = exporter.write(graph, sys.stdout.buffer)
+        sys.stdout.flush()
+    else:
+        with atomic_write(output) as handle:
+            written = exporter.write(graph, handle)
+    return written if isinstance(written, int) else len(graph)

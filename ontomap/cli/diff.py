@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ontomap.cli import EXIT_STORE, fail, handle_errors, main
-from ontomap.cli.options import FormatChoice
+from ontomap.cli.options import FormatChoice, is_quiet, plural, verbosity_options
 
 FORMATS = ("text", "json", "markdown")
 #: Exit code when --fail-on names a kind of change that happened.
@@ -57,6 +57,7 @@ def _kinds(_ctx: click.Context, _param: click.Parameter, value: str | None) -> l
 @click.option(
     "--color/--no-color", default=None, help="Colour the text report (default: on a terminal)."
 )
+@verbosity_options
 @handle_errors
 def diff_command(
     old: str, new: str, repo: Path | None, fmt: str, fail_on: list[str], color: bool | None
@@ -100,10 +101,12 @@ def diff_command(
         click.echo(str(error), err=True)
     if errors:
         fail(
-            f"{len(errors)} files could not be read; the diff may show their models as removed",
+            f"{plural(len(errors), 'file')} could not be read; the diff may show their models "
+            "as removed",
             EXIT_STORE,
         )
     if fail_on and result.of(fail_on):
-        found = ", ".join(f"{n} {k}" for k, n in result.counts().items() if k in fail_on)
-        click.echo(f"ontomap: found {found} (--fail-on)", err=True)
+        if not is_quiet():
+            found = ", ".join(f"{n} {k}" for k, n in result.counts().items() if k in fail_on)
+            click.echo(f"ontomap: found {found} (--fail-on)", err=True)
         sys.exit(EXIT_CHANGES)

@@ -12,7 +12,17 @@ from pathlib import Path
 import click
 
 from ontomap.cli import EXIT_NOT_FOUND, EXIT_USAGE, fail, handle_errors, main
-from ontomap.cli.options import endpoint_option, open_target, store_option, timeout_option
+from ontomap.cli.options import (
+    columns,
+    cut,
+    endpoint_option,
+    open_target,
+    store_option,
+    table_blocks,
+    terminal_width,
+    timeout_option,
+    verbosity_options,
+)
 from ontomap.crosswalk import DOMINANT_SHARE, OUTLIER_SHARE, TEMPLATE_MIN_FINDINGS, CodeUse
 from ontomap.errors import UnknownCodeSystemError
 from ontomap.lookup import (
@@ -66,17 +76,14 @@ def _system(_ctx: click.Context, _param: click.Parameter, value: str | None) -> 
         raise click.BadParameter(str(exc)) from None
 
 
-def _columns(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
-
-    def line(values: list[str]) -> str:
-        cells = [
-            value.rjust(widths[i]) if i in right else value.ljust(widths[i])
-            for i, value in enumerate(values)
-        ]
-        return "  " + "  ".join(cells).rstrip()
-
-    return [line(header), "  " + "  ".join("-" * w for w in widths), *map(line, rows)]
+def _columns(
+    header: list[str],
+    rows: list[list[str]],
+    right: set[int],
+    width: int | None,
+    keep: frozenset[int] = frozenset(),
+) -> list[str]:
+    return columns(header, rows, right, width=width, keep=keep)
 
 
 def _percent(share: float) -> str:
@@ -101,8 +108,14 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _wrapped(text: str, indent: str) -> list[str]:
-    return textwrap.wrap(text, 100, initial_indent=indent, subsequent_indent=indent + "  ")
+def _wrapped(text: str, indent: str, width: int | None) -> list[str]:
+    return textwrap.wrap(
+        text,
+        min(100, width or 100),
+        initial_indent=indent,
+        subsequent_indent=indent + "  ",
+        break_on_hyphens=False,
+    )
 
 
 def _plural(n: int, word: str, many: str | None = None) -> str:
@@ -117,18 +130,19 @@ def _score(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def _where(match: Match, width: int = 70) -> list[str]:
+def _where(match: Match, width: int | None) -> list[str]:
     """One line per context of a match: where the two codes are listed together."""
     out = []
     for c in match.where:
         counts = f"{_plural(c.entities, 'entity', 'entities')} in {_plural(c.findings, 'finding')}"
         notes = [note for note, on in (("TEMPLATE", c.template), ("co-listed", not c.paired)) if on]
         extra = f"  [{', '.join(notes)}]" if notes else ""
-        out.append(f"      in {_cut(str(c), width)}: {counts}{extra}")
+        line = f"      in {_cut(str(c), 70)}: {counts}{extra}"
+        out.append(line if width is None else cut(line, width))
     return out
 
 
-def _paired_table(matches: list[Match]) -> list[str]:
+def _paired_table(matches: list[Match], width: int | None) -> list[str]:
     header = ["system", "code", "label", "contexts", "template", "entities", "findings"]
     header += ["share", "ent.share", "card.", "predicate", "conf.", "lexical", "flag"]
     rows = [
@@ -150,15 +164,16 @@ def _paired_table(matches: list[Match]) -> list[str]:
         ]
         for m in matches
     ]
-    lines = _columns(header, rows, {3, 5, 6, 7, 8, 11, 12})
-    out = lines[:2]
-    for line, match in zip(lines[2:], matches, strict=True):
-        out.append(line)
-        out.extend(_where(match))
+    right = {3, 5, 6, 7, 8, 11, 12}
+    head, blocks = table_blocks(header, rows, right, width, keep=frozenset({1}))
+    out = head
+    for block, match in zip(blocks, matches, strict=True):
+        out.extend(block)
+        out.extend(_where(match, width))
     return out
 
 
-def _colisted_table(matches: list[Match]) -> list[str]:
+def _colisted_table(matches: list[Match], width: int | None) -> list[str]:
     header = ["system", "code", "label", "lexical", "entities", "findings", "listed in"]
     rows = [
         [
@@ -172,12 +187,15 @@ def _colisted_table(matches: list[Match]) -> list[str]:
         ]
         for m in matches
     ]
-    return _columns(header, rows, {3, 4, 5})
+    return _columns(header, rows, {3, 4, 5}, width, frozenset({1}))
 
 
-def render_table(result: LookupResult, offset: int, limit: int | None) -> str:
+def render_table(
+    result: LookupResult, offset: int, limit: int | None, width: int | None = None
+) -> str:
     """The lookup as text for a terminal: the code, its paired codes with their contexts, the
-    co-listed codes apart (they are no mappings), and one page of its uses."""
+    co-listed codes apart (they are no mappings), and one page of its uses; lines fit in
+    ``width`` characters where it is given (long cells cut with ``…``, notes wrapped)."""
     code = result.code
     kinds = ", ".join(_plural(n, kind) for kind, n in result.kinds.items())
     uses = len(result.used_by)
@@ -191,10 +209,10 @@ def render_table(result: LookupResult, offset: int, limit: int | None) -> str:
         f"{_plural(code.contexts, 'independent context')}",
     ]
     for status in result.releases or ():
-        out.extend(_release_lines(status))
+        out.extend(_release_lines(status, width))
     out.append("")
     if result.descendants is not None:
-        out.extend(_descendants_table(result))
+        out.extend(_descendants_table(result, width))
         out.append("")
     scope = f"{result.to} " if result.to else ""
     paired = [m for m in result.matches if m.status == "paired"]
@@ -205,9 +223,10 @@ def render_table(result: LookupResult, offset: int, limit: int | None) -> str:
                 f"paired {scope}codes ({len(paired)}): on the same entities as {code.curie}; "
                 "evidence for a link, not an equivalence",
                 "",
+                width,
             )
         )
-        out.extend(_paired_table(paired))
+        out.extend(_paired_table(paired, width))
     if colisted:
         if paired:
             out.append("")
@@ -217,9 +236,10 @@ def render_table(result: LookupResult, offset: int, limit: int | None) -> str:
                 f"{code.curie} among several codes of each system, and their displays do not "
                 "pair them: NOT mappings",
                 "",
+                width,
             )
         )
-        out.extend(_colisted_table(colisted))
+        out.extend(_colisted_table(colisted, width))
     if not result.matches:
         out.append(f"no {scope}codes of other systems on the same entities")
     notes = []
@@ -243,7 +263,7 @@ def render_table(result: LookupResult, offset: int, limit: int | None) -> str:
             "contexts / (contexts of the code used in more + 1)"
         )
     for note in notes:
-        out.extend(_wrapped(note, "  "))
+        out.extend(_wrapped(note, "  ", width))
     retired = [
         (m, r) for m in result.matches for r in m.releases or () if not (r.found and r.active)
     ]
@@ -253,7 +273,7 @@ def render_table(result: LookupResult, offset: int, limit: int | None) -> str:
         for match, status in retired:
             out.append(f"  {match.curie}  {_release_summary(status)}")
     out.append("")
-    out.extend(_uses_table(result, offset, limit))
+    out.extend(_uses_table(result, offset, limit, width))
     return "\n".join(out)
 
 
@@ -272,15 +292,15 @@ def _release_summary(status: ReleaseStatus) -> str:
     return text
 
 
-def _release_lines(status: ReleaseStatus) -> list[str]:
+def _release_lines(status: ReleaseStatus, width: int | None) -> list[str]:
     """The short block of one release: status and preferred term, parents, replacements."""
     out = [f"  release   {_release_summary(status)}"]
     if status.parents:
-        out.extend(_wrapped(f"parents {_codes_text(status.parents)}", "            "))
+        out.extend(_wrapped(f"parents {_codes_text(status.parents)}", "            ", width))
     return out
 
 
-def _descendants_table(result: LookupResult) -> list[str]:
+def _descendants_table(result: LookupResult, width: int | None) -> list[str]:
     below = result.descendants
     assert below is not None
     title = (
@@ -301,10 +321,12 @@ def _descendants_table(result: LookupResult) -> list[str]:
         for c in below.codes
     ]
     header = ["code", "preferred term", "labels in the corpus", "uses", "findings"]
-    return [title + ":", *_columns(header, rows, {3, 4})]
+    return [title + ":", *_columns(header, rows, {3, 4}, width, frozenset({0}))]
 
 
-def _uses_table(result: LookupResult, offset: int, limit: int | None) -> list[str]:
+def _uses_table(
+    result: LookupResult, offset: int, limit: int | None, width: int | None
+) -> list[str]:
     uses = len(result.used_by)
     shown: Sequence[CodeUse] = result.page(offset, limit)
     if not shown:
@@ -328,7 +350,7 @@ def _uses_table(result: LookupResult, offset: int, limit: int | None) -> list[st
         header.append("code")
         for row, use in zip(rows, shown, strict=True):
             row.append(use.code if isinstance(use, DescendantUse) else result.code.curie)
-    return [title, *_columns(header, rows, set())]
+    return [title, *_columns(header, rows, set(), width, frozenset({0, 3, 5}))]
 
 
 def _context_text(match: Match) -> str:
@@ -427,6 +449,7 @@ def render_csv(result: LookupResult) -> str:
 @store_option
 @endpoint_option
 @timeout_option
+@verbosity_options
 @handle_errors
 def lookup(
     code: str,
@@ -500,4 +523,4 @@ def lookup(
     elif fmt == "csv":
         click.echo(render_csv(result), nl=False)
     else:
-        click.echo(render_table(result, offset, page_limit))
+        click.echo(render_table(result, offset, page_limit, terminal_width()))

@@ -19,9 +19,9 @@ from ontomap.cli.build import (
     max_file_size_option,
     print_diagnostics,
     print_summary,
-    quiet_option,
     read_json,
     read_summary,
+    reading_progress,
     store_option,
     strict_option,
 )
@@ -29,8 +29,12 @@ from ontomap.cli.options import (
     FormatChoice,
     endpoint_option,
     is_device,
+    is_quiet,
     open_target,
+    plural,
+    progress_enabled,
     timeout_option,
+    verbosity_options,
 )
 from ontomap.crosswalk import (
     CLOSE_MATCH_MIN_CONTEXTS,
@@ -59,6 +63,7 @@ from ontomap.mappings import (
     source_date,
     write_mapping_set,
 )
+from ontomap.progress import Activity
 from ontomap.readers import ModelStream, ReadReport
 from ontomap.terminology import default_registry
 
@@ -122,12 +127,16 @@ def _from_sources(
     """Read SOURCES and build the mapping set from their crosswalk, computed straight from the
     models (no store): a file that cannot be read is reported and the others are used."""
     stream = ModelStream(sources, strict=strict, max_file_size=max_file_size)
+    progress = reading_progress(stream, "reading")
     try:
         crosswalk = build_crosswalk(_entities(stream))
     finally:
+        progress.close()
         print_diagnostics(stream.report, quiet)
     files = [path for path, _named in stream.files]
-    return build(crosswalk, mapping_date=date or _source_date(files)), stream.report
+    with Activity("pairing codes", enabled=progress_enabled()):
+        mapping_set = build(crosswalk, mapping_date=date or _source_date(files))
+    return mapping_set, stream.report
 
 
 def _from_backend(
@@ -148,24 +157,26 @@ def _from_backend(
                 else []  # an endpoint's source files are not here to look at
             )
             date = _source_date(recorded)
-        return build(backend, mapping_date=date)
+        where = "the store" if isinstance(backend, LocalBackend) else "the endpoint"
+        with Activity(f"reading the crosswalk from {where}", enabled=progress_enabled()):
+            return build(backend, mapping_date=date)
 
 
 def _describe(mapping_set: MappingSet) -> str:
-    counts = ", ".join(f"{n} {predicate}" for predicate, n in mapping_set.counts().items())
+    counts = ", ".join(f"{n:,} {predicate}" for predicate, n in mapping_set.counts().items())
     left_out = []
     if mapping_set.excluded_outliers:
-        left_out.append(f"{mapping_set.excluded_outliers} outliers excluded")
+        left_out.append(f"{plural(mapping_set.excluded_outliers, 'outlier')} excluded")
     if mapping_set.colisted:
-        left_out.append(f"{mapping_set.colisted} co-listed pairs (not mappings)")
+        left_out.append(f"{plural(mapping_set.colisted, 'co-listed pair')} (not mappings)")
     if mapping_set.below_threshold:
-        left_out.append(f"{mapping_set.below_threshold} below --min-support/--min-share")
+        left_out.append(f"{mapping_set.below_threshold:,} below --min-support/--min-share")
     marked = sum(m.marked_outlier for m in mapping_set.mappings)
     if marked:
-        left_out.append(f"{marked} outliers marked")
+        left_out.append(f"{plural(marked, 'outlier')} marked")
     detail = f" ({counts})" if counts else ""
     rest = f"; {', '.join(left_out)}" if left_out else ""
-    return f"{len(mapping_set)} mappings{detail}{rest}"
+    return f"{plural(len(mapping_set), 'mapping')}{detail}{rest}"
 
 
 @main.command("mappings")
@@ -254,7 +265,7 @@ def _describe(mapping_set: MappingSet) -> str:
 @timeout_option
 @base_option
 @strict_option
-@quiet_option
+@verbosity_options
 @json_option
 @max_file_size_option
 @handle_errors
@@ -275,7 +286,6 @@ def mappings(
     timeout: float | None,
     base_iri: str | None,
     strict: bool,
-    quiet: bool,
     as_json: bool,
     max_file_size: int,
 ) -> None:
@@ -313,6 +323,7 @@ def mappings(
     Exit codes: 0 written, 1 some SOURCES failed (the rest were used), 2 usage error
     (unknown system or format, bad date), 4 store or endpoint error.
     """
+    quiet = is_quiet()
     started = time.perf_counter()
     if source is not None and source == target:
         fail(f"--from and --to name the same code system ({source})", EXIT_USAGE)
@@ -384,7 +395,7 @@ def mappings(
             f"{prefix}wrote {_shown(output)} ({mapping_format.name}, {_describe(mapping_set)}) "
             f"in {time.perf_counter() - started:.2f} s"
         )
-    if not mapping_set.mappings:
+    if not mapping_set.mappings and not quiet:
         click.echo("ontomap: warning: no mappings for these systems and filters", err=True)
     if report is not None and not report.ok:
         sys.exit(EXIT_INPUT_ERRORS)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ontomap.cli import EXIT_USAGE, fail, handle_errors, main
-from ontomap.cli.options import endpoint_option, store_option
+from ontomap.cli.options import endpoint_option, is_quiet, store_option, verbosity_options
 from ontomap.mcp.tools import DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT
 
 #: Where ``--http`` listens: loopback only (the MCP endpoint has no authentication).
@@ -64,6 +64,7 @@ def _port_free(port: int) -> str | None:
     show_default=True,
     help="Worker processes for sparql_select on a store (started on the first query).",
 )
+@verbosity_options
 @handle_errors
 def mcp(
     store_path: Path | None,
@@ -130,8 +131,9 @@ def mcp(
     try:
         server = build_server(tools)
         if http:
-            click.echo(f"ontomap mcp: serving on http://{HTTP_HOST}:{port}/mcp", err=True)
-            sys.stderr.flush()
+            if not is_quiet():
+                click.echo(f"ontomap mcp: serving on http://{HTTP_HOST}:{port}/mcp", err=True)
+                sys.stderr.flush()
             server.run("streamable-http", host=HTTP_HOST, port=port)
         else:
             server.run("stdio")

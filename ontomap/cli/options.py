@@ -1,5 +1,7 @@
 """Options that several commands share: where the graph is (``--store``, or ``--endpoint``
-with its ``--timeout``) and the backend they name (:func:`open_target`).
+with its ``--timeout``) and the backend they name (:func:`open_target`); how much a command
+says (``-q``/``-v``, :func:`verbosity_options`); counts and tables in words and widths people
+read (:func:`plural`, :func:`terminal_width`).
 
 A module of its own, light to import: a command that only reads the graph (``ontomap lookup``)
 imports neither the exporters of ``build`` nor the query machinery of ``query``.
@@ -7,25 +9,43 @@ imports neither the exporters of ``build`` nor the query machinery of ``query``.
 
 from __future__ import annotations
 
+import enum
+import sys
+import time
+from collections.abc import Callable, Sequence
+from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ontomap.cli import EXIT_USAGE, fail
+from ontomap.cli import EXIT_INTERRUPTED, EXIT_USAGE, fail
 from ontomap.store import STORE_ENV, default_store_path
 
 if TYPE_CHECKING:
     from ontomap.backends import LocalBackend, RemoteBackend
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 __all__ = [
     "FORMAT_ALIASES",
     "FormatChoice",
+    "Verbosity",
+    "columns",
+    "cut",
     "endpoint_option",
     "is_device",
+    "is_quiet",
+    "is_verbose",
     "open_target",
+    "plural",
+    "progress_enabled",
     "store_option",
+    "table_blocks",
+    "terminal_width",
     "timeout_option",
+    "verbosity",
+    "verbosity_options",
 ]
 
 #: Other names of the formats, as users type them: file extensions, spellings of other tools
@@ -157,3 +177,224 @@ def open_target(
     if timeout is not None:
         fail("--timeout applies to --endpoint", EXIT_USAGE)
     return LocalBackend.open(store_path)
+
+
+# ------------------------------------------------------------------ -q / -v
+
+#: Where the verbosity of the running command is kept (``ctx.meta``).
+_VERBOSITY_KEY = "ontomap.verbosity"
+
+
+class Verbosity(enum.IntEnum):
+    """How much a command says on standard error besides its errors: ``-q`` (errors only),
+    the default (warnings, progress on a terminal, a summary), ``-v`` (also per-file lines,
+    progress off a terminal and timings)."""
+
+    QUIET = -1
+    NORMAL = 0
+    VERBOSE = 1
+
+
+def verbosity() -> Verbosity:
+    """The verbosity ``-q``/``-v`` set for the running command (NORMAL outside one)."""
+    context = click.get_current_context(silent=True)
+    while context is not None:
+        if _VERBOSITY_KEY in context.meta:
+            return Verbosity(context.meta[_VERBOSITY_KEY])
+        context = context.parent
+    return Verbosity.NORMAL
+
+
+def is_quiet() -> bool:
+    """Whether ``-q`` was given."""
+    return verbosity() is Verbosity.QUIET
+
+
+def is_verbose() -> bool:
+    """Whether ``-v`` was given."""
+    return verbosity() is Verbosity.VERBOSE
+
+
+def progress_enabled() -> bool | None:
+    """The ``enabled`` of a :class:`~ontomap.progress.Progress`: never with ``-q``, always
+    with ``-v``, else on a terminal only (``None``)."""
+    level = verbosity()
+    return False if level is Verbosity.QUIET else True if level is Verbosity.VERBOSE else None
+
+
+def _set_verbosity(level: Verbosity) -> Callable[[click.Context, click.Parameter, bool], None]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        if not value:
+            return
+        if ctx.meta.get(_VERBOSITY_KEY, level) != level:
+            raise click.UsageError("give -q or -v, not both", ctx)
+        ctx.meta[_VERBOSITY_KEY] = level
+
+    return callback
+
+
+def _command_name(ctx: click.Context) -> str:
+    names = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(["ontomap", *reversed(names)])
+
+
+def verbosity_options(func: F) -> F:
+    """``-q/--quiet`` and ``-v/--verbose``, read with :func:`verbosity`. With ``-v`` the
+    command ends by printing how long it took on standard error (not after Ctrl-C)."""
+
+    @wraps(func)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        if not is_verbose():
+            return func(*args, **kwargs)
+        started = time.perf_counter()
+        try:
+            result = func(*args, **kwargs)
+        except SystemExit as exc:
+            if exc.code != EXIT_INTERRUPTED:
+                _timing(started, exc.code)
+            raise
+        _timing(started, 0)
+        return result
+
+    quiet = click.option(
+        "-q",
+        "--quiet",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_verbosity(Verbosity.QUIET),
+        help="Print errors only: no progress, warnings or summary.",
+    )
+    verbose = click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_verbosity(Verbosity.VERBOSE),
+        help="Say more on standard error: progress even when it is not a terminal, "
+        "per-file lines, timings.",
+    )
+    return quiet(verbose(timed))  # type: ignore[return-value]
+
+
+def _timing(started: float, code: object) -> None:
+    context = click.get_current_context()
+    status = "" if code in (0, None) else f", exit {code}"
+    click.echo(f"{_command_name(context)}: {time.perf_counter() - started:.2f} s{status}", err=True)
+
+
+# ------------------------------------------------------------------ text
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``n`` and ``word`` in the number ``n`` calls for: ``1 model``, ``2 models``, ``1,204
+    entities`` (``many``: the plural when it is not ``word`` + s)."""
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
+
+
+def terminal_width() -> int | None:
+    """How wide tables may be: $COLUMNS when set, else the width of the terminal standard
+    output is, else ``None`` (no limit: a file or a pipe gets whole cells)."""
+    import os
+    import shutil
+
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, ending in ``…`` when it was longer."""
+    if len(text) <= width:
+        return text
+    return text[: max(width - 1, 0)] + "…"
+
+
+#: A column a table shrinks to fit a terminal keeps at least this many characters.
+MIN_COLUMN_WIDTH = 8
+
+
+def columns(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    right: set[int],
+    width: int | None = None,
+    indent: str = "  ",
+    rule: bool = True,
+    keep: frozenset[int] = frozenset(),
+) -> list[str]:
+    """A table as lines: see :func:`table_blocks`."""
+    head, blocks = table_blocks(header, rows, right, width, indent, rule, keep)
+    return [*head, *(line for block in blocks for line in block)]
+
+
+def table_blocks(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    right: set[int],
+    width: int | None = None,
+    indent: str = "  ",
+    rule: bool = True,
+    keep: frozenset[int] = frozenset(),
+) -> tuple[list[str], list[list[str]]]:
+    """A table as its heading lines and the lines of each row: the header, a rule of dashes
+    (``rule``), then one line per row; the columns in ``right`` right-aligned (numbers).
+
+    Given a ``width`` (:func:`terminal_width`), the widest text columns are narrowed, their
+    cells cut with ``…``, down to :data:`MIN_COLUMN_WIDTH` (numbers and the columns in
+    ``keep``, identifiers, are never cut). A table
+    that is still too wide is written as records instead: no heading, and each row as one
+    ``name  value`` line per column, the records apart by a blank line."""
+    natural = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
+    widths = list(natural)
+    if width is not None:
+        excess = len(indent) + sum(widths) + 2 * (len(widths) - 1) - width
+        floor = [min(n, MIN_COLUMN_WIDTH) for n in natural]
+        while excess > 0:
+            narrowable = [
+                i
+                for i in range(len(widths))
+                if i not in right and i not in keep and widths[i] > floor[i]
+            ]
+            if not narrowable:
+                return [], _records(header, rows, width, indent)
+            widest = max(narrowable, key=lambda i: widths[i])
+            widths[widest] -= 1
+            excess -= 1
+
+    def line(values: Sequence[str]) -> str:
+        cells = [
+            cut(value, widths[i]).rjust(widths[i])
+            if i in right
+            else cut(value, widths[i]).ljust(widths[i])
+            for i, value in enumerate(values)
+        ]
+        return indent + "  ".join(cells).rstrip()
+
+    head = [line(header)]
+    if rule:
+        head.append(indent + "  ".join("-" * w for w in widths))
+    return head, [[line(row)] for row in rows]
+
+
+def _records(
+    header: Sequence[str], rows: Sequence[Sequence[str]], width: int, indent: str
+) -> list[list[str]]:
+    name_width = max(map(len, header), default=0)
+    room = max(width - len(indent) - name_width - 2, MIN_COLUMN_WIDTH)
+    blocks = []
+    for n, row in enumerate(rows):
+        lines = [""] if n else []
+        lines.extend(
+            f"{indent}{name.ljust(name_width)}  {cut(value, room)}".rstrip()
+            for name, value in zip(header, row, strict=True)
+        )
+        blocks.append(lines)
+    return blocks

@@ -19,10 +19,10 @@ from ontomap.cli.build import (
     json_option,
     print_diagnostics,
     print_summary,
-    quiet_option,
     read_json,
     store_option,
 )
+from ontomap.cli.options import is_quiet, plural, progress_enabled, verbosity_options
 from ontomap.cli.serve import TOKEN_ENV  # also registers `serve`
 from ontomap.query import QueryError
 
@@ -104,7 +104,7 @@ def _graph(_ctx: click.Context, _param: click.Parameter, value: str | None) -> s
     show_default=True,
     help="Seconds to wait for each request.",
 )
-@quiet_option
+@verbosity_options
 @json_option
 @handle_errors
 def push(
@@ -117,7 +117,6 @@ def push(
     atomic: bool,
     token: str | None,
     timeout: float,
-    quiet: bool,
     as_json: bool,
 ) -> None:
     """Upload the knowledge graph of a store (or of SOURCES) to a SPARQL endpoint.
@@ -147,12 +146,13 @@ def push(
     Exit codes: 0 pushed, 1 some SOURCES failed to read (nothing pushed), 2 usage error or
     the endpoint rejected an update, 4 store or endpoint error (unreachable, refused).
     """
-    from ontomap.progress import Progress
+    from ontomap.progress import Activity, Progress
     from ontomap.push import PushSummary, staged_store
     from ontomap.push import push as push_graph
     from ontomap.readers import read_models
     from ontomap.store import Store
 
+    quiet = is_quiet()
     if sources and store_path is not None and _given(click.get_current_context(), "store_path"):
         fail("give SOURCES or --store, not both", EXIT_USAGE)
     if base_iri is not None and not sources:
@@ -166,7 +166,7 @@ def push(
             fail(str(exc), EXIT_USAGE)
     started = time.perf_counter()
     report = None
-    progress = Progress("pushing", enabled=False if quiet else None)
+    progress = Progress("pushing triples", enabled=progress_enabled())
 
     def show(sent: int, total: int) -> None:
         progress.total = total
@@ -186,17 +186,18 @@ def push(
 
     try:
         if sources:
-            report = read_models(list(sources))
+            with Activity("reading SOURCES", enabled=progress_enabled()):
+                report = read_models(list(sources))
             print_diagnostics(report, quiet)
             if not report.ok:
                 fail("some SOURCES could not be read; nothing was pushed", EXIT_INPUT_ERRORS)
             with staged_store(report.models, base_iri) as store:
                 summary = push(store)
-            what = f"{len(report.models)} models from SOURCES"
+            what = f"{plural(len(report.models), 'model')} from SOURCES"
         else:
             with Store(store_path, read_only=True) as store:
                 summary = push(store)
-                what = f"{len(store.model_ids())} models from {store.path}"
+                what = f"{plural(len(store.model_ids()), 'model')} from {store.path}"
     except QueryError as exc:
         fail(str(exc), EXIT_USAGE)
         return
@@ -219,14 +220,15 @@ def push(
             cleanup=summary.cleanup,
         )
     elif not quiet:
-        where = f"graph <{graph}>" if graph else f"{summary.graphs} graphs"
+        where = f"graph <{graph}>" if graph else plural(summary.graphs, "graph")
         click.echo(
-            f"pushed {what} to {endpoint}: {summary.triples} triples in {where}, "
-            f"{summary.requests} requests, {summary.seconds:.2f} s"
+            f"pushed {what} to {endpoint}: {plural(summary.triples, 'triple')} in {where}, "
+            f"{plural(summary.requests, 'request')}, {summary.seconds:.2f} s"
         )
         if summary.refused:
             click.echo(
-                f"the endpoint refused {summary.refused} requests as too large: batches went "
+                f"the endpoint refused {plural(summary.refused, 'request')} as too large: "
+                "batches went "
                 f"down from {batch_size} to {summary.batch_size} triples "
                 f"(give --batch-size {summary.batch_size} next time)"
             )

@@ -23,17 +23,21 @@ from ontomap.cli.options import (
     endpoint_option,
     open_target,
     store_option,
+    terminal_width,
     timeout_option,
+    verbosity_options,
 )
 from ontomap.errors import UnknownCodeSystemError
 from ontomap.lookup import CodeLookupError
 from ontomap.query import (
     GRAPH_FORMATS,
     RESULT_FORMATS,
+    AskResult,
     GraphResult,
     NamedQuery,
     QueryError,
     QueryResult,
+    SelectResult,
     format_table,
     load_query,
     named_queries,
@@ -143,12 +147,14 @@ def _write(data: bytes) -> None:
     type=click.IntRange(min=0),
     default=60,
     show_default=True,
-    help="table: cut longer values to this many characters (0: never cut).",
+    help="table: cut longer values to this many characters (0: never cut). Without it, a "
+    "table wider than the terminal ($COLUMNS) gets narrower cells to fit.",
 )
 @click.option("--list", "list_only", is_flag=True, help="List the named queries and exit.")
 @store_option
 @endpoint_option
 @timeout_option
+@verbosity_options
 @handle_errors
 @query_errors
 def query(
@@ -209,6 +215,9 @@ def query(
     if list_only:
         click.echo(_listing(), nl=False)
         return
+    fit = click.get_current_context().get_parameter_source("width") != (
+        click.core.ParameterSource.COMMANDLINE
+    )
     given = [x for x in (text, query_file, name) if x is not None]
     if len(given) != 1:
         fail("give exactly one of QUERY, --file or --name (or --list)", EXIT_USAGE)
@@ -235,13 +244,31 @@ def query(
             result, truncated = exc.result, exc
         prefix_map = prefixes(backend.base_iri)
     if truncated is not None:
-        _output(result, fmt, width, prefix_map)
+        _output(result, fmt, width, prefix_map, fit)
         click.echo(f"ontomap: warning: {truncated}", err=True)
         sys.exit(EXIT_INPUT_ERRORS)
-    _output(result, fmt, width, prefix_map)
+    _output(result, fmt, width, prefix_map, fit)
 
 
-def _output(result: QueryResult, fmt: str | None, width: int, prefix_map: dict[str, str]) -> None:
+def _table(
+    result: SelectResult | AskResult, prefix_map: dict[str, str], width: int, fit: bool
+) -> str:
+    """The table of ``result`` with values cut at ``width``; with ``fit``, narrower when that
+    is wider than the terminal, so that each line fits in it."""
+    text = format_table(result, prefix_map, width)
+    columns = terminal_width() if fit else None
+    if columns is None or isinstance(result, AskResult) or not result.variables:
+        return text
+    if max(map(len, text.splitlines()), default=0) <= columns:
+        return text
+    count = len(result.variables)
+    cell = max(8, (columns - 2 * (count - 1)) // count)
+    return format_table(result, prefix_map, min(cell, width) if width else cell)
+
+
+def _output(
+    result: QueryResult, fmt: str | None, width: int, prefix_map: dict[str, str], fit: bool
+) -> None:
     """Write ``result`` in ``fmt`` (its form's default when ``None``) on standard output."""
     if isinstance(result, GraphResult):
         chosen = fmt or "turtle"
@@ -261,6 +288,6 @@ def _output(result: QueryResult, fmt: str | None, width: int, prefix_map: dict[s
             EXIT_USAGE,
         )
     if chosen == "table":
-        click.echo(format_table(result, prefix_map, width))
+        click.echo(_table(result, prefix_map, width, fit))
     else:
         _write(result.serialize(chosen))

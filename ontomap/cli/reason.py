@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from ontomap.cli import EXIT_INPUT_ERRORS, EXIT_USAGE, fail, main
+from ontomap.cli import EXIT_INPUT_ERRORS, EXIT_USAGE, fail, handle_errors, main
+from ontomap.cli.options import is_quiet, plural, progress_enabled, verbosity_options
 from ontomap.exporters.owl import OwlreadyMissingError
 from ontomap.reason import OntologyReadError, ReasonerError, reason
 
@@ -31,8 +32,9 @@ EXIT_PROBLEMS = EXIT_INPUT_ERRORS
     metavar="MB",
     help="Java heap for HermiT, in MB (owlready2's default: 2000).",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print problems only.")
-def reason_command(ontology: Path, java: str | None, memory_mb: int | None, quiet: bool) -> None:
+@verbosity_options
+@handle_errors
+def reason_command(ontology: Path, java: str | None, memory_mb: int | None) -> None:
     """Check an OWL ontology with the HermiT reasoner (through owlready2).
 
     Reports whether ONTOLOGY (RDF/XML, Turtle or N-Triples, such as the output of
@@ -50,8 +52,11 @@ def reason_command(ontology: Path, java: str | None, memory_mb: int | None, quie
     unsatisfiable; 2 could not reason (Java or owlready2 missing, file unreadable, HermiT
     failed). owl:imports are not followed: HermiT sees ONTOLOGY only.
     """
+    from ontomap.progress import Activity
+
     try:
-        report = reason(ontology, java=java, memory_mb=memory_mb)
+        with Activity(f"reasoning on {ontology} with HermiT", enabled=progress_enabled()):
+            report = reason(ontology, java=java, memory_mb=memory_mb)
     except (ReasonerError, OntologyReadError, OwlreadyMissingError) as exc:
         fail(str(exc), EXIT_USAGE)
         return
@@ -62,11 +67,13 @@ def reason_command(ontology: Path, java: str | None, memory_mb: int | None, quie
     count = len(report.unsatisfiable)
     if count:
         click.echo(
-            f"{ontology}: consistent, but {count} unsatisfiable class{'es' * (count != 1)} "
-            f"of {report.classes} ({took}):"
+            f"{ontology}: consistent, but "
+            f"{plural(count, 'unsatisfiable class', 'unsatisfiable classes')} "
+            f"of {report.classes:,} ({took}):"
         )
         for iri, label in report.unsatisfiable:
             click.echo(f"  <{iri}>" + (f" {label}" if label else ""))
         sys.exit(EXIT_PROBLEMS)
-    if not quiet:
-        click.echo(f"{ontology}: consistent, {report.classes} classes, none unsatisfiable ({took})")
+    if not is_quiet():
+        classes = plural(report.classes, "class", "classes")
+        click.echo(f"{ontology}: consistent, {classes}, none unsatisfiable ({took})")

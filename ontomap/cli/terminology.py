@@ -23,9 +23,17 @@ from ontomap.cli.build import (
     interrupted,
     max_file_size_option,
     print_diagnostics,
-    quiet_option,
+    reading_progress,
     store_option,
     strict_option,
+)
+from ontomap.cli.options import (
+    columns,
+    is_quiet,
+    plural,
+    progress_enabled,
+    terminal_width,
+    verbosity_options,
 )
 from ontomap.errors import ReleaseNotFoundError, UnknownCodeSystemError
 from ontomap.progress import Progress
@@ -93,7 +101,7 @@ def _what(info: ReleaseInfo) -> str:
     help="SNOMED CT language reference set of the preferred terms "
     "(default: US English, else GB English, else the largest).",
 )
-@quiet_option
+@verbosity_options
 @handle_errors
 def load_command(
     path: Path,
@@ -103,7 +111,6 @@ def load_command(
     fmt: str | None,
     profile: Path | None,
     language_refset: str | None,
-    quiet: bool,
 ) -> None:
     """Load a terminology release into a store, replacing the same system and version.
 
@@ -127,10 +134,11 @@ def load_command(
     Exit codes: 0 loaded; 1 the release could not be read (nothing written); 2 usage error;
     4 store error; 130 interrupted (nothing written).
     """
+    quiet = is_quiet()
     key = _system(system)
     location = store_path or default_store_path()
     started = time.perf_counter()
-    progress = Progress(f"loading {path.name}: triples", None, enabled=False if quiet else None)
+    progress = Progress(f"loading {path.name}: triples", None, enabled=progress_enabled())
     shown = 0
 
     def advance(written: int) -> None:
@@ -178,6 +186,7 @@ def load_command(
     show_default=True,
     help="table for people, json for scripts (one object per release).",
 )
+@verbosity_options
 @handle_errors
 def list_command(store_path: Path | None, fmt: str) -> None:
     """List the terminology releases loaded in a store.
@@ -209,23 +218,17 @@ def list_command(store_path: Path | None, fmt: str) -> None:
         )
         for i in found
     ]
-    widths = [max(len(r[n]) for r in (header, *rows)) for n in range(len(header))]
-    numeric = {4, 5, 6, 7}
-    for row in (header, *rows):
-        cells = [
-            cell.rjust(widths[n]) if n in numeric else cell.ljust(widths[n])
-            for n, cell in enumerate(row)
-        ]
-        click.echo("  ".join(cells).rstrip())
+    for line in columns(header, rows, {4, 5, 6, 7}, width=terminal_width(), indent="", rule=False):
+        click.echo(line)
 
 
 @terminology.command("remove")
 @click.argument("system")
 @click.argument("version", required=False)
 @store_option
-@quiet_option
+@verbosity_options
 @handle_errors
-def remove_command(system: str, version: str | None, store_path: Path | None, quiet: bool) -> None:
+def remove_command(system: str, version: str | None, store_path: Path | None) -> None:
     """Remove a terminology release (every release of SYSTEM without VERSION) from a store.
 
     \b
@@ -236,6 +239,7 @@ def remove_command(system: str, version: str | None, store_path: Path | None, qu
     \b
     Exit codes: 0 removed; 2 unknown system; 3 no such release loaded; 4 store error.
     """
+    quiet = is_quiet()
     key = _system(system)
     assert key is not None
     location = store_path or default_store_path()
@@ -330,7 +334,7 @@ def _iri(_ctx: click.Context, param: click.Parameter, value: str | None) -> str 
 )
 @base_option
 @strict_option
-@quiet_option
+@verbosity_options
 @max_file_size_option
 @handle_errors
 def suggest_command(
@@ -346,7 +350,6 @@ def suggest_command(
     set_id: str | None,
     base_iri: str | None,
     strict: bool,
-    quiet: bool,
     max_file_size: int,
 ) -> None:
     """Suggest codes of a loaded release for the findings, attributes and values of SOURCES
@@ -381,6 +384,7 @@ def suggest_command(
         write_sssom,
     )
 
+    quiet = is_quiet()
     started = time.perf_counter()
     key = _system(system)
     assert key is not None
@@ -402,8 +406,7 @@ def suggest_command(
             EXIT_NOT_FOUND,
         )
     stream = ModelStream(sources, strict=strict, max_file_size=max_file_size)
-    reading = Progress("reading", len(stream.files), enabled=False if quiet else None)
-    stream.progress = lambda _path: reading.advance()
+    reading = reading_progress(stream, "reading")
     with Store(location, read_only=True) as store:
         releases = Releases(store)
         try:
@@ -420,7 +423,7 @@ def suggest_command(
         if not quiet:
             click.echo(f"indexing the names of {_what(info)}…", err=True)
         index = ReleaseIndex.from_store(releases, key, info.version)
-        matching = Progress("matching names", None, enabled=False if quiet else None)
+        matching = Progress("matching names", None, enabled=progress_enabled())
         try:
             found = suggest(
                 index,
@@ -448,11 +451,10 @@ def suggest_command(
         counts = ", ".join(f"{n:,} {predicate}" for predicate, n in found.counts.items())
         detail = f" ({counts})" if counts else ""
         where = "" if str(output) == "-" else f"; wrote {output}"
-        noun = "entity" if found.entities == 1 else "entities"
-        plural = "" if len(found.candidates) == 1 else "s"
         click.echo(
-            f"{found.entities:,} {noun} without {key} codes, {found.matched:,} with "
-            f"candidates, {len(found.candidates):,} candidate{plural}{detail} from {_what(info)} "
+            f"{plural(found.entities, 'entity', 'entities')} without {key} codes, "
+            f"{found.matched:,} with candidates, {plural(len(found.candidates), 'candidate')}"
+            f"{detail} from {_what(info)} "
             f"in {time.perf_counter() - started:.1f} s{where}",
             err=True,
         )

@@ -9,7 +9,15 @@ from typing import Any
 import click
 
 from ontomap.cli import EXIT_NOT_FOUND, fail, handle_errors, main
-from ontomap.cli.options import endpoint_option, open_target, store_option, timeout_option
+from ontomap.cli.options import (
+    columns,
+    endpoint_option,
+    open_target,
+    store_option,
+    terminal_width,
+    timeout_option,
+    verbosity_options,
+)
 from ontomap.errors import UnknownCodeSystemError
 from ontomap.lookup import CodeLookupError, parse_code
 from ontomap.terminology import default_registry
@@ -38,28 +46,34 @@ def _extension(match: dict[str, Any], name: str) -> Any:
     return None
 
 
-def render_table(answer: dict[str, Any], version: str) -> str:
-    """The ``$translate`` answer for people: one line per match."""
+def render_table(answer: dict[str, Any], version: str, width: int | None = None) -> str:
+    """The ``$translate`` answer for people: one line per match, fitting in ``width``
+    characters where it is given (long cells cut with ``…``)."""
     relation = "equivalence" if version == "R4" else "relationship"
     message = next(p["valueString"] for p in answer["parameter"] if p["name"] == "message")
     lines = [message]
     matches = [p for p in answer["parameter"] if p["name"] == "match"]
-    if matches:
-        lines.append("")
-        lines.append(
-            f"{'system':<24} {'code':<18} {relation:<12} {'contexts':>8} {'share':>6} "
-            f"{'conf.':>6} {'card.':<5} display"
-        )
+    rows = []
     for match in matches:
         concept = _part(match, "concept")
         found = _part(match, "source") or concept
         template = " TEMPLATE" if _extension(match, "template") else ""
-        lines.append(
-            f"{found['system']:<24} {found['code']:<18} {_part(match, relation):<12} "
-            f"{_extension(match, 'contextCount'):>8} {_extension(match, 'share'):>6} "
-            f"{_extension(match, 'confidence'):>6} {_extension(match, 'cardinality') or '':<5} "
-            f"{found.get('display', '')}{template}"
+        rows.append(
+            [
+                str(found["system"]),
+                str(found["code"]),
+                str(_part(match, relation)),
+                str(_extension(match, "contextCount")),
+                str(_extension(match, "share")),
+                str(_extension(match, "confidence")),
+                str(_extension(match, "cardinality") or ""),
+                f"{found.get('display', '')}{template}",
+            ]
         )
+    if rows:
+        header = ["system", "code", relation, "contexts", "share", "conf.", "card.", "display"]
+        lines.append("")
+        lines.extend(columns(header, rows, {3, 4, 5}, width=width, indent="", rule=False))
     return "\n".join(lines)
 
 
@@ -92,6 +106,7 @@ def render_table(answer: dict[str, Any], version: str) -> str:
 @store_option
 @endpoint_option
 @timeout_option
+@verbosity_options
 @handle_errors
 def translate(
     code: str,
@@ -147,7 +162,7 @@ def translate(
     if fmt == "json":
         click.echo(json.dumps(answer, ensure_ascii=False, indent=2))
     elif found:
-        click.echo(render_table(answer, fhir_version))
+        click.echo(render_table(answer, fhir_version, terminal_width()))
     if not found:
         message = next(p["valueString"] for p in answer["parameter"] if p["name"] == "message")
         fail(message, EXIT_NOT_FOUND)

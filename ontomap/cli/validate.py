@@ -9,18 +9,23 @@ import click
 
 from ontomap.atomic import atomic_write
 from ontomap.cli import EXIT_USAGE, fail, handle_errors, main
-from ontomap.cli.build import max_file_size_option
+from ontomap.cli.build import examples_option, max_file_size_option, with_examples
+from ontomap.cli.options import progress_enabled, verbosity_options
+from ontomap.progress import Activity
 from ontomap.validate import ENGINES, fixes_json, validate
 
 FORMATS = ("text", "json")
 
 
 @main.command("validate")
-@click.argument(
-    "sources",
-    nargs=-1,
-    required=True,
-    type=click.Path(exists=True, allow_dash=True, path_type=Path),
+@click.argument("sources", nargs=-1, type=click.Path(allow_dash=True, path_type=Path))
+@examples_option
+@click.option(
+    "-o",
+    "--output",
+    default="-",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Write the report to this file (written atomically); '-' or none: standard output.",
 )
 @click.option(
     "-f",
@@ -65,9 +70,12 @@ FORMATS = ("text", "json")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on errors.")
 @click.option("--no-hints", is_flag=True, help="Leave the fix hints out of the text report.")
 @max_file_size_option
+@verbosity_options
 @handle_errors
 def validate_command(
     sources: tuple[Path, ...],
+    examples: bool,
+    output: Path,
     fmt: str,
     shacl: bool,
     shacl_engine: str | None,
@@ -80,7 +88,9 @@ def validate_command(
 ) -> None:
     """Validate finding models and audit the consistency of their codes.
 
-    SOURCES are files (*.fm.json, *.json, *.md) and folders (read recursively). Every problem
+    SOURCES are files (*.fm.json, *.json, *.md) and folders (read recursively); --examples
+    adds the examples that ship with ontomap. A SOURCE that does not exist is a read/…
+    error, as in 'ontomap build': the others are validated (exit 1). Every problem
     is a finding with a rule ID, a severity (error, warning, info), file:line, the OIFM ID or
     code concerned, a message and a fix hint:
 
@@ -101,7 +111,7 @@ def validate_command(
     \b
     Examples:
       ontomap validate defs/ text/
-      ontomap validate defs/ --format json > report.json
+      ontomap validate defs/ --format json -o report.json
       ontomap validate defs/ --shacl --strict
       ontomap validate new_model.fm.json
       ontomap validate defs/ --store ./kg --fixes fixes.json
@@ -109,25 +119,42 @@ def validate_command(
     if store_path is None and (semantic_tags or fixes_path is not None):
         option = "--semantic-tags" if semantic_tags else "--fixes"
         fail(f"{option} checks codes against releases: give --store DIR", EXIT_USAGE)
-    report = validate(
-        sources,
-        shacl=shacl or shacl_engine is not None,
-        shacl_engine=shacl_engine or "oxigraph",
-        max_file_size=max_file_size,
-        store=store_path,
-        semantic_tags=semantic_tags,
-    )
-    to_stderr = False
+    report_to_stdout = str(output) == "-"
+    fixes_to_stdout = fixes_path is not None and str(fixes_path) == "-"
+    if report_to_stdout and fixes_to_stdout and _given("output"):
+        fail("-o - and --fixes - both name standard output: give one of them a file", EXIT_USAGE)
+    sources = with_examples(sources, examples)
+    shacl = shacl or shacl_engine is not None
+    step = "validating, SHACL shapes included" if shacl else "validating"
+    with Activity(step, enabled=progress_enabled()):
+        report = validate(
+            sources,
+            shacl=shacl,
+            shacl_engine=shacl_engine or "oxigraph",
+            max_file_size=max_file_size,
+            store=store_path,
+            semantic_tags=semantic_tags,
+        )
     if fixes_path is not None:
-        text = fixes_json(report.fixes)
-        if str(fixes_path) == "-":
-            click.echo(text, nl=False)
-            to_stderr = True
-        else:
-            with atomic_write(fixes_path) as out:
-                out.write(text.encode("utf-8"))
-    if fmt == "json":
-        click.echo(report.to_json(), nl=False, err=to_stderr)
+        _write(fixes_json(report.fixes), fixes_path)
+    text = report.to_json() if fmt == "json" else report.to_text(hints=not no_hints)
+    if report_to_stdout:
+        # with the fixes on standard output, the report goes to standard error
+        click.echo(text, nl=False, err=fixes_to_stdout)
     else:
-        click.echo(report.to_text(hints=not no_hints), nl=False, err=to_stderr)
+        _write(text, output)
     sys.exit(report.exit_code(strict))
+
+
+def _write(text: str, path: Path) -> None:
+    """``text`` to standard output (``-``) or to ``path``, written atomically."""
+    if str(path) == "-":
+        click.echo(text, nl=False)
+    else:
+        with atomic_write(path) as out:
+            out.write(text.encode("utf-8"))
+
+
+def _given(name: str) -> bool:
+    source = click.get_current_context().get_parameter_source(name)
+    return source == click.core.ParameterSource.COMMANDLINE

@@ -901,23 +901,27 @@ def _write(
     graph: KnowledgeGraph,
     handle: BinaryIO,
     render: Callable[[_Canonical, dict[str, str]], bytes],
-) -> None:
+) -> int:
     base = _base_of(graph)
-    canonical = _Canonical(owl_ntriples(graph.models(), base))
+    lines = owl_ntriples(graph.models(), base)
+    canonical = _Canonical(lines)
     handle.write(render(canonical, _writer_prefixes(graph, base)))
+    return len(lines)
 
 
-def write_owl_xml(graph: KnowledgeGraph, handle: BinaryIO) -> None:
+def write_owl_xml(graph: KnowledgeGraph, handle: BinaryIO) -> int:
     """The finding models of ``graph`` as an OWL 2 DL ontology in RDF/XML (see docs/owl.md).
 
     Subjects come in a fixed order (ontology, annotation properties, object properties, data
     properties, classes, annotated code IRIs, ``owl:AllDisjointClasses`` axioms), blank nodes
-    are nested, and only the namespaces used are declared: same models, same bytes.
+    are nested, and only the namespaces used are declared: same models, same bytes. Returns
+    how many triples the ontology has (not the graph's count: the OWL axioms are others).
     """
-    _write(graph, handle, _xml_bytes)
+    return _write(graph, handle, _xml_bytes)
 
 
-def write_owl_turtle(graph: KnowledgeGraph, handle: BinaryIO) -> None:
+def write_owl_turtle(graph: KnowledgeGraph, handle: BinaryIO) -> int:
     """The finding models of ``graph`` as an OWL 2 DL ontology in Turtle (see docs/owl.md), in
-    the same canonical order as :func:`write_owl_xml`, with only the prefixes used."""
-    _write(graph, handle, _turtle_bytes)
+    the same canonical order as :func:`write_owl_xml`, with only the prefixes used; returns
+    how many triples it has."""
+    return _write(graph, handle, _turtle_bytes)

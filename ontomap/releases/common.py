@@ -21,7 +21,6 @@ from itertools import compress
 from pathlib import Path
 from typing import ClassVar
 
-from ontomap.lexical import normal_form, normal_form_rules
 from ontomap.ntriples import iri, literal, typed_literal
 from ontomap.terminology import CodeSystem
 from ontomap.vocab import DCTERMS, OIFM, OWL, RDF, SKOS, XSD
@@ -248,9 +247,13 @@ class Names:
     left out; each (normal form, code, property) is kept once.
     """
 
-    __slots__ = ("_codes", "_deprecated", "_forms", "_pairs")
+    __slots__ = ("_codes", "_deprecated", "_forms", "_normal_form", "_pairs")
 
     def __init__(self) -> None:
+        # imported here: a lookup reads releases without the lexical module (nor rapidfuzz)
+        from ontomap.lexical import normal_form
+
+        self._normal_form = normal_form
         self._codes: dict[str, int] = {}
         self._forms: dict[str, int] = {}
         self._pairs = array("I")  # form id, code id * 3 + property: two entries per name
@@ -259,7 +262,7 @@ class Names:
     def add(self, code: str, prop: int, name: str) -> None:
         """A name of ``code``: ``prop`` is :data:`PREF_NAME`, :data:`FSN_NAME` or
         :data:`SYNONYM_NAME`. A name with no letters or digits is not kept."""
-        form = normal_form(name)
+        form = self._normal_form(name)
         if not form:
             return
         c = self._codes.setdefault(code, len(self._codes))
@@ -322,6 +325,8 @@ class NameIndex:
         self.entries = entries
 
     def to_json(self) -> str:
+        from ontomap.lexical import normal_form_rules
+
         value = {
             "version": 1,
             "rules": normal_form_rules(),
@@ -334,6 +339,8 @@ class NameIndex:
 
     @classmethod
     def from_json(cls, record: str) -> NameIndex | None:
+        from ontomap.lexical import normal_form_rules
+
         value = json.loads(record)
         if value.get("version") != 1 or value.get("rules") != normal_form_rules():
             return None
