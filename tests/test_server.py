@@ -163,7 +163,15 @@ def test_accept_parsing_and_choice() -> None:
     assert choose(RESULT_FORMATS, "text/*, text/csv;q=0").name == "tsv"  # type: ignore[union-attr]
     assert choose(GRAPH_FORMATS, "application/sparql-results+json") is None
     assert choose(GRAPH_FORMATS, None, "ttl").name == "turtle"  # type: ignore[union-attr]
-    assert choose(GRAPH_FORMATS, None, "csv") is None
+    # a format= value that names no format of the answer is ignored: Accept decides
+    assert choose(GRAPH_FORMATS, None, "csv").name == "turtle"  # type: ignore[union-attr]
+    assert choose(GRAPH_FORMATS, "application/rdf+xml", ("csv", "bogus")).name == "rdfxml"  # type: ignore[union-attr]
+    assert choose(GRAPH_FORMATS, None, ("n3", "turtle")).name == "n3"  # type: ignore[union-attr]
+    assert choose(GRAPH_FORMATS, None, "xml").name == "rdfxml"  # type: ignore[union-attr]
+    assert choose(GRAPH_FORMATS, None, "json").name == "jsonld"  # type: ignore[union-attr]
+    assert choose(RESULT_FORMATS, None, "text/csv").name == "csv"  # type: ignore[union-attr]
+    assert choose(RESULT_FORMATS, None, ("rdf+xml", "xml")).name == "xml"  # type: ignore[union-attr]
+    assert choose(GRAPH_FORMATS, "text/plain").media_type == "text/plain"  # type: ignore[union-attr]
 
 
 # ------------------------------------------------------------------ protocol operations
@@ -364,13 +372,57 @@ def test_graph_store_reads_a_named_graph(served: Served, local: ox.Store) -> Non
 
 
 def test_graph_store_reads_the_default_graph_as_the_union(served: Served, local: ox.Store) -> None:
+    head = request(f"{served.url}store?default", method="HEAD")
+    assert head.status == 200 and head.body == b"" and head.media_type == "text/turtle"
     answer = request(f"{served.url}store?default", headers={"Accept": "application/n-triples"})
     assert answer.status == 200
+    lines = answer.body.splitlines()
+    assert len(lines) == len(set(lines))  # each triple once
     got = _triples(answer.body, ox.RdfFormat.N_TRIPLES)
-    expected = {ox.Triple(q.subject, q.predicate, q.object) for q in local}
+    bookkeeping = (META_GRAPH, CROSSWALK_GRAPH)
+    expected = {
+        ox.Triple(q.subject, q.predicate, q.object)
+        for q in local
+        if q.graph_name not in bookkeeping
+    }
     assert got == expected
-    assert any(t.subject == META_GRAPH for t in got)
+    assert not any(t.subject == META_GRAPH or "sourceFile" in t.predicate.value for t in got)
     assert any(q.graph_name == CODES_GRAPH for q in local)
+    # the same answer again, from the front end's cache; a HEAD now knows its length
+    again = request(f"{served.url}store?default", headers={"Accept": "application/n-triples"})
+    assert again.body == answer.body
+    head = request(
+        f"{served.url}store?default", method="HEAD", headers={"Accept": "application/n-triples"}
+    )
+    assert head.status == 200 and head.headers["content-length"] == str(len(answer.body))
+
+
+def test_the_default_graph_leaves_the_bookkeeping_out(served: Served, local: ox.Store) -> None:
+    files = "SELECT ?graph ?file WHERE { ?graph oifm:sourceFile ?file }"
+    assert sparql(served.query, files).json()["results"]["bindings"] == []  # type: ignore[index]
+    named = (
+        f"SELECT ?graph ?file WHERE {{ GRAPH <{META_GRAPH.value}> "
+        "{ ?graph oifm:sourceFile ?file } }"
+    )
+    rows = sparql(served.query, named).json()["results"]["bindings"]  # type: ignore[index]
+    assert len(rows) == len(list(local.quads_for_pattern(None, None, None, META_GRAPH))) // 4 > 0
+    # a variable predicate (the exact, slower dataset) and a bound one (the union's indexes)
+    everything = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    count = sparql(served.query, everything).json()["results"]["bindings"][0]["n"]["value"]  # type: ignore[index]
+    quads = [q for q in local if q.graph_name not in (META_GRAPH, CROSSWALK_GRAPH)]
+    assert int(count) == len(quads)  # a triple in two graphs counts twice: SPARQL's union
+    labels = "SELECT (COUNT(*) AS ?n) WHERE { ?s rdfs:label ?o }"
+    count = sparql(served.query, labels).json()["results"]["bindings"][0]["n"]["value"]  # type: ignore[index]
+    assert int(count) == sum(1 for q in quads if q.predicate.value.endswith("#label"))
+    # the codes (and releases) are in the default graph: the hierarchy queries read them there
+    codes = "ASK { ?code skos:inScheme ?scheme ; skos:notation ?notation }"
+    assert sparql(served.query, codes).json()["boolean"] is True  # type: ignore[index]
+    # the protocol's default-graph-uri still names any graph
+    url = f"{served.query}?" + urllib.parse.urlencode(
+        {"query": files, "default-graph-uri": META_GRAPH.value}
+    )
+    chosen = request(url, headers={"Accept": "application/sparql-results+json"})
+    assert len(chosen.json()["results"]["bindings"]) == len(rows)  # type: ignore[index]
 
 
 def test_graph_store_errors(served: Served) -> None:

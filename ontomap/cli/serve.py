@@ -11,6 +11,7 @@ import click
 
 from ontomap.cli import EXIT_USAGE, fail, handle_errors, main
 from ontomap.cli.build import store_option
+from ontomap.cli.options import is_quiet, is_verbose, verbosity_options
 from ontomap.errors import StoreError
 
 #: Environment variable holding the update token (safer than --token on a shared machine).
@@ -135,7 +136,20 @@ def format_size(value: int | None) -> str:
     help="Private memory each query worker may use, e.g. 512M or 2G ('none': no limit); a "
     "query that needs more is stopped and answers 507.",
 )
-@click.option("--access-log", is_flag=True, help="Print one line per request on stderr.")
+@click.option(
+    "--cors",
+    "cors",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Let web pages of this origin (e.g. https://app.example.org; '*' for any) read the "
+    "answers (CORS; repeatable). Off by default: other sites' pages cannot read them.",
+)
+@click.option(
+    "--access-log",
+    is_flag=True,
+    help="Print one line per request on stderr (as -v does).",
+)
+@verbosity_options
 @handle_errors
 def serve(
     store_path: Path | None,
@@ -149,6 +163,7 @@ def serve(
     allowed_hosts: tuple[str, ...],
     max_query_size: int,
     worker_memory: int | None,
+    cors: tuple[str, ...],
     access_log: bool,
 ) -> None:
     """Serve a store over HTTP: SPARQL endpoint, code lookup API and an HTML page.
@@ -157,14 +172,17 @@ def serve(
     Routes (the SPARQL paths are those of Oxigraph server):
       /          HTML page: type a code, see its crosswalk and uses; run a query
       /query     SPARQL 1.1 Protocol (GET or POST); JSON, XML, CSV, TSV results,
-                 Turtle, N-Triples, JSON-LD, RDF/XML graphs, by Accept header
+                 Turtle, N-Triples, JSON-LD, RDF/XML, N-Quads, TriG graphs, by
+                 Accept header or format= (also output=, results=)
       /store     Graph Store Protocol, read side: ?graph=IRI or ?default
       /lookup    ?code=RADLEX:RID5791[&to=SNOMED][&offset=0][&limit=50]: the JSON of
                  'ontomap lookup --format json' (uses paged, at most 1000 a page)
       /update    SPARQL Update, only with --allow-update and the bearer token (else 403)
 
-    Queries see the union of the store's graphs as default graph, with the usual prefixes
-    pre-declared. Each runs in a worker process: after --timeout seconds the worker is
+    Queries see as default graph the union of the models' graphs, the codes and the loaded
+    terminology releases (not the bookkeeping graphs _meta and _crosswalk, which GRAPH
+    reaches), with the usual prefixes pre-declared; relative IRIs are resolved against
+    the endpoint's URL. Each runs in a worker process: after --timeout seconds the worker is
     stopped, the client gets 503 and the server goes on serving. Ctrl-C or SIGTERM stops
     the server cleanly.
 
@@ -183,6 +201,7 @@ def serve(
       ontomap serve --store ./kg --port 8080 --timeout 30 --max-rows 10000
       ONTOMAP_TOKEN=s3cret ontomap serve --store ./kg --allow-update
       ontomap serve --store ./kg --allowed-host kg.internal --worker-memory 2G
+      ontomap serve --store ./kg --cors https://app.example.org -v
       curl -H 'Accept: text/csv' --data-urlencode 'query=SELECT * { ?s ?p ?o } LIMIT 3' \\
            http://127.0.0.1:7878/query
       curl 'http://127.0.0.1:7878/lookup?code=RID5791&to=SNOMED'
@@ -204,10 +223,11 @@ def serve(
             workers=workers or default_workers(),
             allow_update=allow_update,
             token=token if allow_update else None,
-            access_log=access_log,
+            access_log=(access_log or is_verbose()) and not is_quiet(),
             allowed_hosts=allowed_hosts,
             max_query_bytes=max_query_size,
             worker_memory=worker_memory,
+            cors=cors,
         )
     except ValueError as exc:
         fail(str(exc), EXIT_USAGE)
@@ -235,8 +255,10 @@ def serve(
                 f"ontomap serve: warning: listening on {host}, reachable from other machines",
                 err=True,
             )
-        click.echo("ontomap serve: press Ctrl-C to stop", err=True)
+        if not is_quiet():
+            click.echo("ontomap serve: press Ctrl-C to stop", err=True)
         server.serve_forever()
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM before serving began
         server.close()
-    click.echo("ontomap serve: stopped", err=True)
+    if not is_quiet():
+        click.echo("ontomap serve: stopped", err=True)

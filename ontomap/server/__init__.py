@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import signal
 import threading
 from collections.abc import Callable
@@ -57,6 +58,8 @@ class ServerConfig:
     max_query_bytes: int = MAX_QUERY_BYTES
     #: Private memory each query worker may use, in bytes (``None``: no limit).
     worker_memory: int | None = DEFAULT_MEMORY_LIMIT
+    #: Origins whose web pages may read the answers (``--cors``; ``*``: any).
+    cors: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.allow_update and not self.token:
@@ -76,6 +79,12 @@ class ServerConfig:
                 "--worker-memory must be at least 256M: a worker uses about 150 MB to open the "
                 "store and check queries"
             )
+        for origin in self.cors:
+            if origin != "*" and not re.fullmatch(r"https?://[^/?#\s]+/?", origin):
+                raise ValueError(
+                    f"--cors {origin!r} is not an origin: give scheme and host (and port), "
+                    "e.g. --cors https://app.example.org, or --cors '*' for any"
+                )
         for name in self.allowed_hosts:
             host = _allowed_name(name)
             if host is None:
@@ -146,6 +155,7 @@ class Server:
             config.access_log,
             allowed_hosts=config.host_names,
             max_query_bytes=config.max_query_bytes,
+            cors=frozenset(config.cors),
         )
         self.httpd: HTTPServer | None = None
         self._previous_handler: object = None

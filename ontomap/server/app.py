@@ -20,6 +20,7 @@ path          methods      what
 ``/fhir/r5``               ``$lookup``, ``$validate-code``, ``$expand``, read and search of
                            CodeSystem, ValueSet, ConceptMap; see :mod:`ontomap.fhir`);
                            answers ``application/fhir+json``, errors as OperationOutcome
+any of these  OPTIONS      204 with ``Allow``; a CORS preflight answer with ``--cors``
 ============  ===========  =================================================================
 
 The front end never opens the store: every job goes to the :class:`WorkerPool`. It checks
@@ -90,6 +91,23 @@ MAX_LOOKUP_LIMIT = 1000
 MAX_LOOKUP_OFFSET = 10**9
 
 _FORM = "application/x-www-form-urlencoded"
+#: The methods each path answers (``OPTIONS`` besides), for ``Allow`` and CORS preflights.
+ROUTE_METHODS = {
+    "/": ("GET", "HEAD"),
+    "/index.html": ("GET", "HEAD"),
+    "/query": ("GET", "HEAD", "POST"),
+    "/sparql": ("GET", "HEAD", "POST"),
+    "/update": ("POST",),
+    "/store": ("GET", "HEAD"),
+    "/lookup": ("GET", "HEAD"),
+    "/queries": ("GET", "HEAD"),
+}
+#: The headers a web page may send (CORS preflight) and read (``Access-Control-Expose-Headers``).
+_CORS_REQUEST_HEADERS = "Accept, Authorization, Content-Type"
+_CORS_EXPOSED = "X-Ontomap-Max-Rows, X-Ontomap-Truncated, Retry-After"
+#: The parameters that name an answer's format, in the order they are read (clients such as
+#: SPARQLWrapper send all three, some values twice).
+FORMAT_PARAMETERS = ("format", "output", "results")
 #: The FHIR versions served, by the last segment of their base path (``/fhir/r4``).
 FHIR_BASES = {"r4": "R4", "r5": "R5"}
 #: Media types a FHIR answer (JSON) satisfies in ``Accept`` or ``_format``.
@@ -184,7 +202,8 @@ class App:
 
     ``allowed_hosts`` is ``None`` when any ``Host`` header is answered, else the host names
     (lower-case, without port) answered besides the loopback ones (:data:`LOOPBACK_NAMES`
-    and loopback addresses).
+    and loopback addresses). ``cors`` holds the origins (``https://app.example.org``, or
+    ``*`` for any) whose web pages may read the answers (``--cors``); none by default.
     """
 
     def __init__(
@@ -195,6 +214,7 @@ class App:
         access_log: bool = False,
         allowed_hosts: frozenset[str] | None = None,
         max_query_bytes: int = MAX_QUERY_BYTES,
+        cors: frozenset[str] = frozenset(),
     ) -> None:
         if allow_update and not token:
             raise ValueError("updates need a token")
@@ -204,6 +224,17 @@ class App:
         self.access_log = access_log
         self.allowed_hosts = allowed_hosts
         self.max_query_bytes = max_query_bytes
+        self.cors = frozenset(origin.rstrip("/") for origin in cors)
+
+    def cors_origin(self, origin: str | None) -> str | None:
+        """The ``Access-Control-Allow-Origin`` for a request from ``origin`` (``None``: no
+        CORS header): ``*`` when any origin is allowed, else the origin if ``--cors`` named
+        it."""
+        if not self.cors or origin is None:
+            return None
+        if "*" in self.cors:
+            return "*"
+        return origin if origin.strip().rstrip("/") in self.cors else None
 
     def host_allowed(self, host: str) -> bool:
         """Whether requests for ``host`` (see :func:`host_name`) are answered."""
@@ -279,11 +310,20 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send(self, response: Response, head: bool = False, close: bool = False) -> None:
         self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
+        if response.status != 204 or response.body:
+            self.send_header("Content-Type", response.content_type)
+        if not (head and response.status == 200 and not response.body):
+            self.send_header("Content-Length", str(len(response.body)))
+        # else a HEAD of a graph not written (its length is not known without writing it)
         self.send_header("Cache-Control", "no-store")
         for name, value in response.headers:
             self.send_header(name, value)
+        origin = self.app.cors_origin(self.headers.get("Origin"))
+        if origin is not None:
+            self.send_header("Access-Control-Allow-Origin", origin)
+            self.send_header("Access-Control-Expose-Headers", _CORS_EXPOSED)
+            if origin != "*":
+                self.send_header("Vary", "Origin")
         if close:
             self.send_header("Connection", "close")
             self.close_connection = True
@@ -386,7 +426,7 @@ class Handler(BaseHTTPRequestHandler):
         self._body_read = False
         url = urlsplit(self.path)
         params = parse_qs(url.query, keep_blank_values=True)
-        routes = {
+        routes: dict[str, Any] = {
             "/": self._page,
             "/index.html": self._page,
             "/query": self._query,
@@ -407,7 +447,10 @@ class Handler(BaseHTTPRequestHandler):
                 raise _HTTPError(refused, close=True)
             if route is None:
                 raise _HTTPError(Response.text(404, f"no such path {url.path}; see / for the page"))
-            response = route(method, params)
+            if method == "OPTIONS":
+                response = self._options(ROUTE_METHODS.get(url.path, ("GET", "HEAD", "POST")))
+            else:
+                response = route(method, params)
             if not self._body_read and self._declared_size():
                 close = True  # a body this route does not read: the connection cannot go on
         except _HTTPError as exc:
@@ -418,7 +461,11 @@ class Handler(BaseHTTPRequestHandler):
         except Exception:
             traceback.print_exc(file=sys.stderr)
             response = Response.text(500, "internal server error (see the server's log)")
-        if fhir and not response.content_type.startswith("application/fhir+json"):
+        if (
+            fhir
+            and response.status != 204
+            and not response.content_type.startswith("application/fhir+json")
+        ):
             response = _fhir_outcome(response)
         try:
             self._send(response, head=method == "HEAD", close=close)
@@ -443,6 +490,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._dispatch("PATCH")
 
+    def do_OPTIONS(self) -> None:
+        self._dispatch("OPTIONS")
+
     # -------------------------------------------------------------- routes
 
     def _method(self, method: str, allowed: tuple[str, ...]) -> None:
@@ -455,6 +505,29 @@ class Handler(BaseHTTPRequestHandler):
                 (("Allow", ", ".join(allowed)),),
             )
             raise _HTTPError(response, close=method in ("POST", "PUT", "PATCH"))
+
+    def _options(self, methods: tuple[str, ...]) -> Response:
+        """204 with the methods of the path; for a CORS preflight from an allowed origin, the
+        methods and headers a page may use too."""
+        allowed = ", ".join((*methods, "OPTIONS"))
+        headers = [("Allow", allowed)]
+        if self.app.cors_origin(self.headers.get("Origin")) is not None:
+            headers += [
+                ("Access-Control-Allow-Methods", allowed),
+                ("Access-Control-Allow-Headers", _CORS_REQUEST_HEADERS),
+                ("Access-Control-Max-Age", "600"),
+            ]
+        return Response(204, "text/plain; charset=utf-8", b"", tuple(headers))
+
+    def _base_iri(self) -> str:
+        """The endpoint's URL (scheme, the ``Host`` the client used, path), against which
+        relative IRIs in queries and updates are resolved, as Oxigraph server does."""
+        host = (self.headers.get("Host") or "").strip()
+        if not host or host_name(host) is None:
+            address = self.server.server_address
+            shown = f"[{address[0]}]" if ":" in str(address[0]) else str(address[0])
+            host = f"{shown}:{address[1]}"
+        return f"http://{host}{urlsplit(self.path).path}"
 
     def _page(self, method: str, _params: dict[str, list[str]]) -> Response:
         self._method(method, ("GET", "HEAD"))
@@ -503,9 +576,10 @@ class Handler(BaseHTTPRequestHandler):
         job = QueryJob(
             text,
             accept=self.headers.get("Accept"),
-            format=_one(params, "format", required=False),
+            formats=_formats(params),
             default_graphs=tuple(params.get("default-graph-uri", ())),
             named_graphs=tuple(params.get("named-graph-uri", ())),
+            base_iri=self._base_iri(),
         )
         return self._run(job)
 
@@ -559,7 +633,7 @@ class Handler(BaseHTTPRequestHandler):
                 Response.text(400, "using-graph-uri and using-named-graph-uri are not supported")
             )
         assert text is not None
-        return self.app.pool.update(UpdateJob(text))
+        return self.app.pool.update(UpdateJob(text, base_iri=self._base_iri()))
 
     def _store(self, method: str, params: dict[str, list[str]]) -> Response:
         if method != "GET" and method != "HEAD" and not self.app.allow_update:
@@ -572,7 +646,10 @@ class Handler(BaseHTTPRequestHandler):
                 Response.text(400, "give exactly one of ?graph=IRI or ?default (Graph Store)")
             )
         job = GraphJob(
-            graph, accept=self.headers.get("Accept"), format=_one(params, "format", False)
+            graph,
+            accept=self.headers.get("Accept"),
+            formats=_formats(params),
+            head=method == "HEAD",
         )
         return self._run(job)
 
@@ -628,6 +705,12 @@ class Handler(BaseHTTPRequestHandler):
         query = tuple((name, value) for name, values in params.items() for value in values)
         job_method = "GET" if method == "HEAD" else method
         return self._run(FhirJob(version, job_method, below, query, body))
+
+
+def _formats(params: dict[str, list[str]]) -> tuple[str, ...]:
+    """The values of the format parameters (:data:`FORMAT_PARAMETERS`), in order: the first
+    that names a format the answer can be written in is used, the others are ignored."""
+    return tuple(value for name in FORMAT_PARAMETERS for value in params.get(name, ()))
 
 
 def _fhir_acceptable(accept: str) -> bool:

@@ -3,7 +3,10 @@
 The formats are pyoxigraph's own (:class:`pyoxigraph.QueryResultsFormat` for SELECT and ASK,
 :class:`pyoxigraph.RdfFormat` for CONSTRUCT, DESCRIBE and Graph Store reads), so every answer is
 written by Oxigraph and is standard. A client picks one with the ``Accept`` header (q-values
-honoured) or, for links typed into a browser, with a ``format=`` URL parameter.
+honoured) or with a ``format=`` parameter (also spelled ``output=`` or ``results=``, as clients
+such as SPARQLWrapper send them): the first value that names an offer, by short name, alias or
+media type, wins; values that name none are ignored and ``Accept`` decides, as the common
+servers do.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ __all__ = [
     "Offer",
     "choose",
     "content_type",
+    "names",
+    "offer_named",
     "parse_accept",
 ]
 
@@ -48,10 +53,34 @@ GRAPH_FORMATS: tuple[Offer, ...] = (
     Offer("application/n-triples", "ntriples", ox.RdfFormat.N_TRIPLES),
     Offer("application/ld+json", "jsonld", ox.RdfFormat.JSON_LD),
     Offer("application/rdf+xml", "rdfxml", ox.RdfFormat.RDF_XML),
+    Offer("application/n-quads", "nquads", ox.RdfFormat.N_QUADS),
+    Offer("application/trig", "trig", ox.RdfFormat.TRIG),
+    Offer("text/n3", "n3", ox.RdfFormat.TURTLE),
+    Offer("application/x-turtle", "turtle", ox.RdfFormat.TURTLE),
+    Offer("text/plain", "ntriples", ox.RdfFormat.N_TRIPLES),
 )
 
-#: Other names accepted by ``format=``.
-_ALIASES = {"ttl": "turtle", "nt": "ntriples", "json-ld": "jsonld", "rdf": "rdfxml"}
+#: Other names of the offers (lower-case), for ``format=`` and its spellings. ``json`` and
+#: ``xml`` name JSON-LD and RDF/XML for a graph, the SPARQL results formats for a table.
+_ALIASES = {
+    "ttl": "turtle",
+    "nt": "ntriples",
+    "n-triples": "ntriples",
+    "json-ld": "jsonld",
+    "rdf": "rdfxml",
+    "rdf+xml": "rdfxml",
+    "rdf/xml": "rdfxml",
+    "nq": "nquads",
+    "n-quads": "nquads",
+    "text/rdf+n3": "n3",
+    "srj": "json",
+    "srx": "xml",
+    "sparql-results+json": "json",
+    "sparql-results+xml": "xml",
+    "text/xml": "xml",
+}
+#: Names that mean one thing for a table and another for a graph.
+_GRAPH_ALIASES = {"json": "jsonld", "xml": "rdfxml", "application/json": "jsonld"}
 
 
 def parse_accept(header: str | None) -> list[tuple[str, float]]:
@@ -100,15 +129,31 @@ def _quality(media_type: str, ranges: list[tuple[str, float]]) -> float:
     return best[1] if best is not None else 0.0
 
 
+def offer_named(offers: Sequence[Offer], value: str) -> Offer | None:
+    """The offer a ``format=`` value names (short name, alias or media type, parameters and
+    case ignored), ``None`` if it names none of ``offers``."""
+    wanted = value.split(";")[0].strip().lower()
+    if offers is GRAPH_FORMATS:
+        wanted = _GRAPH_ALIASES.get(wanted, wanted)
+    wanted = _ALIASES.get(wanted, wanted)
+    for offer in offers:
+        if wanted in (offer.name, offer.media_type):
+            return offer
+    return None
+
+
 def choose(
-    offers: Sequence[Offer], accept: str | None, format_name: str | None = None
+    offers: Sequence[Offer], accept: str | None, format_names: Sequence[str] = ()
 ) -> Offer | None:
-    """The offer a client gets: the one named by ``format_name`` if given (``None`` when it
-    names none of ``offers``), else the acceptable offer with the highest q-value, the server's
+    """The offer a client gets: the first of ``format_names`` that names one of ``offers``
+    (:func:`offer_named`), else the acceptable offer with the highest q-value, the server's
     order breaking ties; ``None`` when nothing acceptable is offered (answer 406)."""
-    if format_name:
-        wanted = _ALIASES.get(format_name.lower(), format_name.lower())
-        return next((offer for offer in offers if offer.name == wanted), None)
+    if isinstance(format_names, str):
+        format_names = (format_names,)
+    for value in format_names:
+        named = offer_named(offers, value)
+        if named is not None:
+            return named
     ranges = parse_accept(accept)
     best: Offer | None = None
     best_q = 0.0

@@ -13,6 +13,7 @@ the worker, so that the check too is bound by the server's timeout.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import io
 import json
@@ -22,10 +23,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyoxigraph as ox
-import rdflib.plugins.sparql.parser  # noqa: F401 - built once, in the process that forks workers
+
+# built once, in the process that forks workers (the parser for check_safe, the algebra for
+# may_read)
+import rdflib.plugins.sparql.algebra
+import rdflib.plugins.sparql.parser  # noqa: F401
 
 from ontomap.crosswalk import CrosswalkReader
 from ontomap.errors import OntomapError, StoreError
+from ontomap.graph import CROSSWALK_GRAPH, META_GRAPH
 from ontomap.lookup import (
     DEFAULT_LIMIT,
     CodeNotFoundError,
@@ -47,6 +53,7 @@ from ontomap.store import Store
 from ontomap.terminology import default_registry
 
 __all__ = [
+    "BOOKKEEPING_GRAPHS",
     "MAX_ROWS_HEADER",
     "TRUNCATED_HEADER",
     "Executor",
@@ -96,9 +103,13 @@ class Response:
 class QueryJob:
     """A SPARQL query from the SPARQL 1.1 Protocol.
 
-    ``accept`` is the client's ``Accept`` header and ``format`` a ``format=`` parameter;
-    ``default_graphs`` and ``named_graphs`` are the protocol's ``default-graph-uri`` and
-    ``named-graph-uri`` (none given: the default graph is the union of all graphs).
+    ``accept`` is the client's ``Accept`` header and ``formats`` the values of its ``format=``,
+    ``output=`` and ``results=`` parameters, in order (``format``: one more, read first);
+    ``default_graphs`` and ``named_graphs``
+    are the protocol's ``default-graph-uri`` and ``named-graph-uri`` (none given: the default
+    graph is the union of the store's graphs but the bookkeeping ones, see
+    :data:`BOOKKEEPING_GRAPHS`); relative IRIs in the query are resolved against ``base_iri``
+    (the endpoint's URL).
     """
 
     text: str
@@ -106,6 +117,8 @@ class QueryJob:
     format: str | None = None
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
+    formats: tuple[str, ...] = ()
+    base_iri: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +154,16 @@ class GraphJob:
 
     graph: str | None
     accept: str | None = None
-    format: str | None = None
+    formats: tuple[str, ...] = ()
+    #: A ``HEAD``: check the graph and the format, write nothing (the length is left out).
+    head: bool = False
+
+    def answer_key(self) -> tuple[object, ...] | None:
+        """What the answer depends on besides the generation: the graph and the format
+        chosen (``None`` when no format is acceptable). Only graphs of the store answer 200,
+        so the keys are bounded by the store's graphs."""
+        offer = choose(GRAPH_FORMATS, self.accept, self.formats)
+        return None if offer is None else ("graph", self.graph, offer.name, offer.media_type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,12 +189,19 @@ class FhirJob:
 
 @dataclass(frozen=True, slots=True)
 class UpdateJob:
-    """A SPARQL 1.1 Update (run only by the writer process)."""
+    """A SPARQL 1.1 Update (run only by the writer process); relative IRIs in it are resolved
+    against ``base_iri``."""
 
     text: str
+    base_iri: str | None = None
 
 
 Job = QueryJob | LookupJob | GraphJob | FhirJob | UpdateJob
+
+#: The graphs left out of the default graph a query sees (and of ``/store?default``): the
+#: bookkeeping (each model's source file, format and base IRI) and the materialised crosswalk
+#: (records of ontomap's own lookups). They stay readable with ``GRAPH`` patterns.
+BOOKKEEPING_GRAPHS = frozenset({META_GRAPH.value, CROSSWALK_GRAPH.value})
 
 #: The media type of FHIR answers.
 FHIR_JSON = "application/fhir+json; charset=utf-8"
@@ -242,6 +271,114 @@ def _graph_name(value: str) -> ox.NamedNode:
         raise OntomapError(f"{value!r} is not an IRI") from None
 
 
+class _ServedDataset:
+    """The default graph served for one generation (every graph but the bookkeeping ones, and
+    the store's own default graph) and the predicates and ``rdf:type`` classes that the
+    bookkeeping graphs use."""
+
+    def __init__(self, store: ox.Store) -> None:
+        self.default_graph: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = [
+            ox.DefaultGraph(),
+            *(g for g in store.named_graphs() if g.value not in BOOKKEEPING_GRAPHS),
+        ]
+        self.predicates: set[str] = set()
+        self.classes: set[str] = set()
+        for graph in sorted(BOOKKEEPING_GRAPHS):
+            name = ox.NamedNode(graph)
+            for row in store.query(  # type: ignore[union-attr]
+                "SELECT DISTINCT ?g ?p { GRAPH ?g { ?s ?p ?o } }",
+                substitutions={ox.Variable("g"): name},
+            ):
+                self.predicates.add(row["p"].value)  # type: ignore[index,union-attr]
+            for row in store.query(  # type: ignore[union-attr]
+                f"SELECT DISTINCT ?g ?c {{ GRAPH ?g {{ ?s <{_RDF_TYPE}> ?c }} }}",
+                substitutions={ox.Variable("g"): name},
+            ):
+                self.classes.add(row["c"].value)  # type: ignore[index,union-attr]
+
+
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+#: A dataset description for warming the query reader up.
+_NO_BOOKKEEPING = _ServedDataset(ox.Store())
+
+
+def _leaves(node: Any) -> Iterator[Any]:
+    """The terms below a parsed path (IRIs, variables, nested paths' parts)."""
+    values = node.values() if isinstance(node, dict) else node
+    for value in values:
+        if isinstance(value, dict | list | tuple):
+            yield from _leaves(value)
+        elif not isinstance(value, str) or hasattr(value, "n3"):
+            yield value
+
+
+def may_read(text: str, prefixes: dict[str, str], served: _ServedDataset) -> bool:
+    """Whether a pattern of the query ``text`` outside ``GRAPH`` could match a triple of the
+    bookkeeping graphs: a variable predicate, a negated property set, a predicate those graphs
+    use (``rdf:type`` only with one of their classes or a variable class), or a ``DESCRIBE``.
+    When it could not, the union of all graphs gives the same answers as the served default
+    graph, faster (Oxigraph evaluates a list of default graphs one graph at a time). A text
+    that cannot be read here counts as reading them."""
+    from rdflib.paths import NegatedPath, Path
+    from rdflib.plugins.sparql.algebra import translateQuery
+    from rdflib.plugins.sparql.parser import parseQuery
+    from rdflib.plugins.sparql.parserutils import CompValue
+    from rdflib.term import URIRef, Variable
+
+    def path_reads(path: Any) -> bool:
+        if isinstance(path, NegatedPath):
+            return True
+        if isinstance(path, URIRef):
+            return str(path) in served.predicates
+        if isinstance(path, Path):  # sequence, alternative, inverse, ?, *, +
+            parts = getattr(path, "args", None) or [
+                getattr(path, "path", None) or getattr(path, "arg", None)
+            ]
+            return any(path_reads(part) for part in parts)
+        if isinstance(path, CompValue):  # a path as parsed (inside EXISTS)
+            if path.name == "PathNegatedPropertySet":
+                return True
+            return any(path_reads(part) for part in _leaves(path))
+        return True
+
+    def pattern_reads(triple: tuple[Any, Any, Any]) -> bool:
+        _subject, predicate, obj = triple
+        if isinstance(predicate, Variable):
+            return True
+        if isinstance(predicate, URIRef):
+            if str(predicate) == _RDF_TYPE and isinstance(obj, URIRef):
+                return str(obj) in served.classes
+            return str(predicate) in served.predicates
+        return path_reads(predicate)
+
+    def reads(node: Any) -> bool:
+        if isinstance(node, CompValue):
+            if node.name == "Graph":
+                return False  # a named graph, not the default graph
+            if node.name == "DescribeQuery":
+                return True
+            if node.name == "BGP":
+                return any(pattern_reads(t) for t in node.get("triples") or ())
+            if node.name == "GraphGraphPattern":
+                return False
+            if node.name == "TriplesBlock":  # as parsed (inside EXISTS): s p o s p o ...
+                return any(
+                    pattern_reads(tuple(terms[i : i + 3]))  # type: ignore[arg-type]
+                    for terms in node.get("triples") or ()
+                    for i in range(0, len(terms) - 2, 3)
+                )
+            return any(reads(value) for value in node.values())
+        if isinstance(node, list | tuple):
+            return any(reads(value) for value in node)
+        return False
+
+    try:
+        query = translateQuery(parseQuery(text), initNs=prefixes)
+        return reads(query.algebra)
+    except Exception:  # unreadable here: the exact, slower dataset
+        return True
+
+
 class Executor:
     """Answers jobs against one open store (read-only in readers, writable in the writer)."""
 
@@ -254,8 +391,14 @@ class Executor:
         self.crosswalk = CrosswalkReader(store)
         #: The FHIR terminology service of the store's generation (made on the first FHIR job).
         self._fhir: Any = None
+        #: The served dataset of the store's generation (read when a reader opens it).
+        self._served: _ServedDataset | None = None
+        #: Whether a checked query may read the bookkeeping graphs, by digest.
+        self._reads_bookkeeping: OrderedDict[bytes, bool] = OrderedDict()
         if store.read_only:
             check_safe("ASK {}")  # load rdflib's parser now, not on the first query
+            may_read("ASK { ?s ?p ?o }", self.prefixes, _NO_BOOKKEEPING)  # and its algebra
+            self._served = _ServedDataset(store.oxigraph)  # with the store, as it is opened
 
     def check(self, text: str) -> Response | None:
         """The refusal of a query that fails :func:`~ontomap.query.safety.check_safe` (400,
@@ -265,6 +408,10 @@ class Executor:
         if digest in self._checked:
             self._checked.move_to_end(digest)
             return None
+        # No garbage collection while the parser's thread runs: a pyoxigraph object left in a
+        # reference cycle must be freed on the thread that made it, this one.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             check_safe(text)
         except UpdateRefusedError:
@@ -275,6 +422,9 @@ class Executor:
             )
         except QueryRefusedError as exc:
             return Response.text(400, f"query refused: {exc}")
+        finally:
+            if collecting:
+                gc.enable()
         self._checked[digest] = None
         if len(self._checked) > CHECKED_QUERIES:
             self._checked.popitem(last=False)
@@ -303,16 +453,39 @@ class Executor:
             headers.append((TRUNCATED_HEADER, "true"))
         return tuple(headers)
 
+    @property
+    def served(self) -> _ServedDataset:
+        """The graphs of the served default graph and what the bookkeeping graphs hold."""
+        if self._served is None:
+            self._served = _ServedDataset(self.store.oxigraph)
+        return self._served
+
+    def reads_bookkeeping(self, text: str) -> bool:
+        """Whether the (checked) query ``text`` may match a triple of the bookkeeping graphs
+        through its default graph (:func:`may_read`); remembered by digest."""
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+        known = self._reads_bookkeeping.get(digest)
+        if known is None:
+            known = may_read(text, self.prefixes, self.served)
+            self._reads_bookkeeping[digest] = known
+            if len(self._reads_bookkeeping) > CHECKED_QUERIES:
+                self._reads_bookkeeping.popitem(last=False)
+        return known
+
     def query(self, job: QueryJob) -> Response:
         refused = self.check(job.text)
         if refused is not None:
             return refused
-        options: dict[str, Any] = {"prefixes": self.prefixes}
+        options: dict[str, Any] = {"prefixes": self.prefixes, "base_iri": job.base_iri}
         try:
             if job.default_graphs or job.named_graphs:
                 options["default_graph"] = [_graph_name(g) for g in job.default_graphs]
                 options["named_graphs"] = [_graph_name(g) for g in job.named_graphs]
+            elif self.reads_bookkeeping(job.text):
+                options["default_graph"] = self.served.default_graph
             else:
+                # the same answers as the list of graphs above, found through the union's
+                # indexes: no pattern of the query can match a bookkeeping triple
                 options["use_default_graph_as_union"] = True
         except OntomapError as exc:
             return Response.text(400, f"bad graph URI: {exc}")
@@ -323,10 +496,12 @@ class Executor:
         except (RuntimeError, ValueError) as exc:
             return Response.text(400, f"the query cannot run: {exc}")
         offers = GRAPH_FORMATS if isinstance(result, ox.QueryTriples) else RESULT_FORMATS
-        offer = choose(offers, job.accept, job.format)
+        offer = choose(
+            offers, job.accept, (job.format, *job.formats) if job.format else job.formats
+        )
         if offer is None:
             kind = "graph" if offers is GRAPH_FORMATS else "SELECT/ASK"
-            wanted = f"format={job.format}" if job.format else f"Accept: {job.accept}"
+            wanted = f"Accept: {job.accept}"
             return Response.text(
                 406, f"cannot write a {kind} answer as {wanted}; available: {names(offers)}"
             )
@@ -393,20 +568,15 @@ class Executor:
     # -------------------------------------------------------------- Graph Store Protocol
 
     def graph(self, job: GraphJob) -> Response:
-        offer = choose(GRAPH_FORMATS, job.accept, job.format)
+        offer = choose(GRAPH_FORMATS, job.accept, job.formats)
         if offer is None:
-            wanted = f"format={job.format}" if job.format else f"Accept: {job.accept}"
             return Response.text(
-                406, f"cannot write a graph as {wanted}; available: {names(GRAPH_FORMATS)}"
+                406,
+                f"cannot write a graph as Accept: {job.accept}; available: {names(GRAPH_FORMATS)}",
             )
         store = self.store.oxigraph
         if job.graph is None:
-            triples: Iterator[ox.Triple] = iter(
-                store.query(  # type: ignore[arg-type]
-                    "CONSTRUCT { ?s ?p ?o } WHERE { SELECT DISTINCT ?s ?p ?o { ?s ?p ?o } }",
-                    use_default_graph_as_union=True,
-                )
-            )
+            graphs = self.served.default_graph
         else:
             try:
                 name = _graph_name(job.graph)
@@ -414,13 +584,23 @@ class Executor:
                 return Response.text(400, f"bad graph IRI: {exc}")
             if not store.contains_named_graph(name):
                 return Response.text(404, f"no graph <{job.graph}> in this store")
-            triples = (
-                ox.Triple(q.subject, q.predicate, q.object)
-                for q in store.quads_for_pattern(None, None, None, name)
-            )
+            graphs = [name]
+        if job.head:
+            return Response(200, content_type(offer), b"", (("Vary", "Accept"),))
+        # Each graph written by Oxigraph as N-Triples, the lines of all of them kept once (the
+        # default graph is a set of triples): far faster than a SELECT DISTINCT over the union.
         buffer = io.BytesIO()
-        ox.serialize(triples, buffer, offer.format, prefixes=self.prefixes)  # type: ignore[arg-type]
-        return Response(200, content_type(offer), buffer.getvalue(), (("Vary", "Accept"),))
+        for graph in graphs:
+            store.dump(buffer, format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
+        data = buffer.getvalue()
+        if len(graphs) > 1:
+            data = b"".join(dict.fromkeys(data.splitlines(keepends=True)))
+        if offer.format != ox.RdfFormat.N_TRIPLES:
+            triples = ox.parse(data, format=ox.RdfFormat.N_TRIPLES)
+            out = io.BytesIO()
+            ox.serialize(triples, out, offer.format, prefixes=self.prefixes)  # type: ignore[arg-type]
+            data = out.getvalue()
+        return Response(200, content_type(offer), data, (("Vary", "Accept"),))
 
     # -------------------------------------------------------------- updates
 
@@ -430,7 +610,7 @@ class Executor:
         except QueryRefusedError as exc:
             return Response.text(400, f"update refused: {exc}")
         try:
-            self.store.oxigraph.update(job.text, prefixes=self.prefixes)
+            self.store.oxigraph.update(job.text, prefixes=self.prefixes, base_iri=job.base_iri)
         except SyntaxError as exc:
             return Response.text(400, f"SPARQL Update syntax error: {exc}")
         except (RuntimeError, ValueError) as exc:
