@@ -643,6 +643,8 @@ def test_sigterm_stops_the_server_and_its_workers(examples_store: Path, logs: Pa
 
 def test_ctrl_c_stops_the_server(examples_store: Path, logs: Path) -> None:
     server = start_ontomap(examples_store, "--workers", "1", log_dir=logs)
+    # once a worker has answered: the server is serving, not starting
+    assert request(server.url + "lookup?code=RID5791").status == 200
     server.process.send_signal(signal.SIGINT)
     assert server.process.wait(15) == 0
     assert "Traceback" not in server.log()

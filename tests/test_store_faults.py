@@ -109,7 +109,11 @@ def test_ctrl_c_keeps_the_store_as_it_was(corpus: Corpus, tmp_path: Path) -> Non
     store = tmp_path / "kg"
     shutil.copytree(corpus.pristine, store)
     process = _build(corpus.files, store)
-    time.sleep(corpus.rebuild_seconds / 3)
+    # as soon as the build writes its new generation (a .part folder): it is mid-write
+    deadline = time.monotonic() + 60
+    while not any(p.name.endswith(".part") for p in (store / GENERATIONS).iterdir()):
+        assert process.poll() is None and time.monotonic() < deadline, "the build never wrote"
+        time.sleep(0.002)
     process.send_signal(signal.SIGINT)
     _out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err

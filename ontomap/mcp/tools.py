@@ -729,15 +729,19 @@ class Tools:
 
             models = models_from_triples(_model_triples(store, oifm_id))
         else:
-            from ontomap.graph import model_graph_iri
+            from ontomap.graph import CODES_GRAPH, model_graph_iri
             from ontomap.query import run_query
 
-            graph = model_graph_iri(oifm_id).value
+            # As _model_triples reads a store: the model's graph, and the codes graph's facts
+            # of the concepts it links to and of their schemes (every pattern in a named
+            # graph, so an endpoint answers it from its indexes).
+            graph, codes = model_graph_iri(oifm_id).value, CODES_GRAPH.value
             result = run_query(
                 target,
                 f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} UNION "
-                f"{{ GRAPH <{graph}> {{ ?e ?link ?s }} ?s a skos:Concept ; ?p ?o }} UNION "
-                f"{{ GRAPH <{graph}> {{ ?e ?link ?c }} ?c skos:inScheme ?s . ?s ?p ?o }} }}",
+                f"{{ GRAPH <{graph}> {{ ?e ?link ?s }} GRAPH <{codes}> {{ ?s ?p ?o }} }} UNION "
+                f"{{ GRAPH <{graph}> {{ ?e ?link ?c }} "
+                f"GRAPH <{codes}> {{ ?c skos:inScheme ?s . ?s ?p ?o }} }} }}",
             )
             models = result.graph.models()  # type: ignore[union-attr]
         found = [m for m in models if m.oifm_id == oifm_id]
