@@ -158,6 +158,12 @@ def _first_line(process: subprocess.Popen[bytes], timeout: float) -> str:
     return line.decode()
 
 
+def default_sigint() -> None:
+    """In a child before it starts: SIGINT as a terminal delivers it (a signal ignored by the
+    test process would otherwise stay ignored in every child)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_ontomap(
     store: Path, *args: str, log_dir: Path, env: dict[str, str] | None = None
 ) -> Served:
@@ -170,6 +176,7 @@ def start_ontomap(
             stderr=err,
             env=env or ENV,
             cwd=ROOT,
+            preexec_fn=default_sigint,  # Ctrl-C works whatever the suite's process ignores
         )
     line = _first_line(process, 60)
     if "http://" not in line:
