@@ -18,13 +18,13 @@ from ontomap.cli.options import (
     endpoint_option,
     open_target,
     store_option,
+    system_key,
     table_blocks,
     terminal_width,
     timeout_option,
     verbosity_options,
 )
 from ontomap.crosswalk import DOMINANT_SHARE, OUTLIER_SHARE, TEMPLATE_MIN_FINDINGS, CodeUse
-from ontomap.errors import UnknownCodeSystemError
 from ontomap.lookup import (
     DEFAULT_LIMIT,
     CodeLookupError,
@@ -65,15 +65,6 @@ CSV_COLUMNS = (
     "justification",
     "contexts",
 )
-
-
-def _system(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return default_registry().get(value).key
-    except UnknownCodeSystemError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 def _columns(
@@ -409,7 +400,7 @@ def render_csv(result: LookupResult) -> str:
 @click.option(
     "--to",
     metavar="SYSTEM",
-    callback=_system,
+    callback=system_key,
     help=f"Only matches in this code system ({', '.join(default_registry().keys)}; aliases "
     "such as SNOMEDCT work too).",
 )

@@ -33,6 +33,7 @@ from ontomap.cli.options import (
     open_target,
     plural,
     progress_enabled,
+    system_key,
     timeout_option,
     verbosity_options,
 )
@@ -47,7 +48,7 @@ from ontomap.crosswalk import (
     build_crosswalk,
     entities_of_model,
 )
-from ontomap.errors import OntomapError, UnknownCodeSystemError
+from ontomap.errors import OntomapError
 from ontomap.graph import check_base_iri
 from ontomap.mappings import (
     DEFAULT_LICENSE,
@@ -66,15 +67,6 @@ from ontomap.mappings import (
 from ontomap.progress import Activity
 from ontomap.readers import ModelStream, ReadReport
 from ontomap.terminology import default_registry
-
-
-def _system(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return default_registry().get(value).key
-    except UnknownCodeSystemError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 def _date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -185,7 +177,7 @@ def _describe(mapping_set: MappingSet) -> str:
     "--from",
     "source",
     metavar="SYSTEM",
-    callback=_system,
+    callback=system_key,
     help=f"Source code system ({', '.join(default_registry().keys)}; aliases such as "
     "SNOMEDCT work too). Default: every system.",
 )
@@ -193,7 +185,7 @@ def _describe(mapping_set: MappingSet) -> str:
     "--to",
     "target",
     metavar="SYSTEM",
-    callback=_system,
+    callback=system_key,
     help="Target code system. Default: every system. With neither --from nor --to, each pair "
     "of systems appears once, from the system listed first above.",
 )

@@ -398,3 +398,17 @@ def _records(
         )
         blocks.append(lines)
     return blocks
+
+
+def system_key(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """Click callback of a code-system option: the registry key of ``value`` (a name, alias or
+    prefix), or a usage error naming the known systems."""
+    if value is None:
+        return None
+    from ontomap.errors import UnknownCodeSystemError
+    from ontomap.terminology import default_registry
+
+    try:
+        return default_registry().get(value).key
+    except UnknownCodeSystemError as exc:
+        raise click.BadParameter(str(exc)) from None

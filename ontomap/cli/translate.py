@@ -14,22 +14,13 @@ from ontomap.cli.options import (
     endpoint_option,
     open_target,
     store_option,
+    system_key,
     terminal_width,
     timeout_option,
     verbosity_options,
 )
-from ontomap.errors import UnknownCodeSystemError
 from ontomap.lookup import CodeLookupError, parse_code
 from ontomap.terminology import default_registry
-
-
-def _system(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return default_registry().get(value).key
-    except UnknownCodeSystemError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 def _part(match: dict[str, Any], name: str) -> Any:
@@ -82,7 +73,7 @@ def render_table(answer: dict[str, Any], version: str, width: int | None = None)
 @click.option(
     "--to",
     metavar="SYSTEM",
-    callback=_system,
+    callback=system_key,
     help=f"The code system to translate to ({', '.join(default_registry().keys)}); "
     "default: every other system.",
 )
