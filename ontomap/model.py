@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import TypeAlias
 
 from ontomap.errors import InvalidIdentifierError, ModelValidationError
-from ontomap.terminology import CodeSystem, default_registry
+from ontomap.terminology import CodeSystem, Registry, default_registry
 
 OIFM_ID_PATTERN = r"OIFM_[A-Z]{3,4}_[0-9]{6}"
 OIFMA_ID_PATTERN = r"OIFMA_[A-Z]{3,4}_[0-9]{6}"
@@ -34,7 +34,10 @@ class IndexCode:
     """A code in a terminology that an author attached to a finding, attribute or value.
 
     ``system`` is the registry key (``RADLEX``, ``SNOMED``, ...): spellings such as
-    ``SNOMEDCT`` are folded into their key by :meth:`of`.
+    ``SNOMEDCT`` are folded into their key by :meth:`of`. :attr:`curie` and :attr:`iri` name the
+    code with the registry in use (:func:`ontomap.terminology.default_registry`, which
+    :func:`ontomap.terminology.use_registry` replaces); :meth:`Registry.iri
+    <ontomap.terminology.Registry.iri>` names it with any other.
     """
 
     system: str
@@ -42,12 +45,15 @@ class IndexCode:
     display: str | None = None
 
     @classmethod
-    def of(cls, system: str, code: str, display: str | None = None) -> IndexCode:
-        """An index code with ``system`` normalised through the code-system registry.
+    def of(
+        cls, system: str, code: str, display: str | None = None, registry: Registry | None = None
+    ) -> IndexCode:
+        """An index code with ``system`` normalised through ``registry`` (the one in use by
+        default).
 
         Equal codes are interned: a corpus repeats the same few thousand codes many times.
         """
-        return _interned_code(system, code, display)
+        return _interned_code(registry or default_registry(), system, code, display)
 
     @property
     def code_system(self) -> CodeSystem:
@@ -66,8 +72,8 @@ class IndexCode:
 
 
 @lru_cache(maxsize=1 << 16)
-def _interned_code(system: str, code: str, display: str | None) -> IndexCode:
-    key = default_registry().resolve(system).key
+def _interned_code(registry: Registry, system: str, code: str, display: str | None) -> IndexCode:
+    key = registry.resolve(system).key
     display = display.strip() if display else None
     return IndexCode(key, code.strip(), display or None)
 

@@ -4,6 +4,10 @@ The registry is data (``ontologies/terminologies.toml``, plus the user's own fil
 :func:`user_registry_path`); this module reads it and answers questions about systems and
 codes. Unknown systems are not an error here: they get a generic
 namespace so that no index code is ever dropped.
+
+A :class:`Registry` is a plain value: :meth:`Registry.load` reads one from any files, and
+:func:`use_registry` makes one the registry in use (what :func:`default_registry` returns, and so
+what :attr:`ontomap.model.IndexCode.iri` names codes with) for a block of code.
 """
 
 from __future__ import annotations
@@ -11,13 +15,22 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
-from urllib.parse import quote
+from typing import TYPE_CHECKING
+from urllib.parse import quote, unquote
 
 from ontomap.errors import RegistryError, UnknownCodeSystemError
 from ontomap.resources import ontologies_dir
+
+if TYPE_CHECKING:
+    from curies import Converter
+
+    from ontomap.model import IndexCode
 
 #: Namespace under which codes of systems without an RDF namespace of their own are named.
 GENERIC_CODE_NAMESPACE = "https://w3id.org/ontomap/code/"
@@ -65,25 +78,67 @@ def _normal(name: str) -> str:
     return re.sub(r"[\s_-]+", "", name.strip()).upper()
 
 
+#: A name usable as a CURIE prefix (what :mod:`curies` and SPARQL's PN_PREFIX accept, simplified).
+_PREFIX_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+#: How many distinct spellings a registry remembers it resolved (a least-recently-used bound, so
+#: that a corpus full of unknown system names does not grow memory without end).
+RESOLVE_CACHE_SIZE = 4096
+
+
 class Registry:
-    """All known code systems, looked up by key or alias (case- and separator-insensitive)."""
+    """Code systems, looked up by key, alias or FHIR system URI (case- and separator-insensitive).
 
-    __slots__ = ("_index", "_resolved", "systems")
+    A registry is a value that callers pass around or install with :func:`use_registry`;
+    :meth:`load` reads one from registry files, :func:`default_registry` is the one in use.
+    """
 
-    def __init__(self, systems: tuple[CodeSystem, ...]) -> None:
-        self.systems = systems
+    __slots__ = (
+        "__weakref__",
+        "_by_prefix",
+        "_converter",
+        "_index",
+        "_namespaces",
+        "_resolve",
+        "systems",
+    )
+
+    def __init__(self, systems: Iterable[CodeSystem]) -> None:
+        self.systems: tuple[CodeSystem, ...] = tuple(systems)
         self._index: dict[str, CodeSystem] = {}
-        for system in systems:
-            for name in (system.key, system.prefix, *system.aliases):
+        self._by_prefix: dict[str, CodeSystem] = {}
+        for system in self.systems:
+            names = (system.key, system.prefix, *system.aliases)
+            if system.fhir_system:
+                names = (*names, system.fhir_system, system.fhir_system.rstrip("/"))
+            for name in names:
                 self._index[_normal(name)] = system
-        self._resolved: dict[str, CodeSystem] = {}
+            self._by_prefix.setdefault(system.prefix.lower(), system)
+        self._namespaces = sorted(
+            {system.namespace: system for system in reversed(self.systems)}.items(),
+            key=lambda pair: len(pair[0]),
+            reverse=True,
+        )
+        self._converter: Converter | None = None
+        self._resolve = lru_cache(maxsize=RESOLVE_CACHE_SIZE)(self._resolve_uncached)
+
+    @classmethod
+    def load(cls, *paths: Path | str) -> Registry:
+        """The systems of registry files read in order; a later system replaces an earlier one
+        of the same key. Raises :class:`RegistryError` naming the file (and line) it cannot read."""
+        systems: dict[str, CodeSystem] = {}
+        for path in paths:
+            systems.update(_systems(Path(path)))
+        return cls(systems.values())
+
+    def __repr__(self) -> str:
+        return f"<Registry {', '.join(self.keys)}>"
 
     @property
     def keys(self) -> tuple[str, ...]:
         return tuple(s.key for s in self.systems)
 
     def find(self, name: str) -> CodeSystem | None:
-        """The known system called ``name`` (key or alias), or ``None``."""
+        """The known system called ``name`` (key, alias or FHIR system URI), or ``None``."""
         return self._index.get(_normal(name))
 
     def get(self, name: str) -> CodeSystem:
@@ -95,21 +150,99 @@ class Registry:
 
     def resolve(self, name: str) -> CodeSystem:
         """The system called ``name``; an unknown name gets a generic system (never dropped)."""
-        system = self._resolved.get(name)
-        if system is None:
-            system = self.find(name) or _generic_system(name)
-            self._resolved[name] = system
-        return system
+        return self._resolve(name)
+
+    def _resolve_uncached(self, name: str) -> CodeSystem:
+        return self.find(name) or _generic_system(name)
 
     def by_prefix(self, prefix: str) -> CodeSystem | None:
         """The known system whose CURIE prefix is ``prefix`` (case-insensitive), or ``None``."""
-        for system in self.systems:
-            if system.prefix == prefix.lower():
-                return system
+        return self._by_prefix.get(prefix.lower())
+
+    # -- CURIEs and IRIs ------------------------------------------------------------------------
+
+    @property
+    def converter(self) -> Converter:
+        """A :class:`curies.Converter` of the known systems: each CURIE prefix with its code
+        namespace; keys and aliases that can be prefixes (``SNOMEDCT``, ``SCT``, ``RID``, in
+        upper and lower case) are prefix synonyms. Built on first use, for code that speaks
+        curies (SSSOM curie maps, other tools' identifiers); :meth:`parse_iri` and
+        :meth:`parse_curie` give the same answers without it (a test holds them to it)."""
+        if self._converter is None:
+            self._converter = _converter(self.systems)
+        return self._converter
+
+    def parse_curie(self, curie: str) -> tuple[CodeSystem, str] | None:
+        """``(system, code)`` of a CURIE of a known system: ``sct:404684003``, and any key or
+        alias as the prefix (``SNOMEDCT:…``, ``RID:…``), case-insensitively."""
+        prefix, colon, code = curie.partition(":")
+        if not colon or not code or not _PREFIX_NAME.fullmatch(prefix):
+            return None
+        system = self._by_prefix.get(prefix.lower()) or self.find(prefix)
+        return None if system is None else (system, code)
+
+    def parse_iri(self, iri: str) -> tuple[CodeSystem, str] | None:
+        """``(system, code)`` of a code IRI: a known system's namespace (the longest that
+        fits), or ontomap's generic one (``…/code/NAME/code``, its system resolved by name).
+
+        Hand-written rather than ``self.converter.parse_uri``: measured on the corpus's 55,700
+        code IRIs, this loop takes 0.04 s against curies' 0.14 s, and it spares the lookup
+        path the 0.1–0.2 s import of curies and pydantic."""
+        for namespace, system in self._namespaces:
+            if iri.startswith(namespace) and len(iri) > len(namespace):
+                return system, unquote(iri[len(namespace) :])
+        if iri.startswith(GENERIC_CODE_NAMESPACE):
+            name, _, code = iri[len(GENERIC_CODE_NAMESPACE) :].partition("/")
+            if name and code:
+                return self.resolve(name), unquote(code)
         return None
 
+    def expand(self, curie: str) -> str | None:
+        """The IRI of a CURIE of a known system (the code percent-encoded as in the graph)."""
+        parsed = self.parse_curie(curie)
+        return None if parsed is None else parsed[0].code_iri(parsed[1])
 
-@cache
+    def compact(self, iri: str) -> str | None:
+        """The CURIE (``radlex:RID5791``) of a code IRI, or ``None`` where no system's is."""
+        parsed = self.parse_iri(iri)
+        return None if parsed is None else parsed[0].curie(parsed[1])
+
+    def iri(self, code: IndexCode) -> str:
+        """The IRI of an index code, named by this registry."""
+        return self.resolve(code.system).code_iri(code.code)
+
+    def curie(self, code: IndexCode) -> str:
+        """The CURIE of an index code, named by this registry."""
+        return self.resolve(code.system).curie(code.code)
+
+
+def _converter(systems: tuple[CodeSystem, ...]) -> Converter:
+    # Imported here: curies (with pydantic) costs 0.1–0.2 s at start-up, which the lookup and
+    # query paths do not pay.
+    import curies
+
+    taken: set[str] = set()
+    namespaces: set[str] = set()
+    records = []
+    for system in systems:
+        if system.prefix in taken or system.namespace in namespaces:
+            continue  # a later file's duplicate: the registry index already chose the first
+        taken.add(system.prefix)
+        namespaces.add(system.namespace)
+        synonyms = []
+        for name in (system.prefix, system.key, *system.aliases):
+            for spelling in (name, name.lower(), name.upper()):
+                if spelling not in taken and _PREFIX_NAME.fullmatch(spelling):
+                    taken.add(spelling)
+                    synonyms.append(spelling)
+        records.append(
+            curies.Record(
+                prefix=system.prefix, uri_prefix=system.namespace, prefix_synonyms=synonyms
+            )
+        )
+    return curies.Converter(records)
+
+
 def _generic_system(name: str) -> CodeSystem:
     key = re.sub(r"[^A-Za-z0-9]+", "_", name.strip()).strip("_").upper() or "UNKNOWN"
     return CodeSystem(
@@ -167,16 +300,38 @@ def _systems(path: Path) -> dict[str, CodeSystem]:
     return systems
 
 
+def shipped_registry_path() -> Path:
+    """The registry file shipped with ontomap (``ontologies/terminologies.toml``)."""
+    return ontologies_dir() / "terminologies.toml"
+
+
 @cache
-def default_registry() -> Registry:
+def standard_registry() -> Registry:
     """The registry shipped in ``ontologies/terminologies.toml``, with the systems of the
     user's registry file (:func:`user_registry_path`) added, or replacing shipped ones of the
-    same key."""
-    systems = _systems(ontologies_dir() / "terminologies.toml")
+    same key. Read once per process."""
     user = user_registry_path()
-    if user is not None:
-        systems.update(_systems(user))
-    return Registry(tuple(systems.values()))
+    return Registry.load(shipped_registry_path(), *([user] if user is not None else []))
+
+
+_CURRENT: ContextVar[Registry | None] = ContextVar("ontomap_registry", default=None)
+
+
+def default_registry() -> Registry:
+    """The registry in use: the one :func:`use_registry` installed in this context, else
+    :func:`standard_registry`."""
+    return _CURRENT.get() or standard_registry()
+
+
+@contextmanager
+def use_registry(registry: Registry) -> Iterator[Registry]:
+    """Name codes with ``registry`` inside the ``with`` block (this thread or task only), e.g.
+    ``with use_registry(Registry.load("mine.toml")): ...``."""
+    token = _CURRENT.set(registry)
+    try:
+        yield registry
+    finally:
+        _CURRENT.reset(token)
 
 
 # Verhoeff tables (dihedral group D5), as used by SNOMED CT identifiers.
