@@ -27,7 +27,7 @@ from ontomap.lookup import lookup
 from ontomap.readers import read_models
 from ontomap.readers.common import Diagnostic
 from ontomap.readers.json_reader import read_json
-from ontomap.readers.markdown_reader import read_markdown
+from ontomap.readers.markdown_reader import read_markdown, read_markdown_record
 from ontomap.store import Store
 from ontomap.validate import (
     RULES,
@@ -894,7 +894,9 @@ def test_json_locator() -> None:
 
 def test_markdown_locator() -> None:
     text = SEED_MD.read_text("utf-8")
-    locator = MarkdownLocator(text)
+    locator, model = read_markdown_record(SEED_MD, text)
+    assert model is not None and not locator.problems
+    assert isinstance(locator, MarkdownLocator)
     lines = text.splitlines()
     assert locator.title == (1, "OIFM_GMTS_005529")
     heading = locator.line(("attributes", 1))

@@ -9,10 +9,10 @@ file nobody asks about costs nothing.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from bisect import bisect_right
 from json import scanner
-from json.decoder import scanstring
 
 Path = tuple[str | int, ...]
 
@@ -32,6 +32,11 @@ class Lines:
 
 
 _WS = re.compile(r"[ \t\n\r]*")
+#: A JSON string (the text was accepted by :func:`json.loads`, so every string is well formed).
+#: Field names are decoded by :func:`json.loads` where they hold an escape. Measured on the
+#: corpus (2,382 files, every position): 0.66 s against 0.59 s with the private
+#: ``json.decoder.scanstring``; positions are found only for files that get a message.
+_STRING = re.compile(r'"([^"\\]*(?:\\.[^"\\]*)*)"', re.DOTALL)
 _NUMBER = scanner.NUMBER_RE
 #: A JSON string, or a bracket outside strings.
 _BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
@@ -102,7 +107,13 @@ class JsonLocator:
                 return i + 1
             while True:
                 key_at = i
-                key, i = scanstring(text, i + 1)
+                match = _STRING.match(text, i)
+                if match is None:
+                    raise ValueError(f"no field name at offset {i}")
+                key = match.group(1)
+                if "\\" in key:  # escapes: let the json module decode them
+                    key = json.loads(match.group())
+                i = match.end()
                 i = ws(text, i).end() + 1  # the ':'
                 member = (*path, key)
                 positions[member] = key_at
@@ -124,7 +135,10 @@ class JsonLocator:
                 i = ws(text, i + 1).end()
                 index += 1
         if char == '"':
-            return scanstring(text, i + 1)[1]
+            match = _STRING.match(text, i)
+            if match is None:
+                raise ValueError(f"unterminated string at offset {i}")
+            return match.end()
         for word in ("true", "false", "null"):
             if text.startswith(word, i):
                 return i + len(word)

@@ -55,8 +55,16 @@ from ontomap.readers.common import (
 from ontomap.readers.json_positions import JsonLocator, Lines, depth_offset, literal_offset
 from ontomap.readers.json_positions import Path as ItemPath
 from ontomap.readers.limits import MAX_JSON_DEPTH, MAX_NUMBER_LENGTH
+from ontomap.readers.located import JsonRecord
 
-__all__ = ["REFERENCE_READING", "json_type", "parse_json", "read_json"]
+__all__ = [
+    "REFERENCE_READING",
+    "json_model",
+    "json_type",
+    "parse_json",
+    "read_json",
+    "read_json_record",
+]
 
 #: The end of every warning about a file the reader accepted as the ``findingmodel`` package
 #: does, by filling something in (``ontomap validate`` reports these as ``structure/…`` rules).
@@ -202,7 +210,24 @@ def _path(link: Any) -> ItemPath:
 
 def read_json(path: Path, text: str) -> tuple[FindingModel, list[Diagnostic]]:
     """Parse one OIFM JSON document; raises :class:`ModelReadError` naming file and line."""
-    data = parse_json(path, text)
+    return json_model(read_json_record(path, text))
+
+
+def read_json_record(path: Path, text: str) -> JsonRecord:
+    """The located record of a JSON file: its value as parsed (:func:`parse_json`), or the
+    error that stopped the parse. Never raises for bad input."""
+    try:
+        return JsonRecord(path, text, parse_json(path, text))
+    except ModelReadError as exc:
+        return JsonRecord(path, text, None, exc)
+
+
+def json_model(record: JsonRecord) -> tuple[FindingModel, list[Diagnostic]]:
+    """The model of a JSON record, and the reader's warnings; raises :class:`ModelReadError`
+    (naming file and line) where the record holds no valid finding model."""
+    if record.error is not None:
+        raise record.error
+    path, text, data = record.path, record.text, record.data
     if not isinstance(data, dict):
         raise ModelReadError(path, "not a finding model: the JSON is not an object", 1)
     if "oifm_id" not in data:
@@ -216,12 +241,11 @@ def read_json(path: Path, text: str) -> tuple[FindingModel, list[Diagnostic]]:
     try:
         model = _model(data, notes)
     except _Located as exc:
-        raise ModelReadError(path, exc.reason, JsonLocator(text).line(exc.at)) from None
+        raise ModelReadError(path, exc.reason, record.line(exc.at)) from None
     warnings = unknown_system_warnings(path, model, text)
     if notes:
-        locator = JsonLocator(text)
         warnings[:0] = [
-            Diagnostic("warning", path, reason, locator.line(at)) for reason, at in notes
+            Diagnostic("warning", path, reason, record.line(at)) for reason, at in notes
         ]
     return model, warnings
 

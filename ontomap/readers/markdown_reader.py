@@ -78,6 +78,7 @@ from ontomap.model import (
 )
 from ontomap.readers.common import Diagnostic, check_text, shown, unknown_system_warnings
 from ontomap.readers.limits import MAX_NUMBER_LENGTH
+from ontomap.readers.located import MarkdownAttributeLines, MarkdownRecord
 from ontomap.terminology import default_registry
 
 _TITLE_FORM = "'# Name—`OIFM_XXX_NNNNNN`'"
@@ -87,7 +88,7 @@ _CODES_FORM = "'SYSTEM code display; SYSTEM code display'"
 # The patterns that end in free text are matched against lines without their trailing white
 # space, not with a trailing ``\s*``: that keeps matching linear in the length of a line.
 
-#: The title line and an attribute heading (shared with the validator's line locator).
+#: The title line and an attribute heading.
 TITLE_RE = re.compile(r"# (?P<name>.*)—`(?P<id>[^`]*)`\s*")
 ATTRIBUTE_RE = re.compile(r"### (?P<name>.*)—`(?P<id>[^`]*)`\s*")
 _HEADING_RE = re.compile(r"#{1,6}(?:\s|$)")
@@ -124,6 +125,7 @@ class _Attr:
         "codes",
         "description",
         "line",
+        "lines",
         "name",
         "numeric",
         "numeric_line",
@@ -145,6 +147,8 @@ class _Attr:
         self.numeric: dict[str, int | float | str | None] = {}
         self.numeric_line = 0
         self.seen_structure = False
+        #: Where its items are written (part of the file's record).
+        self.lines = MarkdownAttributeLines(line, oifma_id)
 
 
 def read_markdown(path: Path, text: str) -> tuple[FindingModel, list[Diagnostic]]:
@@ -153,24 +157,42 @@ def read_markdown(path: Path, text: str) -> tuple[FindingModel, list[Diagnostic]
     The result equals what :func:`~ontomap.readers.json_reader.read_json` gives for the JSON the
     Markdown was rendered from, except for the losses listed in this module's docstring.
     Text that is no text (a control character other than tab and line breaks, U+FFFE, U+FFFF)
-    is an error; every other character is kept, U+0085 and U+2028 among them.
+    is an error; every other character is kept, U+0085 and U+2028 among them. The error is the
+    first problem of the file's record (:func:`read_markdown_record`).
     """
-    check_text(path, text)
-    model = _Parser(path, text).parse()
+    record, model = read_markdown_record(path, text)
+    if model is None:
+        raise record.problems[0]
     return model, unknown_system_warnings(path, model, text)
+
+
+def read_markdown_record(path: Path, text: str) -> tuple[MarkdownRecord, FindingModel | None]:
+    """The located record of a Markdown file, and its model (``None`` where the record has
+    problems). Never raises for bad input: a problem on one line is recorded with its line and
+    reading goes on, so the record locates every item of the file."""
+    parser = _Parser(path, text)
+    return parser.record, parser.parse(text)
 
 
 class _Parser:
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
         self.lines = text.split("\n")
-        if self.lines and self.lines[0].startswith("\ufeff"):
+        if self.lines[0].startswith("\ufeff"):
             self.lines[0] = self.lines[0][1:]
+        self.record = MarkdownRecord(path, self.lines)
 
     def error(self, reason: str, line: int) -> ModelReadError:
         return ModelReadError(self.path, reason, line)
 
-    def parse(self) -> FindingModel:
+    def parse(self, text: str) -> FindingModel | None:
+        """Fill in :attr:`record`; the model, or ``None`` where the record has problems."""
+        record = self.record
+        problems = record.problems
+        try:
+            check_text(self.path, text)
+        except ModelReadError as exc:
+            problems.append(exc)
         lines = self.lines
         count = len(lines)
         index = 0
@@ -192,11 +214,29 @@ class _Parser:
                     "dash '—')"
                 )
             reason = f"not a finding model: no heading of the form {_TITLE_FORM}{hint}"
-            if "OIFM_" not in "\n".join(lines):  # no ID anywhere: some other document
-                raise NotAModelError(self.path, reason, title_line)
-            raise self.error(reason, title_line)
+            if "OIFM_" not in text:  # no ID anywhere: some other document
+                problems.append(NotAModelError(self.path, reason, title_line))
+            else:
+                problems.append(self.error(reason, title_line))
+            # locate the items anyway, from the first line that is a title
+            found = next(
+                (
+                    (at, match)
+                    for at in range(index, count)
+                    if (match := TITLE_RE.fullmatch(lines[at].removesuffix("\r"))) is not None
+                ),
+                None,
+            )
+            if found is None:
+                return None
+            index, title = found
+            title_line = index + 1
         oifm_id = title["id"].strip()
-        self.check_id("OIFM ID", oifm_id, _OIFM_RE, title_line)
+        record.title = (title_line, oifm_id)
+        try:
+            self.check_id("OIFM ID", oifm_id, _OIFM_RE, title_line)
+        except ModelReadError as exc:
+            problems.append(exc)
 
         synonyms: tuple[str, ...] = ()
         tags: tuple[str, ...] = ()
@@ -206,6 +246,7 @@ class _Parser:
         attributes: list[Attribute] = []
         attr_lines: dict[str, int] = {}
         attr: _Attr | None = None
+        header = record.header
         # "header" (before the attributes), "attributes", "footer" (after ---), "contributors"
         section = "header"
 
@@ -214,99 +255,126 @@ class _Parser:
             number = position + 1
             stripped = line.strip()
             head = line[:1]
-
-            if section == "contributors" or section == "footer":
-                if not stripped:
-                    continue
-                if stripped == "**Contributors**":
-                    section = "contributors"
-                    continue
-                if section == "contributors" and head == "-":
-                    contributors.append(self.contributor(line, number))
-                    continue
-                raise self.error(
-                    f"unexpected text after the attributes: {stripped[:60]!r} (expected "
-                    "'**Contributors**' followed by lines '- [Organisation](url) (CODE)' or "
-                    "'- Name (ORG) — [Email](mailto:…)')",
-                    number,
-                )
-
-            if head == "#" and _HEADING_RE.match(line):
-                if line.startswith("### "):
-                    if attr is not None:
-                        attributes.append(self.attribute(attr))
-                    attr = self.attribute_heading(line, number, attr_lines)
-                    section = "attributes"
-                    continue
-                if stripped == "## Attributes":
-                    if attr is not None:
-                        attributes.append(self.attribute(attr))
-                        attr = None
-                    section = "attributes"
-                    continue
-                raise self.error(
-                    f"unexpected heading {stripped[:60]!r}: expected '## Attributes' or an "
-                    f"attribute heading of the form {_ATTRIBUTE_FORM}",
-                    number,
-                )
-            if (stripped == "---" and section == "attributes") or stripped == "**Contributors**":
-                if attr is not None:
-                    attributes.append(self.attribute(attr))
-                    attr = None
-                if stripped == "---":
-                    section = "footer"
-                    continue
-                section = "contributors"
-                # a model without attributes: the rule before the contributors is no description
-                while description and description[-1].strip() in ("", "---"):
-                    description.pop()
-                continue
-
-            if attr is None:
-                # the finding's header, or between '## Attributes' and the first attribute
-                if line.startswith("- **") or _is_code_line(line):
-                    what = "value bullet" if head == "-" else "code line"
+            # a problem on one line is recorded and the next line is read
+            try:
+                if section == "contributors" or section == "footer":
+                    if not stripped:
+                        continue
+                    if stripped == "**Contributors**":
+                        section = "contributors"
+                        continue
+                    if section == "contributors" and head == "-":
+                        record.contributors.append(number)
+                        contributors.append(self.contributor(line, number))
+                        continue
+                    if head == "#" and (match := ATTRIBUTE_RE.fullmatch(line)) is not None:
+                        # out of place, but an attribute heading all the same (its ID is checked)
+                        record.attributes.append(
+                            MarkdownAttributeLines(number, match["id"].strip())
+                        )
                     raise self.error(
-                        f"a {what} outside an attribute: expected it under an attribute heading "
-                        f"of the form {_ATTRIBUTE_FORM}",
+                        f"unexpected text after the attributes: {stripped[:60]!r} (expected "
+                        "'**Contributors**' followed by lines '- [Organisation](url) (CODE)' or "
+                        "'- Name (ORG) — [Email](mailto:…)')",
                         number,
                     )
-                if head == "*":
-                    match = _CODES_RE.fullmatch(line)
-                    if match:
-                        finding_codes.extend(self.codes(match["codes"], number))
+
+                if head == "#" and _HEADING_RE.match(line):
+                    if line.startswith("### "):
+                        if attr is not None:
+                            self.close(attr, attributes)
+                        match = ATTRIBUTE_RE.fullmatch(line)
+                        if match is None:
+                            raise self.error(
+                                f"attribute heading without an ID: {stripped[:60]!r} "
+                                f"(expected {_ATTRIBUTE_FORM})",
+                                number,
+                            )
+                        attr = _Attr(match["id"].strip(), match["name"], number)
+                        record.attributes.append(attr.lines)
+                        section = "attributes"
+                        self.attribute_id(attr, attr_lines)
                         continue
-                    match = _SYNONYMS_RE.fullmatch(line)
-                    if match:
-                        synonyms = _split_list(match["items"].rstrip())
+                    if stripped == "## Attributes":
+                        if attr is not None:
+                            self.close(attr, attributes)
+                            attr = None
+                        section = "attributes"
                         continue
-                    match = _TAGS_RE.fullmatch(line)
-                    if match:
-                        tags = _split_list(match["items"].rstrip())
+                    raise self.error(
+                        f"unexpected heading {stripped[:60]!r}: expected '## Attributes' or an "
+                        f"attribute heading of the form {_ATTRIBUTE_FORM}",
+                        number,
+                    )
+                if (
+                    stripped == "---" and section == "attributes"
+                ) or stripped == "**Contributors**":
+                    if attr is not None:
+                        self.close(attr, attributes)
+                        attr = None
+                    if stripped == "---":
+                        section = "footer"
                         continue
+                    section = "contributors"
+                    # a model without attributes: the rule before the contributors is no
+                    # description
+                    while description and description[-1].strip() in ("", "---"):
+                        description.pop()
+                    continue
+
+                if attr is None:
+                    # the finding's header, or between '## Attributes' and the first attribute
+                    if head == "*":
+                        match = _CODES_RE.fullmatch(line)
+                        if match:
+                            header.setdefault("index_codes", number)
+                            finding_codes.extend(self.codes(match["codes"], number))
+                            continue
+                        match = _SYNONYMS_RE.fullmatch(line)
+                        if match:
+                            header.setdefault("synonyms", number)
+                            synonyms = _split_list(match["items"].rstrip())
+                            continue
+                        match = _TAGS_RE.fullmatch(line)
+                        if match:
+                            header.setdefault("tags", number)
+                            tags = _split_list(match["items"].rstrip())
+                            continue
+                    if stripped and head != "#" and stripped != "---":
+                        header.setdefault("description", number)
+                    if line.startswith("- **") or _is_code_line(line):
+                        what = "value bullet" if head == "-" else "code line"
+                        raise self.error(
+                            f"a {what} outside an attribute: expected it under an attribute "
+                            f"heading of the form {_ATTRIBUTE_FORM}",
+                            number,
+                        )
                     if line.startswith("*(Select"):
                         raise self.error(
                             "a '*(Select …)*' line outside an attribute: expected it under an "
                             f"attribute heading of the form {_ATTRIBUTE_FORM}",
                             number,
                         )
-                if section == "attributes":
-                    if stripped:
-                        raise self.error(
-                            f"unexpected text {stripped[:60]!r} before the first attribute: "
-                            f"expected an attribute heading of the form {_ATTRIBUTE_FORM}",
-                            number,
-                        )
+                    if section == "attributes":
+                        if stripped:
+                            raise self.error(
+                                f"unexpected text {stripped[:60]!r} before the first attribute: "
+                                f"expected an attribute heading of the form {_ATTRIBUTE_FORM}",
+                                number,
+                            )
+                        continue
+                    if stripped or description:
+                        description.append(line)
                     continue
-                if stripped or description:
-                    description.append(line)
-                continue
 
-            self.attribute_line(attr, line, stripped, head, number)
+                self.attribute_line(attr, line, stripped, head, number)
+            except ModelReadError as exc:
+                problems.append(exc)
 
         if attr is not None:
-            attributes.append(self.attribute(attr))
-
+            self.close(attr, attributes)
+        if problems:
+            return None
         try:
             return FindingModel(
                 oifm_id=oifm_id,
@@ -319,19 +387,21 @@ class _Parser:
                 index_codes=tuple(finding_codes),
             )
         except (InvalidIdentifierError, ModelValidationError) as exc:
-            raise self.error(str(exc), title_line) from None
+            problems.append(self.error(str(exc), title_line))
+            return None
 
     # -- attributes ------------------------------------------------------------------------
 
-    def attribute_heading(self, line: str, number: int, seen: dict[str, int]) -> _Attr:
-        match = ATTRIBUTE_RE.fullmatch(line)
-        if match is None:
-            raise self.error(
-                f"attribute heading without an ID: {line.strip()[:60]!r} (expected "
-                f"{_ATTRIBUTE_FORM})",
-                number,
-            )
-        oifma_id = match["id"].strip()
+    def close(self, attr: _Attr, attributes: list[Attribute]) -> None:
+        """Make the attribute that ``attr`` read (a problem is recorded)."""
+        try:
+            attributes.append(self.attribute(attr))
+        except ModelReadError as exc:
+            self.record.problems.append(exc)
+
+    def attribute_id(self, attr: _Attr, seen: dict[str, int]) -> None:
+        """Check the ID of a new attribute heading (valid, not seen before)."""
+        oifma_id, number = attr.oifma_id, attr.line
         self.check_id("attribute ID", oifma_id, _OIFMA_RE, number)
         if oifma_id in seen:
             raise self.error(
@@ -340,10 +410,11 @@ class _Parser:
                 number,
             )
         seen[oifma_id] = number
-        return _Attr(oifma_id, match["name"], number)
 
     def attribute_line(self, attr: _Attr, line: str, stripped: str, head: str, number: int) -> None:
+        located = attr.lines
         if head == "-" and line.startswith("- **"):
+            located.values.append(number)
             match = _VALUE_RE.fullmatch(line)
             if match is None:
                 raise self.error(
@@ -366,15 +437,18 @@ class _Parser:
                         "'_SYSTEM code display_' must follow a value bullet '- **name**: …'",
                         number,
                     )
+                located.value_codes.setdefault(len(attr.values) - 1, number)
                 attr.values[-1][2].extend(self.codes(match["codes"], number))
                 return
         elif head == "*":
             match = _CODES_RE.fullmatch(line)
             if match is not None:
+                located.fields.setdefault("index_codes", number)
                 attr.codes.extend(self.codes(match["codes"], number))
                 attr.seen_structure = True
                 return
             if line.startswith("*(Select"):
+                located.fields.setdefault("max_selected", number)
                 match = _SELECT_RE.fullmatch(line)
                 if match is None:
                     raise self.error(
@@ -401,7 +475,10 @@ class _Parser:
         if attr.values:
             # a continuation line of the last value's description
             attr.values[-1][1].append(line)
-        elif not attr.seen_structure:
+            return
+        if stripped:
+            located.fields.setdefault("description", number)
+        if not attr.seen_structure:
             if stripped or attr.description:
                 attr.description.append(line)
         elif stripped:
@@ -414,6 +491,7 @@ class _Parser:
 
     def numeric_field(self, attr: _Attr, field: str, raw: str, number: int) -> None:
         key = {"Mininum": "minimum", "Minimum": "minimum"}.get(field, field.lower())
+        attr.lines.fields.setdefault(key, number)
         if key in attr.numeric:
             raise self.error(f"{field} is given twice in attribute {attr.oifma_id}", number)
         if not attr.numeric_line:
@@ -526,12 +604,14 @@ class _Parser:
             else:
                 entries.append([piece])
         out = []
+        spelled = self.record.spellings.setdefault(number, {})
         for pieces in entries:
             entry = ";".join(pieces)
-            parts = entry.split(None, 2)
+            parts = _entry_parts(entry)
             system = parts[0] if parts else ""
-            if not _WORD_RE.fullmatch(system) or (
-                registry.find(system) is None and not _ALL_CAPS_RE.fullmatch(system)
+            if " " not in system and (
+                not _WORD_RE.fullmatch(system)
+                or (registry.find(system) is None and not _ALL_CAPS_RE.fullmatch(system))
             ):
                 raise self.error(
                     f"malformed code {shown(entry.strip())}: expected a code-system name (such as "
@@ -543,6 +623,7 @@ class _Parser:
                     f"code of system {system} has no code: expected {_CODES_FORM}", number
                 )
             out.append(IndexCode.of(system, parts[1], parts[2] if len(parts) > 2 else None))
+            spelled.setdefault(parts[1], system)
         return out
 
     def contributor(self, line: str, number: int) -> Contributor:
@@ -566,6 +647,23 @@ class _Parser:
         return Organization(
             name=groups["name"], code=groups["code"] or None, url=groups.get("url") or None
         )
+
+
+def _entry_parts(entry: str) -> list[str]:
+    """``SYSTEM code display`` split into its (at most three) parts.
+
+    A system whose name is two words (``SNOMED CT``, an alias of the registry) is one part when
+    its second word holds no digit (so it cannot be the code): ``SNOMED CT 10200004 Liver
+    structure`` is the SNOMED code 10200004, not a code ``CT``.
+    """
+    parts = entry.split(None, 3)
+    if (
+        len(parts) >= 3
+        and _DIGIT_RE.search(parts[1]) is None
+        and default_registry().find(f"{parts[0]} {parts[1]}") is not None
+    ):
+        return [f"{parts[0]} {parts[1]}", *parts[2:]]
+    return entry.split(None, 2)
 
 
 def _starts_entry(piece: str) -> bool:

@@ -16,7 +16,6 @@ from typing import Any
 from ontomap.errors import ModelReadError, NotAModelError
 from ontomap.model import ChoiceAttribute, FindingModel, IndexCode, Person
 from ontomap.readers import (
-    READERS,
     STDIN,
     discover_named,
     format_of,
@@ -24,10 +23,11 @@ from ontomap.readers import (
     read_stdin,
     read_text,
 )
-from ontomap.readers.common import Diagnostic, display_path
-from ontomap.readers.json_reader import parse_json
+from ontomap.readers.common import Diagnostic, display_path, unknown_system_warnings
+from ontomap.readers.json_reader import json_model, read_json_record
 from ontomap.readers.limits import DEFAULT_MAX_FILE_SIZE
-from ontomap.validate.locate import JsonLocator, Locator, MarkdownLocator
+from ontomap.readers.markdown_reader import read_markdown_record
+from ontomap.validate.locate import Locator, MarkdownLocator
 from ontomap.validate.locate import Path as ItemPath
 
 
@@ -115,25 +115,34 @@ def load_record(path: Path, *, max_file_size: int = DEFAULT_MAX_FILE_SIZE) -> Re
 
 
 def _record(path: Path, fmt: str, text: str) -> Record:
-    """The record of a file of format ``fmt`` whose text is ``text``."""
-    model, error, warnings, other = None, None, (), False
-    try:
-        model, found = READERS[fmt][0](path, text)
-        warnings = tuple(found)
-    except ModelReadError as exc:
-        error = Diagnostic.from_error(exc)
-        other = isinstance(exc, NotAModelError)
+    """The record of a file of format ``fmt`` whose text is ``text``: the reader's located
+    record (parsed once), and the model made from it."""
     if fmt == "json":
+        located = read_json_record(path, text)
         try:
-            data = parse_json(path, text)
-        except ModelReadError:
-            data = None  # the reader gave the same error
-        if not isinstance(data, dict):
-            data = None
-        return Record(path, fmt, data, JsonLocator(text), model, error, warnings)
-    locator = MarkdownLocator(text)
-    data = model_as_data(model, locator) if model is not None else None
-    return Record(path, fmt, data, locator, model, error, warnings, not_a_model=other)
+            model, found = json_model(located)
+        except ModelReadError as exc:
+            error = Diagnostic.from_error(exc)
+            return Record(path, fmt, _object(located.data), located, None, error)
+        return Record(path, fmt, _object(located.data), located, model, None, tuple(found))
+    markdown, model = read_markdown_record(path, text)
+    if model is None:
+        problem = markdown.problems[0]
+        return Record(
+            path,
+            fmt,
+            None,
+            markdown,
+            None,
+            Diagnostic.from_error(problem),
+            not_a_model=isinstance(problem, NotAModelError),
+        )
+    warnings = tuple(unknown_system_warnings(path, model, text))
+    return Record(path, fmt, model_as_data(model, markdown), markdown, model, None, warnings)
+
+
+def _object(data: Any) -> dict[str, Any] | None:
+    return data if isinstance(data, dict) else None
 
 
 def model_as_data(model: FindingModel, locator: MarkdownLocator | None = None) -> dict[str, Any]:
