@@ -1,0 +1,237 @@
+"""Scale benchmark: build, export and store size on synthetic corpora N times the real one.
+
+Makes corpora of ``N`` copies of the OIFM corpus (``defs/*.fm.json``) under ``--work`` (in
+/tmp by default, never in the project), each copy with its IDs rewritten so that all are
+distinct: copy 0 is the corpus itself; in copy ``k`` the letters of every ``OIFM_XXXX_NNNNNN``
+and ``OIFMA_XXXX_NNNNNN.N`` ID become a code of their own (``Q`` + the original code's rank +
+two letters for ``k``), the digits staying. Then, each in a fresh process, it times
+
+- ``ontomap build CORPUS --store DIR`` (a new store),
+- ``ontomap export CORPUS -o x.nt`` and ``-o x.ttl`` (from the sources),
+- ``ontomap export --store DIR -o x.nt`` (from the store),
+
+and prints a Markdown table of the median wall time, the spread (min–max), peak memory (max
+RSS) and the growth against the 1x, with the store's size on disk beside the size of a plain
+Oxigraph database bulk-loaded with the same quads.
+
+    python benchmarks/bench_scale.py [--sizes 1,10,100] [--runs 3] [--work /tmp/ontomap-scale]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DEFS = ROOT.parent / "shared" / "corpus" / "findingmodels" / "defs"
+DEFAULT_WORK = Path("/tmp/ontomap-scale")
+
+_ID = re.compile(r"\b(OIFMA?)_([A-Z]{3,4})_([0-9]{6})")
+
+
+def _copy_code(codes: dict[str, int], code: str, copy: int) -> str:
+    rank = codes.setdefault(code, len(codes))
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    return "Q" + letters[rank % 26] + letters[copy // 26 % 26] + letters[copy % 26]
+
+
+def make_corpus(defs: Path, copies: int, target: Path) -> Path:
+    """``copies`` copies of ``defs`` under ``target`` (one folder per copy), IDs rewritten so
+    all are distinct; reused when already complete."""
+    done = target / ".complete"
+    if done.exists():
+        return target
+    shutil.rmtree(target, ignore_errors=True)
+    files = sorted(defs.glob("*.fm.json"))
+    texts = [(f.name, f.read_text(encoding="utf-8")) for f in files]
+    codes: dict[str, int] = {}
+    for copy in range(copies):
+        folder = target / f"{copy:03d}"
+        folder.mkdir(parents=True)
+        for name, text in texts:
+            if copy:
+                text = _ID.sub(
+                    lambda m, k=copy: f"{m[1]}_{_copy_code(codes, m[2], k)}_{m[3]}", text
+                )
+            (folder / name).write_text(text, encoding="utf-8")
+    done.write_text(f"{copies} copies of {len(texts)} models\n")
+    return target
+
+
+def run(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one command in a fresh process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+    )
+    _pid, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    assert process.stderr is not None
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(f"failed: {' '.join(command)}\n{process.stderr.read().decode()}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def disk_size(path: Path) -> int:
+    """Bytes of the files under ``path``, a hard-linked file counted once."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for folder, _dirs, names in os.walk(path):
+        for name in names:
+            stat = os.lstat(os.path.join(folder, name))
+            if (stat.st_dev, stat.st_ino) not in seen:
+                seen.add((stat.st_dev, stat.st_ino))
+                total += stat.st_blocks * 512
+    return total
+
+
+def plain_oxigraph_size(store: Path, scratch: Path) -> tuple[int, int]:
+    """Quads of the store's current generation and the size on disk of a fresh Oxigraph
+    database bulk-loaded with exactly those quads (what Oxigraph itself needs for them)."""
+    code = (
+        "import sys, pyoxigraph as ox\n"
+        "from ontomap.store import Store\n"
+        "with Store(sys.argv[1], read_only=True) as s:\n"
+        "    s.oxigraph.dump(sys.argv[2], format=ox.RdfFormat.N_QUADS)\n"
+        "    n = len(s)\n"
+        "fresh = ox.Store(sys.argv[3])\n"
+        "fresh.bulk_load(path=sys.argv[2], format=ox.RdfFormat.N_QUADS, lenient=True)\n"
+        "fresh.flush(); fresh.optimize()\n"
+        "print(n)\n"
+    )
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    dump, fresh = scratch / "all.nq", scratch / "fresh"
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(store), str(dump), str(fresh)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    size = disk_size(fresh)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return int(out.stdout.strip()), size
+
+
+def measure(command: list[str], runs: int, before=None) -> dict[str, float]:
+    times, peaks = [], []
+    for _ in range(runs):
+        if before is not None:
+            before()
+        elapsed, peak = run(command)
+        times.append(elapsed)
+        peaks.append(peak)
+    return {
+        "median": statistics.median(times),
+        "min": min(times),
+        "max": max(times),
+        "peak": max(peaks),
+    }
+
+
+def _load() -> str:
+    return "/".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--defs", type=Path, default=DEFAULT_DEFS)
+    parser.add_argument("--sizes", default="1,10,100", help="comma-separated copy counts")
+    parser.add_argument("--runs", type=int, default=3, help="runs per size (1 above 10x)")
+    parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+    if not args.defs.is_dir():
+        raise SystemExit(f"corpus not found at {args.defs}")
+    ontomap = [sys.executable, "-m", "ontomap"]
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rows: list[dict[str, object]] = []
+    for size in sizes:
+        corpus = make_corpus(args.defs, size, args.work / f"corpus-{size}x")
+        store = args.work / f"store-{size}x"
+        out = args.work / f"out-{size}x"
+        out.mkdir(parents=True, exist_ok=True)
+        runs = args.runs if size <= 10 else 1
+        load_before = _load()
+
+        def fresh_store(store: Path = store) -> None:
+            shutil.rmtree(store, ignore_errors=True)
+
+        build = measure(
+            [*ontomap, "build", str(corpus), "--store", str(store), "-q"], runs, fresh_store
+        )
+        nt = measure([*ontomap, "export", str(corpus), "-o", str(out / "x.nt"), "-q"], runs)
+        ttl = measure([*ontomap, "export", str(corpus), "-o", str(out / "x.ttl"), "-q"], runs)
+        from_store = measure(
+            [*ontomap, "export", "--store", str(store), "-o", str(out / "s.nt"), "-q"], runs
+        )
+        same = (out / "x.nt").read_bytes() == (out / "s.nt").read_bytes() if size <= 10 else None
+        triples = sum(1 for _ in (out / "x.nt").open("rb"))
+        quads, plain = plain_oxigraph_size(store, args.work / "plain")
+        rows.append(
+            {
+                "size": size,
+                "models": size * len(list(args.defs.glob("*.fm.json"))),
+                "triples": triples,
+                "quads": quads,
+                "build": build,
+                "nt": nt,
+                "ttl": ttl,
+                "store_nt": from_store,
+                "store_bytes": disk_size(store),
+                "plain_bytes": plain,
+                "same_bytes": same,
+                "load": f"{load_before} → {_load()}",
+                "runs": runs,
+            }
+        )
+        for path in out.iterdir():
+            path.unlink()
+    print(f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}; median (min–max) of the runs\n")
+    print(
+        "| corpus | build | build peak | export .nt | export .ttl | export --store .nt | "
+        "export peak | store on disk (plain Oxigraph) | load avg |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    base = rows[0]
+    for row in rows:
+        b, nt, ttl, st = row["build"], row["nt"], row["ttl"], row["store_nt"]
+        assert isinstance(b, dict) and isinstance(nt, dict)
+        assert isinstance(ttl, dict) and isinstance(st, dict)
+        growth = ""
+        if row is not base:
+            bb = base["build"]
+            bn = base["nt"]
+            assert isinstance(bb, dict) and isinstance(bn, dict)
+            growth = (
+                f" ({b['median'] / bb['median']:.1f}× the 1×)"
+            )
+        peak = max(nt["peak"], ttl["peak"], st["peak"])
+        print(
+            f"| {row['size']}× ({row['models']:,} models, {row['triples']:,} triples, "
+            f"{row['quads']:,} quads; {row['runs']} runs) "
+            f"| {_span(b)}{growth} | {b['peak']:.0f} MB | {_span(nt)} | {_span(ttl)} "
+            f"| {_span(st)} | {peak:.0f} MB "
+            f"| {row['store_bytes'] / 1e6:.0f} MB ({row['plain_bytes'] / 1e6:.0f} MB) "
+            f"| {row['load']} |"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1, default=str) + "\n")
+
+
+def _span(m: dict[str, float]) -> str:
+    if m["min"] == m["max"]:
+        return f"{m['median']:.2f} s"
+    return f"{m['median']:.2f} s ({m['min']:.2f}–{m['max']:.2f})"
+
+
+if __name__ == "__main__":
+    main()
