@@ -283,7 +283,9 @@ def to_rdflib(term: ox.Term) -> Any:
     return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
 
 
-def bench_named_queries(store: Store, runs: int, limit: float) -> None:
+def bench_named_queries(
+    store: Store, runs: int, limit: float, only: frozenset[str] | None = None
+) -> None:
     started = time.perf_counter()
     graph = store.graph().to_rdflib()
     load = time.perf_counter() - started
@@ -297,6 +299,8 @@ def bench_named_queries(store: Store, runs: int, limit: float) -> None:
     print("| query | parameters | rows | Oxigraph | rdflib | speedup |")
     print("|---|---|---:|---:|---:|---:|")
     for name, query in named_queries().items():
+        if only is not None and name not in only:
+            continue
         params = example_params(query)
         times = []
         rows = 0
@@ -339,15 +343,21 @@ def main() -> None:
     parser.add_argument("--query-runs", type=int, default=5, help="Oxigraph runs per query")
     parser.add_argument("--rdflib-timeout", type=float, default=60.0, help="seconds per query")
     parser.add_argument("--skip-rdflib", action="store_true", help="skip the query comparison")
+    parser.add_argument("--skip-lookups", action="store_true", help="skip the warm lookups")
+    parser.add_argument(
+        "--queries", help="compare only these named queries (comma-separated names)"
+    )
     args = parser.parse_args()
     path = ensure_store(args.store, args.corpus)
-    with Store(path, read_only=True) as store:
-        bench_lookups(store, args.passes, args.repeats)
+    if not args.skip_lookups:
+        with Store(path, read_only=True) as store:
+            bench_lookups(store, args.passes, args.repeats)
     if not args.skip_cli:
         bench_cli(path, args.runs)
     if not args.skip_rdflib:
         with Store(path, read_only=True) as store:
-            bench_named_queries(store, args.query_runs, args.rdflib_timeout)
+            only = frozenset(args.queries.split(",")) if args.queries else None
+            bench_named_queries(store, args.query_runs, args.rdflib_timeout, only)
 
 
 if __name__ == "__main__":

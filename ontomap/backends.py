@@ -63,20 +63,22 @@ import pyoxigraph as ox
 
 from ontomap import __version__
 from ontomap.errors import OntomapError, StoreError
-from ontomap.graph import META_GRAPH, KnowledgeGraph
+from ontomap.graph import KnowledgeGraph
 from ontomap.ntriples import lines_of
-from ontomap.query import (
+from ontomap.sparql import (
     AskResult,
     GraphResult,
     QueryError,
     QueryParameterError,
     QueryResult,
     SelectResult,
+    Term,
     leading_keyword,
     query_error,
+    sparql_text,
 )
 from ontomap.store import Store
-from ontomap.vocab import OIFM
+from ontomap.vocab import STANDARD_PREFIXES
 
 if TYPE_CHECKING:
     import email.message
@@ -113,6 +115,9 @@ _ONTOMAP_MAX_ROWS = "X-Ontomap-Max-Rows"
 VIRTUOSO_MAX_ROWS = 10_000
 #: The variable Virtuoso answers an ASK query with, instead of a boolean.
 _VIRTUOSO_ASK = "__ASK_RETVAL"
+
+#: The base IRI of the endpoint's knowledge graph (from its bookkeeping graph).
+_BASE_IRI_QUERY = sparql_text("ontomap", "backends-base-iri.rq")
 
 #: Media types the remote backend asks for.
 RESULTS_JSON = "application/sparql-results+json"
@@ -159,7 +164,7 @@ class SparqlBackend(Protocol):
     def query(
         self,
         text: str,
-        bindings: Mapping[str, ox.Term] | None = None,
+        bindings: Mapping[str, Term] | None = None,
         prefixes: Mapping[str, str] | None = None,
     ) -> QueryResult:
         """Run a read-only query. ``bindings`` maps variable names (which the query must
@@ -230,7 +235,7 @@ class LocalBackend:
     def query(
         self,
         text: str,
-        bindings: Mapping[str, ox.Term] | None = None,
+        bindings: Mapping[str, Term] | None = None,
         prefixes: Mapping[str, str] | None = None,
     ) -> QueryResult:
         substitutions = {ox.Variable(name): term for name, term in (bindings or {}).items()}
@@ -251,7 +256,7 @@ class LocalBackend:
 # ------------------------------------------------------------------ binding by VALUES
 
 
-def sparql_term(term: ox.Term) -> str:
+def sparql_term(term: Term) -> str:
     """``term`` in SPARQL syntax, written by pyoxigraph (IRIs and literals escaped as in
     N-Triples, which SPARQL reads). Blank nodes and quoted triples cannot be bound remotely."""
     if isinstance(term, ox.NamedNode | ox.Literal):
@@ -330,7 +335,7 @@ def _group_start(text: str) -> int | None:
     return None
 
 
-def bind_values(text: str, bindings: Mapping[str, ox.Term]) -> str:
+def bind_values(text: str, bindings: Mapping[str, Term]) -> str:
     """``text`` with ``bindings`` joined in as a ``VALUES`` block.
 
     The block goes first in the WHERE group, where the engine meets it before the rest of the
@@ -628,7 +633,7 @@ _FORMS = {"SELECT": "select", "ASK": "ask", "CONSTRUCT": "graph", "DESCRIBE": "g
 
 def _shape(
     text: str,
-    bindings: Mapping[str, ox.Term] | None = None,
+    bindings: Mapping[str, Term] | None = None,
     prefixes: Mapping[str, str] | None = None,
 ) -> _Shape:
     """Parse ``text`` with Oxigraph's parser (see :func:`check_query`); the answer's shape."""
@@ -650,7 +655,7 @@ def _shape(
 
 def check_query(
     text: str,
-    bindings: Mapping[str, ox.Term] | None = None,
+    bindings: Mapping[str, Term] | None = None,
     prefixes: Mapping[str, str] | None = None,
 ) -> None:
     """Parse ``text`` with Oxigraph's parser, so that a query bound for an endpoint gets the
@@ -717,11 +722,7 @@ class RemoteBackend:
     def base_iri(self) -> str | None:
         """Read once from the endpoint's bookkeeping graph (``None`` when it has none)."""
         if self._base is None:
-            query = (
-                f"SELECT ?base WHERE {{ GRAPH <{META_GRAPH.value}> "
-                f"{{ <{META_GRAPH.value}> <{OIFM.baseIri.value}> ?base }} }} LIMIT 1"
-            )
-            result = self.query(query)
+            result = self.query(_BASE_IRI_QUERY, prefixes=STANDARD_PREFIXES)
             rows = result.rows if isinstance(result, SelectResult) else ()
             value = rows[0][0] if rows else None
             found = value.value if isinstance(value, ox.NamedNode | ox.Literal) else None
@@ -731,7 +732,7 @@ class RemoteBackend:
     def query(
         self,
         text: str,
-        bindings: Mapping[str, ox.Term] | None = None,
+        bindings: Mapping[str, Term] | None = None,
         prefixes: Mapping[str, str] | None = None,
     ) -> QueryResult:
         shape = _shape(text, bindings, prefixes)
@@ -839,7 +840,7 @@ _BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 _CANONICAL = {"1": "true", "0": "false"}
 
 
-def _canonical(term: ox.Term | None) -> ox.Term | None:
+def _canonical(term: Term | None) -> Term | None:
     """``term``, an ``xsd:boolean`` written ``1`` or ``0`` as ``true`` or ``false``: the same
     value, written as the local store writes it."""
     if (
@@ -873,7 +874,7 @@ def _virtuoso_ask(result: SelectResult) -> QueryResult:
     value = result.rows[0][0] if result.rows else None
     if result.rows and not (isinstance(value, ox.Literal) and value.value in ("0", "1")):
         return result
-    truth = bool(result.rows) and value is not None and value.value == "1"
+    truth = bool(result.rows) and isinstance(value, ox.Literal) and value.value == "1"
     return AskResult(truth, b'{"head":{},"boolean":%s}' % (b"true" if truth else b"false"))
 
 

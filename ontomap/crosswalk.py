@@ -101,15 +101,17 @@ from ontomap.model import (
     IndexCode,
 )
 from ontomap.ntriples import iri, literal, typed_literal
+from ontomap.sparql import sparql_text
 from ontomap.terminology import SCHEME_NAMESPACE, CodeSystem, default_registry
 from ontomap.vocab import GRAPH_NS, OIFM, RDF, SKOS_NS, STANDARD_PREFIXES, XSD
 
 if TYPE_CHECKING:
     from ontomap.backends import SparqlBackend
     from ontomap.readers.common import SourceModel
+    from ontomap.sparql import Term
     from ontomap.store import Store
 
-    Row = tuple[ox.Term | None, ...]
+    Row = tuple[Term | None, ...]
 
 __all__ = [
     "CLOSE_MATCH",
@@ -1094,26 +1096,15 @@ def entities_of_model(model: FindingModel) -> list[EntityCodes]:
 # ------------------------------------------------------------------ reading a backend
 
 #: Each concept of the codes graph: its system key (the scheme's notation) and code.
-CODES_QUERY = """
-SELECT ?concept ?system ?code WHERE {
-  GRAPH ?codes { ?concept skos:inScheme ?scheme ; skos:notation ?code }
-  GRAPH ?schemes { ?scheme skos:notation ?system }
-}
-"""
+CODES_QUERY = sparql_text("ontomap", "crosswalk-codes.rq")
 #: Each index code of each entity, in its model graph.
-INDEX_QUERY = (
-    "SELECT ?graph ?node ?concept WHERE { GRAPH ?graph { ?node oifm:hasIndexCode ?concept } }"
-)
+INDEX_QUERY = sparql_text("ontomap", "crosswalk-index-codes.rq")
 #: Each anatomic location of each finding, in its model graph.
-LOCATION_QUERY = (
-    "SELECT ?graph ?node ?concept WHERE { GRAPH ?graph { ?node oifm:anatomicLocation ?concept } }"
-)
+LOCATION_QUERY = sparql_text("ontomap", "crosswalk-locations.rq")
 #: Every label of a model graph: entity names and code displays alike.
-LABELS_QUERY = "SELECT ?graph ?node ?label WHERE { GRAPH ?graph { ?node rdfs:label ?label } }"
+LABELS_QUERY = sparql_text("ontomap", "crosswalk-labels.rq")
 #: Each value of each choice attribute.
-VALUES_QUERY = (
-    "SELECT ?graph ?attribute ?node WHERE { GRAPH ?graph { ?attribute oifm:hasValue ?node } }"
-)
+VALUES_QUERY = sparql_text("ontomap", "crosswalk-values.rq")
 
 _KINDS: tuple[tuple[re.Pattern[str], EntityKind], ...] = (
     (re.compile(VALUE_CODE_PATTERN), "value"),
@@ -1149,7 +1140,7 @@ def _location(target: Store | SparqlBackend) -> str:
 
 
 def _select(
-    target: Store | SparqlBackend, query: str, bindings: Mapping[str, ox.Term] | None = None
+    target: Store | SparqlBackend, query: str, bindings: Mapping[str, Term] | None = None
 ) -> Iterator[Row]:
     """The rows of a SELECT query on ``target``, in projection order."""
     store = _direct_store(target)
@@ -1159,7 +1150,7 @@ def _select(
             query, prefixes=STANDARD_PREFIXES, substitutions=substitutions or None
         )
         return iter(solutions)  # type: ignore[arg-type]
-    from ontomap.query import QueryError
+    from ontomap.sparql import QueryError
 
     try:
         result = target.query(query, bindings, STANDARD_PREFIXES)  # type: ignore[union-attr]
@@ -1171,7 +1162,7 @@ def _select(
     return iter(rows)
 
 
-def _value(term: ox.Term | None, target: Store | SparqlBackend) -> str:
+def _value(term: Term | None, target: Store | SparqlBackend) -> str:
     if isinstance(term, ox.NamedNode | ox.Literal):
         return term.value
     raise StoreError(
@@ -1443,7 +1434,11 @@ class CrosswalkUpdate:
     def __init__(self, store: Store) -> None:
         self.store = store
         describes = store.oxigraph.quads_for_pattern(None, OIFM.describes, None, META_GRAPH)
-        self._before = {q.subject.value[len(GRAPH_NS) :] for q in describes}
+        self._before = {
+            q.subject.value[len(GRAPH_NS) :]
+            for q in describes
+            if isinstance(q.subject, ox.NamedNode)
+        }
         self._models: dict[str, FindingModel] = {}
         self._builder = _Builder()
         self._repeated = False
@@ -1479,45 +1474,22 @@ class CrosswalkUpdate:
 
 # ------------------------------------------------------------------ reading the graph
 
-_VERSION_QUERY = (
-    f"SELECT ?version WHERE {{ GRAPH <{_CW}> {{ <{_CW}> oifm:rulesVersion ?version }} }}"
-)
+_VERSION_QUERY = sparql_text("ontomap", "crosswalk-rules-version.rq")
 #: One code's record, list of uses and pairs, one row each.
-CODE_QUERY = f"""
-SELECT ?usage ?concept ?record ?uses ?row WHERE {{
-  GRAPH <{_CW}> {{
-    {{ ?usage oifm:codeRecord ?record ; oifm:uses ?u . ?u oifm:useList ?uses }}
-    UNION {{ ?s oifm:firstCode ?concept ; oifm:pairRecord ?row }}
-    UNION {{ ?s oifm:secondCode ?concept ; oifm:pairRecord ?row }}
-  }}
-}}
-"""
+CODE_QUERY = sparql_text("ontomap", "crosswalk-code.rq")
 #: The same without the list of uses.
 CODE_QUERY_NO_USES = CODE_QUERY.replace(" ; oifm:uses ?u . ?u oifm:useList ?uses", "")
 #: The pairs of one pair of systems (both bound, in registry order), or of all.
-PAIRS_QUERY = f"""
-SELECT ?x ?y ?row WHERE {{
-  GRAPH <{_CW}> {{ ?s oifm:firstScheme ?x ; oifm:secondScheme ?y ; oifm:pairRecord ?row }}
-}}
-"""
+PAIRS_QUERY = sparql_text("ontomap", "crosswalk-pairs.rq")
 #: The record and list of uses of the codes of ``VALUES ?s {}`` (filled in with IRIs).
-USAGES_OF_QUERY = f"""
-SELECT ?record ?uses WHERE {{
-  VALUES ?s {{}}
-  GRAPH <{_CW}> {{ ?s oifm:codeRecord ?record ; oifm:uses ?u . ?u oifm:useList ?uses }}
-}}
-"""
+USAGES_OF_QUERY = sparql_text("ontomap", "crosswalk-usages-of.rq")
 #: Codes per bulk query (:meth:`CrosswalkReader.usages`): a query text of about 100 kB.
 _VALUES_CHUNK = 1000
 #: Every code's record and list of uses.
-USAGES_QUERY = f"""
-SELECT ?record ?uses WHERE {{
-  GRAPH <{_CW}> {{ ?s oifm:codeRecord ?record ; oifm:uses ?u . ?u oifm:useList ?uses }}
-}}
-"""
+USAGES_QUERY = sparql_text("ontomap", "crosswalk-usages.rq")
 
 
-def _json_value(term: ox.Term | None) -> Any:
+def _json_value(term: Term | None) -> Any:
     if not isinstance(term, ox.Literal):
         raise ValueError(f"{term} is not a JSON literal")
     return json.loads(term.value)
@@ -1657,7 +1629,7 @@ class CrosswalkReader:
             raise self._damaged(exc) from None
         return {code: found[code] for code in wanted if code in found}
 
-    def _pairs(self, bindings: Mapping[str, ox.Term] | None) -> list[CrosswalkPair]:
+    def _pairs(self, bindings: Mapping[str, Term] | None) -> list[CrosswalkPair]:
         try:
             return [
                 _pair_from(_json_value(row))

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ontomap.crosswalk import Crosswalk, CrosswalkPair, build_crosswalk, entities_of_model
-from ontomap.errors import OntomapError
+from ontomap.errors import ExitCode, OntomapError
 from ontomap.lexical import normalise, similarity
 from ontomap.model import (
     Attribute,
@@ -86,6 +86,8 @@ _KIND_ORDER = {kind: i for i, kind in enumerate(KINDS)}
 
 class DiffSourceError(OntomapError):
     """A side that cannot be read at all: a missing path, an unknown git revision."""
+
+    exit_code = ExitCode.STORE
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,18 +1,47 @@
 """Exceptions raised by ontomap.
 
 Every error is an :class:`OntomapError` (itself a :class:`ValueError`), carries the offending
-value, and its message says what went wrong, where, and what to do about it.
+value, and its message says what went wrong, where, and what to do about it. Each class
+carries the exit code of the command line for it (:attr:`OntomapError.exit_code`, one of
+:class:`ExitCode`): the CLI maps an error to its message and code in one place.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from enum import IntEnum
 from pathlib import Path
+from typing import ClassVar
+
+
+class ExitCode(IntEnum):
+    """The documented exit codes of the ``ontomap`` command (scripts rely on them)."""
+
+    OK = 0
+    #: some inputs failed (the others were converted), or problems were found
+    INPUT_ERRORS = 1
+    #: a bad option, unknown format, bad query, missing tool
+    USAGE = 2
+    #: an unknown or malformed code, a model or release that is not in the store
+    NOT_FOUND = 3
+    #: a store or endpoint that cannot be opened, read or written
+    STORE = 4
+    #: Ctrl-C; nothing half-written
+    INTERRUPTED = 130
 
 
 class OntomapError(ValueError):
     """Base class of every error ontomap raises on purpose."""
+
+    #: The exit code of a command that stops on this error.
+    exit_code: ClassVar[ExitCode] = ExitCode.INPUT_ERRORS
+
+
+class UsageError(OntomapError):
+    """A command used wrongly: options that exclude each other, a value that names nothing."""
+
+    exit_code = ExitCode.USAGE
 
 
 class ModelReadError(OntomapError):
@@ -75,6 +104,8 @@ class DuplicateModelError(OntomapError):
 class UnknownCodeSystemError(OntomapError):
     """A code system name that the registry does not know, where a known one is required."""
 
+    exit_code = ExitCode.NOT_FOUND
+
     def __init__(self, system: str, known: Iterable[str]) -> None:
         self.system = system
         self.known = sorted(known)
@@ -85,9 +116,13 @@ class RegistryError(OntomapError):
     """A registry file of code systems that cannot be read (not TOML, a system without its
     label, prefix or namespace)."""
 
+    exit_code = ExitCode.USAGE
+
 
 class UnknownFormatError(OntomapError):
     """An export format (or file extension) that no exporter handles."""
+
+    exit_code = ExitCode.USAGE
 
     def __init__(self, value: str, known: Iterable[str]) -> None:
         self.value = value
@@ -115,9 +150,13 @@ class ExportError(OntomapError):
 class StoreError(OntomapError):
     """The store could not be opened, read or written."""
 
+    exit_code = ExitCode.STORE
+
 
 class MissingDependencyError(OntomapError):
     """An optional part (a Python package or a program such as Java) is not installed."""
+
+    exit_code = ExitCode.USAGE
 
 
 class ReleaseReadError(OntomapError):
@@ -139,6 +178,8 @@ class ReleaseReadError(OntomapError):
 
 class ReleaseNotFoundError(OntomapError):
     """No release of that system (and version) is loaded in the store."""
+
+    exit_code = ExitCode.NOT_FOUND
 
     def __init__(self, system: str, version: str | None, loaded: Iterable[str]) -> None:
         self.system = system

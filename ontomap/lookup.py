@@ -2,9 +2,10 @@
 which codes of other systems are listed on the same findings, attributes and values, with the
 crosswalk's evidence for each.
 
+>>> from ontomap.lookup import lookup
 >>> from ontomap.store import Store
 >>> with Store("./kg", read_only=True) as store:  # doctest: +SKIP
-...     result = store.lookup("RADLEX:RID5791", to="SNOMED")
+...     result = lookup(store, "RADLEX:RID5791", to="SNOMED")
 ...     [(m.curie, m.status, m.findings, m.contexts, m.template) for m in result.matches]
 [('sct:263768009', 'paired', 1994, 1, True)]
 
@@ -71,7 +72,7 @@ from ontomap.crosswalk import (
     UseKind,
     UseList,
 )
-from ontomap.errors import OntomapError
+from ontomap.errors import ExitCode, OntomapError
 from ontomap.model import IndexCode
 from ontomap.terminology import GENERIC_CODE_NAMESPACE, CodeSystem, default_registry
 
@@ -145,6 +146,8 @@ def _plain(text: str) -> str:
 
 class CodeLookupError(OntomapError):
     """A code that cannot be looked up; ``text`` is what was asked for."""
+
+    exit_code = ExitCode.NOT_FOUND
 
     def __init__(self, text: str, message: str) -> None:
         self.text = text

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from ontomap.errors import OntomapError
+from ontomap.errors import ExitCode, OntomapError
 from ontomap.exporters.owl import require_owlready2
 
 if TYPE_CHECKING:
@@ -56,6 +56,8 @@ JAVA_INSTALL_HINT = (
 class ReasonerError(OntomapError):
     """The reasoner could not run to the end (Java or HermiT failed)."""
 
+    exit_code = ExitCode.USAGE
+
 
 class JavaNotFoundError(ReasonerError):
     """No Java runtime to run HermiT with."""
@@ -68,6 +70,8 @@ class JavaNotFoundError(ReasonerError):
 
 class OntologyReadError(OntomapError):
     """The ontology file cannot be read as RDF."""
+
+    exit_code = ExitCode.USAGE
 
     def __init__(self, path: Path | str, reason: str) -> None:
         self.path = Path(path)

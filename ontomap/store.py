@@ -452,14 +452,6 @@ class Store:
         data = self._store.query(query).serialize(format=ox.RdfFormat.N_TRIPLES)  # type: ignore[union-attr]
         return KnowledgeGraph(lines_of(data), self.base_iri)
 
-    # -------------------------------------------------------------- queries and lookups
-    # Thin delegations, the store being their first argument: ``store.query(text, params)``
-    # is :func:`ontomap.query.run_query` and ``store.lookup(code, to=None)`` is
-    # :func:`ontomap.lookup.lookup`.
-
-    from ontomap.lookup import lookup
-    from ontomap.query import run_query as query
-
 
 def _copy_graphs(old: ox.Store, directory: Path, dropped: set[str], big: int) -> None:
     """Bulk-load every graph of ``old`` but ``dropped`` into a new database at ``directory``:

@@ -141,7 +141,7 @@ def examples_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_lookup_on_the_examples_finds_the_seed_by_its_gamuts_code(examples_store: Path) -> None:
     with Store(examples_store, read_only=True) as store:
-        result = store.lookup("GAMUTS:5529")
+        result = lookup(store, "GAMUTS:5529")
     assert result.code == CodeInfo(
         "GAMUTS",
         "5529",
@@ -164,7 +164,7 @@ def test_lookup_on_the_examples_finds_the_seed_by_its_gamuts_code(examples_store
 
 def test_lookup_lists_an_anatomic_location_as_a_location_use(examples_store: Path) -> None:
     with Store(examples_store, read_only=True) as store:
-        result = store.lookup("radlex:RID1301")
+        result = lookup(store, "radlex:RID1301")
     assert [(u.entity, u.kind) for u in result.used_by] == [("OIFM_OMAP_000001", "location")]
     assert result.matches == ()  # a location does not index its finding
     assert result.code.labels == ("lung",)
@@ -173,7 +173,7 @@ def test_lookup_lists_an_anatomic_location_as_a_location_use(examples_store: Pat
 
 def test_lookup_matches_on_the_examples(examples_store: Path) -> None:
     with Store(examples_store, read_only=True) as store:
-        result = store.lookup("RID5791")
+        result = lookup(store, "RID5791")
     assert result.code.system == "RADLEX"
     found = {m.curie: m for m in result.matches}
     match = found["sct:263768009"]
@@ -193,22 +193,22 @@ def test_lookup_matches_on_the_examples(examples_store: Path) -> None:
 def test_lookup_errors(examples_store: Path) -> None:
     with Store(examples_store, read_only=True) as store:
         with pytest.raises(CodeNotFoundError, match="not used by any finding model"):
-            store.lookup("RADLEX:RID1")
+            lookup(store, "RADLEX:RID1")
         with pytest.raises(MalformedCodeError, match=r"expected the pattern \^RID"):
-            store.lookup("radlex:rid5791")
+            lookup(store, "radlex:rid5791")
         with pytest.raises(MalformedCodeError, match="verhoeff check digit"):
-            store.lookup("sct:263768008")
+            lookup(store, "sct:263768008")
         with pytest.raises(UnknownCodeSystemError):
-            store.lookup("RID5791", to="NOPE")
+            lookup(store, "RID5791", to="NOPE")
         with pytest.raises(AmbiguousCodeError):
-            store.lookup("263768009")
+            lookup(store, "263768009")
     for error in (CodeNotFoundError, MalformedCodeError, AmbiguousCodeError):
         assert issubclass(error, CodeLookupError)
 
 
 def test_lookup_accepts_an_index_code_and_a_crosswalk_reader(examples_store: Path) -> None:
     with Store(examples_store, read_only=True) as store:
-        by_text = store.lookup("GAMUTS:5529")
+        by_text = lookup(store, "GAMUTS:5529")
         by_value = lookup(store, IndexCode.of("GAMUTS", "5529", "a display, ignored"))
         by_reader = lookup(CrosswalkReader(store), "GAMUTS:5529")
     assert by_text == by_value == by_reader
@@ -230,7 +230,7 @@ def test_one_reader_is_kept_per_read_only_store(examples_store: Path) -> None:
 
 def test_the_json_pages_used_by(examples_store: Path) -> None:
     with Store(examples_store, read_only=True) as store:
-        result = store.lookup("RID5791")
+        result = lookup(store, "RID5791")
     whole = result.to_json(limit=None)["used_by"]
     assert (whole["uses"], whole["findings"], whole["offset"], whole["limit"]) == (2, 2, 0, None)
     first = result.to_json(0, 1)["used_by"]
@@ -245,8 +245,8 @@ def test_the_json_pages_used_by(examples_store: Path) -> None:
 
 def test_results_are_frozen_values(examples_store: Path) -> None:
     with Store(examples_store, read_only=True) as store:
-        result = store.lookup("RID5791")
-        again = store.lookup("RID5791")
+        result = lookup(store, "RID5791")
+        again = lookup(store, "RID5791")
     with pytest.raises(AttributeError):
         result.matches = ()  # type: ignore[misc]
     assert hash(result) == hash(again) and result == again
@@ -499,7 +499,7 @@ def _must_pair(index: CorpusIndex, a: Code, b: Code) -> bool:
 def test_lookup_agrees_with_the_json(corpus: Store, corpus_index: CorpusIndex) -> None:
     for system, code in _sample(corpus_index):
         key, where = (system, code), f"{system} {code}"
-        result = corpus.lookup(where)
+        result = lookup(corpus, where)
         assert (result.code.system, result.code.code) == key, where
         expected = corpus_index.ordered_uses(key)
         assert [
@@ -553,7 +553,7 @@ def test_rid5791_is_snomed_263768009_one_templated_context(
     ((kind, name, attribute), in_findings) = next(iter(contexts.items()))
     assert len(in_findings) >= TEMPLATE_MIN_FINDINGS  # a template by the documented rule
 
-    result = corpus.lookup("RADLEX:RID5791", to="SNOMED")
+    result = lookup(corpus, "RADLEX:RID5791", to="SNOMED")
     assert result.code.labels == ("enlarged",)
     (match,) = result.matches
     assert (match.code, match.status, match.entities, match.findings) == (
@@ -592,7 +592,7 @@ def test_the_invasion_attribute_pairs_by_display(corpus: Store, corpus_index: Co
     radlex = [code for code in listed if code[0] == "RADLEX"]
     assert (len(radlex), len(snomed)) == (18, 33)  # co-indexing alone would pair all 594
 
-    result = corpus.lookup("RADLEX:RID381", to="SNOMED")
+    result = lookup(corpus, "RADLEX:RID381", to="SNOMED")
     by_code = {m.code: m for m in result.matches}
     assert set(by_code) == {code for _s, code in snomed}
     paired = by_code["244958005"]
@@ -610,7 +610,7 @@ def test_the_invasion_attribute_pairs_by_display(corpus: Store, corpus_index: Co
     (where,) = colisted.where
     assert (where.kind, where.paired, where.entities) == ("attribute", False, 1)
     assert [m.status for m in result.matches] == ["paired"] + ["co-listed"] * 32
-    back = corpus.lookup("SNOMED 244958005", to="RADLEX")
+    back = lookup(corpus, "SNOMED 244958005", to="RADLEX")
     assert [m.code for m in back.matches if m.status == "paired"] == ["RID381"]
 
 
@@ -620,7 +620,7 @@ def test_used_by_is_paged_with_totals_and_finding_names(
 ) -> None:
     key = tuple(code.split(":"))
     expected = corpus_index.ordered_uses(key)  # type: ignore[arg-type]
-    result = corpus.lookup(code)
+    result = lookup(corpus, code)
     pages, offset = [], 0
     while True:
         data = result.to_json(offset, DEFAULT_LIMIT)["used_by"]
@@ -650,11 +650,11 @@ def test_the_most_used_codes(corpus: Store, corpus_index: CorpusIndex) -> None:
     top = {f"{s}:{c}": len(corpus_index.indexed((s, c))) for s, c in ranked[:3]}
     assert top["RADLEX:RID28473"] == 2203  # the "most used": one of the top three
     for code, uses in top.items():
-        assert corpus.lookup(code).code.uses == uses
+        assert lookup(corpus, code).code.uses == uses
 
 
 def test_rid5655_has_a_dominant_snomed_code_and_two_outliers(corpus: Store) -> None:
-    result = corpus.lookup("RADLEX:RID5655", to="SNOMED")
+    result = lookup(corpus, "RADLEX:RID5655", to="SNOMED")
     assert result.to == "SNOMED"
     assert {m.system for m in result.matches} == {"SNOMED"}
     by_code = {m.code: m for m in result.matches}
@@ -665,14 +665,14 @@ def test_rid5655_has_a_dominant_snomed_code_and_two_outliers(corpus: Store) -> N
 
 
 def test_the_outlier_flag_is_symmetric(corpus: Store) -> None:
-    result = corpus.lookup("SNOMED 386554004", to="RADLEX")
+    result = lookup(corpus, "SNOMED 386554004", to="RADLEX")
     (match,) = result.matches
     assert (match.curie, match.flag) == ("radlex:RID5655", "outlier")
 
 
 def test_every_accepted_form_gives_the_same_answer(corpus: Store) -> None:
     answers = {
-        corpus.lookup(text, to="RADLEX")
+        lookup(corpus, text, to="RADLEX")
         for text in (
             "SNOMED 263768009",
             "SNOMEDCT:263768009",
@@ -710,7 +710,7 @@ MATCH_KEYS = {
 
 
 def test_json_has_exactly_the_documented_shape(corpus: Store) -> None:
-    data = corpus.lookup("RADLEX:RID5655").to_json()
+    data = lookup(corpus, "RADLEX:RID5655").to_json()
     assert data["version"] == JSON_VERSION == 2
     assert set(data) == {"version", "crosswalk_rules", "code", "to", "matches", "used_by"}
     assert set(data["code"]) == {
@@ -736,7 +736,7 @@ def test_json_has_exactly_the_documented_shape(corpus: Store) -> None:
 
 
 def test_the_default_answer_is_small(corpus: Store) -> None:
-    result = corpus.lookup("RADLEX:RID5791")
+    result = lookup(corpus, "RADLEX:RID5791")
     default = len(result.dumps().encode())
     everything = len(result.dumps(limit=None).encode())
     assert default < 20_000 < 200_000 < everything  # 271 KB with every use before paging
@@ -760,10 +760,12 @@ def test_the_lookup_path_imports_neither_rdflib_nor_other_commands(examples_stor
     code = (
         "import sys\n"
         "from ontomap.cli import main\n"
+        "from ontomap.lookup import lookup\n"
+        "from ontomap.query import run_query\n"
         "from ontomap.store import Store\n"
         f"store = Store({str(examples_store)!r}, read_only=True)\n"
-        "store.lookup('GAMUTS:5529')\n"
-        "store.query('SELECT * WHERE { ?s ?p ?o } LIMIT 1')\n"
+        "lookup(store, 'GAMUTS:5529')\n"
+        "run_query(store, 'SELECT * WHERE { ?s ?p ?o } LIMIT 1')\n"
         "try:\n"
         f"    main(['lookup', 'RID5791', '--store', {str(examples_store)!r}, '--format', 'json'])\n"
         "except SystemExit as exc:\n"

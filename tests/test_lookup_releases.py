@@ -28,7 +28,7 @@ from ontomap.lookup import (
     ReleaseRequiredError,
     lookup,
 )
-from ontomap.query import named_query
+from ontomap.query import named_query, run_query
 from ontomap.releases import Releases
 from ontomap.store import Store
 
@@ -324,7 +324,7 @@ def test_findings_under_concept(store: Store) -> None:
             and code in parents  # in the release
             for entity in entities
         }
-        result = store.query(named_query("findings-under-concept"), {"concept": concept})
+        result = run_query(store, named_query("findings-under-concept"), {"concept": concept})
         rows = {(_local(r["code"]), r["entity"].value) for r in result.dicts()}
         assert rows == expected, concept
 
@@ -341,9 +341,9 @@ def test_codes_not_in_release(store: Store) -> None:
         if system in in_release and code not in in_release[system]
     }
     assert expected == {("SNOMED", "1009003"), ("RADLEX", "RID99999")}  # by hand, too
-    result = store.query(named_query("codes-not-in-release"))
+    result = run_query(store, named_query("codes-not-in-release"))
     assert {(_local(r["system"]), r["notation"].value) for r in result.dicts()} == expected
-    only = store.query(named_query("codes-not-in-release"), {"system": "RADLEX"})
+    only = run_query(store, named_query("codes-not-in-release"), {"system": "RADLEX"})
     assert [r["notation"].value for r in only.dicts()] == ["RID99999"]
 
 
@@ -366,12 +366,12 @@ def test_codes_by_top_hierarchy(store: Store) -> None:
         ("RADLEX", "RID15849"): 2,
         ("SNOMED", "1002007"): 3,
     }
-    result = store.query(named_query("codes-by-top-hierarchy"))
+    result = run_query(store, named_query("codes-by-top-hierarchy"))
     got = {(_local(r["system"]), _local(r["top"])): int(r["codes"].value) for r in result.dicts()}
     assert got == {k: len(v) for k, v in expected.items()}
     labels = {_local(r["top"]): r["top_label"].value for r in result.dicts()}
     assert labels["1002007"] == "Test clinical thing" and labels["RID3"] == "test anatomical entity"
-    only = store.query(named_query("codes-by-top-hierarchy"), {"system": "RADLEX"})
+    only = run_query(store, named_query("codes-by-top-hierarchy"), {"system": "RADLEX"})
     assert {_local(r["top"]): int(r["codes"].value) for r in only.dicts()} == {
         top: len(codes) for (system, top), codes in expected.items() if system == "RADLEX"
     }

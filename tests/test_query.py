@@ -101,12 +101,13 @@ def test_each_named_query_runs_with_its_example_and_selects_its_parameters(
     name: str, examples: Store
 ) -> None:
     query = named_query(name)
-    result = examples.query(query, example_params(query))
+    result = run_query(examples, query, example_params(query))
     assert isinstance(result, SelectResult)
     for param in query.params:
         assert param.name in result.variables, (name, param.name)
     given = example_params(query)
-    minimal = examples.query(query, {p.name: given[p.name] for p in query.params if p.required})
+    required = {p.name: given[p.name] for p in query.params if p.required}
+    minimal = run_query(examples, query, required)
     assert isinstance(minimal, SelectResult)
 
 
@@ -177,19 +178,19 @@ def test_a_parameter_may_be_an_rdf_term(examples: Store) -> None:
 
 def test_parameter_errors(examples: Store) -> None:
     with pytest.raises(QueryParameterError, match="needs --param code"):
-        examples.query(named_query("findings-with-code"))
+        run_query(examples, named_query("findings-with-code"))
     with pytest.raises(QueryParameterError, match="takes no parameter 'colour'"):
-        examples.query(named_query("findings-with-code"), {"code": "RID5791", "colour": "x"})
+        run_query(examples, named_query("findings-with-code"), {"code": "RID5791", "colour": "x"})
     with pytest.raises(CodeLookupError):
-        examples.query(named_query("findings-with-code"), {"code": "nonsense"})
+        run_query(examples, named_query("findings-with-code"), {"code": "nonsense"})
     with pytest.raises(QueryParameterError, match="must be a variable the query selects"):
-        examples.query("SELECT ?x WHERE { ?s ?p ?x }", {"s": "fm:OIFM_GMTS_005529"})
+        run_query(examples, "SELECT ?x WHERE { ?s ?p ?x }", {"s": "fm:OIFM_GMTS_005529"})
     with pytest.raises(QueryParameterError, match="integer"):
         PARAM_TYPES["integer"]("ten")
     with pytest.raises(QueryParameterError, match="not an IRI"):
         PARAM_TYPES["iri"]("> <x")
     with pytest.raises(QueryParameterError, match="bad parameter name"):
-        examples.query("SELECT ?x {}", {"x y": "1"})
+        run_query(examples, "SELECT ?x {}", {"x y": "1"})
 
 
 def test_free_parameters_take_iris_curies_and_strings(examples: Store) -> None:
@@ -223,7 +224,7 @@ def test_a_hostile_code_parameter_is_refused_not_run(examples: Store) -> None:
     before = len(examples)
     for value in ('"} ; DROP ALL ; {"', "> <x"):
         with pytest.raises(CodeLookupError):
-            examples.query(named_query("findings-with-code"), {"code": value})
+            run_query(examples, named_query("findings-with-code"), {"code": value})
     assert len(examples) == before
 
 
@@ -244,7 +245,7 @@ def test_a_hostile_code_parameter_is_refused_not_run(examples: Store) -> None:
 def test_updates_are_refused_and_the_store_is_unchanged(text: str, examples: Store) -> None:
     before = len(examples)
     with pytest.raises(UpdateRefusedError, match="read-only"):
-        examples.query(text)
+        run_query(examples, text)
     assert len(examples) == before
 
 
@@ -255,7 +256,7 @@ def test_leading_keyword_skips_the_prologue() -> None:
 
 def test_a_syntax_error_has_line_and_column(examples: Store) -> None:
     with pytest.raises(QuerySyntaxError) as caught:
-        examples.query("SELECT ?s WHERE {\n  ?s ?p ?o .\n  BIND (1 AS ?x ?y) }\n")
+        run_query(examples, "SELECT ?s WHERE {\n  ?s ?p ?o .\n  BIND (1 AS ?x ?y) }\n")
     error = caught.value
     assert (error.line, error.column) == (3, 17)
     assert "line 3, column 17" in str(error) and 'expected ")"' in str(error)
@@ -264,7 +265,7 @@ def test_a_syntax_error_has_line_and_column(examples: Store) -> None:
 
 def test_an_unknown_prefix_is_named(examples: Store) -> None:
     with pytest.raises(QuerySyntaxError, match="unknown prefix 'foo:'") as caught:
-        examples.query("SELECT ?x WHERE {\n  ?x a foo:Bar }")
+        run_query(examples, "SELECT ?x WHERE {\n  ?x a foo:Bar }")
     assert (caught.value.line, caught.value.column) == (2, 8)
     assert "radlex" in str(caught.value)
 
@@ -296,13 +297,13 @@ LABELS = "CONSTRUCT { ?f rdfs:label ?l } WHERE { ?f a oifm:FindingModel ; rdfs:l
 
 
 def test_result_kinds_follow_the_query_form(examples: Store) -> None:
-    chosen = examples.query("SELECT ?f WHERE { ?f a oifm:FindingModel }")
+    chosen = run_query(examples, "SELECT ?f WHERE { ?f a oifm:FindingModel }")
     assert isinstance(chosen, SelectResult) and chosen.form == "select" and len(chosen) == 3
-    answer = examples.query("ASK { ?f oifm:tag ?t }")
+    answer = run_query(examples, "ASK { ?f oifm:tag ?t }")
     assert isinstance(answer, AskResult) and answer.form == "ask" and bool(answer)
-    built = examples.query(LABELS)
+    built = run_query(examples, LABELS)
     assert isinstance(built, GraphResult) and built.form == "graph" and len(built) == 3
-    described = examples.query("DESCRIBE fm:OIFM_GMTS_005529")
+    described = run_query(examples, "DESCRIBE fm:OIFM_GMTS_005529")
     assert isinstance(described, GraphResult) and len(described) > 5
     assert ask(examples, "ASK { ?f oifm:tag 'no such tag' }") is False
     assert isinstance(
@@ -335,10 +336,10 @@ def test_select_results_serialise_in_the_w3c_formats(examples: Store) -> None:
 
 
 def test_ask_and_graph_results_serialise(examples: Store) -> None:
-    answer = examples.query("ASK { ?f a oifm:FindingModel }")
+    answer = run_query(examples, "ASK { ?f a oifm:FindingModel }")
     assert json.loads(answer.serialize("json")) == {"head": {}, "boolean": True}  # type: ignore[union-attr]
     assert b"<boolean>true</boolean>" in answer.serialize("xml")  # type: ignore[union-attr]
-    built = examples.query(LABELS)
+    built = run_query(examples, LABELS)
     assert isinstance(built, GraphResult)
     assert set(GRAPH_FORMATS) == {"turtle", "ntriples"}
     turtle = built.serialize("turtle")
@@ -363,7 +364,7 @@ def test_format_table(examples: Store) -> None:
     assert lines[2].startswith("fm:OIFM_GMTS_005529  Diffuse hep…")
     assert lines[2].rstrip().endswith("30")  # numbers right-aligned
     assert lines[-1] == "(3 rows)"
-    assert format_table(examples.query("ASK {}"), {}) == "true"  # type: ignore[arg-type]
+    assert format_table(run_query(examples, "ASK {}"), {}) == "true"  # type: ignore[arg-type]
     empty = select(examples, "SELECT ?x WHERE { ?x a <http://example.org/None> }")
     assert format_table(empty, {}).splitlines()[-1] == "(0 rows)"
 
@@ -380,11 +381,6 @@ def test_render_term_and_compact() -> None:
     assert render_term(date, known) == "2024-01-01^^xsd:date"
     assert render_term(ox.BlankNode("b0"), known) == "_:b0"
     assert render_term(ox.Literal("x" * 100), known, max_width=10) == "x" * 9 + "…"
-
-
-def test_run_query_is_what_store_query_delegates_to(examples: Store) -> None:
-    text = "SELECT ?f WHERE { ?f a oifm:FindingModel } ORDER BY ?f"
-    assert run_query(examples, text) == examples.query(text)
 
 
 # ------------------------------------------------------------------ the corpus, independently
@@ -493,3 +489,35 @@ def test_codes_by_system_agrees_with_the_json(corpus: Store, corpus_json: list[d
         codes = [c for c in uses if c[0] == system]
         entities = set().union(*(uses[c] for c in codes))
         assert totals[system] == (len(codes), len(entities)), system
+
+
+# ------------------------------------------------------------------ queries beside their code
+
+
+def test_the_queries_beside_the_modules_parse_and_name_the_graphs_of_the_store() -> None:
+    import re
+    from pathlib import Path
+
+    from ontomap.graph import CROSSWALK_GRAPH, META_GRAPH
+    from ontomap.vocab import STANDARD_PREFIXES
+
+    package = Path(__file__).resolve().parents[1] / "ontomap"
+    files = sorted(package.glob("*.rq"))
+    assert {f.name for f in files} >= {"crosswalk-codes.rq", "backends-base-iri.rq"}
+    graphs = {CROSSWALK_GRAPH.value, META_GRAPH.value}
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        ox.Store().query(text, prefixes=dict(STANDARD_PREFIXES))  # raises on a syntax error
+        named = set(re.findall(r"GRAPH <([^>]+)>", text))
+        assert named <= graphs, (path.name, named - graphs)
+        assert "{" in text and "%s" not in text and "{}" not in text.replace("VALUES ?s {}", "")
+
+
+def test_the_wheel_carries_the_queries_beside_the_modules() -> None:
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    wheel = config["tool"]["hatch"]["build"]["targets"]["wheel"]
+    assert "ontomap" in wheel["packages"]  # the whole package folder, its .rq files with it
+    assert not any(".rq" in pattern for pattern in wheel.get("exclude", []))

@@ -9,6 +9,10 @@ Exit codes (scripts rely on them):
   3  not found (an unknown or malformed code, a model that is not in the store)
   4  store or endpoint error (cannot open, locked, another base IRI; endpoint unreachable)
 130  interrupted (Ctrl-C); a store or output being written is left as it was
+
+They are :class:`ontomap.errors.ExitCode`; each error class carries its own
+(``OntomapError.exit_code``) and :func:`handle_errors` alone turns an error into its message
+and code.
 """
 
 from __future__ import annotations
@@ -22,14 +26,14 @@ from typing import Any, TypeVar
 import click
 
 from ontomap import __version__
-from ontomap.errors import MissingDependencyError, OntomapError, StoreError, UnknownFormatError
+from ontomap.errors import ExitCode, OntomapError
 
-EXIT_OK = 0
-EXIT_INPUT_ERRORS = 1
-EXIT_USAGE = 2
-EXIT_NOT_FOUND = 3
-EXIT_STORE = 4
-EXIT_INTERRUPTED = 130
+EXIT_OK = ExitCode.OK
+EXIT_INPUT_ERRORS = ExitCode.INPUT_ERRORS
+EXIT_USAGE = ExitCode.USAGE
+EXIT_NOT_FOUND = ExitCode.NOT_FOUND
+EXIT_STORE = ExitCode.STORE
+EXIT_INTERRUPTED = ExitCode.INTERRUPTED
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,18 +45,15 @@ def fail(message: str, code: int) -> None:
 
 
 def handle_errors(func: F) -> F:
-    """Turn ontomap's exceptions into a one-line message and the documented exit code."""
+    """Turn ontomap's exceptions into a one-line message and the exit code their class
+    carries (:attr:`~ontomap.errors.OntomapError.exit_code`): the one place that does."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except StoreError as exc:
-            fail(str(exc), EXIT_STORE)
-        except (UnknownFormatError, MissingDependencyError) as exc:
-            fail(str(exc), EXIT_USAGE)
         except OntomapError as exc:
-            fail(str(exc), EXIT_INPUT_ERRORS)
+            fail(str(exc), exc.exit_code)
         except BrokenPipeError:
             sys.exit(EXIT_OK)
         except KeyboardInterrupt:

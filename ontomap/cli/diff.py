@@ -81,13 +81,9 @@ def diff_command(
     4 a side cannot be read (missing path, unknown revision, or files that fail to read:
     a model that cannot be read would show as removed).
     """
-    from ontomap.diff import DiffSourceError, diff_sides, read_side
+    from ontomap.diff import diff_sides, read_side
 
-    try:
-        sides = [read_side(old, repo), read_side(new, repo)]
-    except DiffSourceError as exc:
-        fail(str(exc), EXIT_STORE)
-        return
+    sides = [read_side(old, repo), read_side(new, repo)]
     result = diff_sides(*sides)
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from ontomap.cli import EXIT_NOT_FOUND, EXIT_USAGE, fail, handle_errors, main
+from ontomap.cli import EXIT_USAGE, fail, handle_errors, main
 from ontomap.cli.options import (
     columns,
     cut,
@@ -27,7 +27,6 @@ from ontomap.cli.options import (
 from ontomap.crosswalk import DOMINANT_SHARE, OUTLIER_SHARE, TEMPLATE_MIN_FINDINGS, CodeUse
 from ontomap.lookup import (
     DEFAULT_LIMIT,
-    CodeLookupError,
     DescendantUse,
     LookupResult,
     Match,
@@ -503,12 +502,8 @@ def lookup(
     ):
         fail("give --all or --limit, not both", EXIT_USAGE)
     page_limit = None if every else limit
-    try:
-        with open_target(store_path, endpoint, timeout) as backend:
-            result = lookup_code(backend, code, to=to, descendants=descendants)
-    except CodeLookupError as exc:
-        fail(str(exc), EXIT_NOT_FOUND)
-        return
+    with open_target(store_path, endpoint, timeout) as backend:
+        result = lookup_code(backend, code, to=to, descendants=descendants)
     if fmt == "json":
         click.echo(result.dumps(offset, page_limit), nl=False)
     elif fmt == "csv":

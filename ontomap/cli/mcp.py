@@ -9,7 +9,14 @@ from pathlib import Path
 import click
 
 from ontomap.cli import EXIT_USAGE, fail, handle_errors, main
-from ontomap.cli.options import endpoint_option, is_quiet, store_option, verbosity_options
+from ontomap.cli.options import (
+    endpoint_option,
+    is_quiet,
+    port_option,
+    run_timeout_option,
+    store_option,
+    verbosity_options,
+)
 from ontomap.mcp.tools import DEFAULT_MAX_ROWS, DEFAULT_TIMEOUT
 
 #: Where ``--http`` listens: loopback only (the MCP endpoint has no authentication).
@@ -34,20 +41,10 @@ def _port_free(port: int) -> str | None:
     is_flag=True,
     help=f"Serve streamable HTTP on {HTTP_HOST} (at /mcp) instead of stdio.",
 )
-@click.option(
-    "--port",
-    type=click.IntRange(1, 65535),
-    default=8000,
-    show_default=True,
-    help="With --http: the port.",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=DEFAULT_TIMEOUT,
-    show_default=True,
-    metavar="SECONDS",
-    help="How long a sparql_select query may run (its worker process is then stopped); "
+@port_option(8000, "With --http: the port.")
+@run_timeout_option(
+    DEFAULT_TIMEOUT,
+    "How long a sparql_select query may run (its worker process is then stopped); "
     "with --endpoint, how long the endpoint may take for each answer.",
 )
 @click.option(

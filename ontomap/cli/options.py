@@ -160,6 +160,31 @@ timeout_option = click.option(
 )
 
 
+def port_option(default: int, help: str, *, any_port: bool = False) -> Callable[[F], F]:
+    """The ``--port`` option of a command that listens (``serve``, ``mcp --http``); with
+    ``any_port``, 0 asks for any free port."""
+    return click.option(
+        "--port",
+        type=click.IntRange(0 if any_port else 1, 65535),
+        default=default,
+        show_default=True,
+        help=help,
+    )
+
+
+def run_timeout_option(default: float, help: str) -> Callable[[F], F]:
+    """The ``--timeout`` option of a command that runs queries in worker processes (``serve``,
+    ``mcp``): seconds a query may run before its worker is stopped."""
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=default,
+        show_default=True,
+        metavar="SECONDS",
+        help=help,
+    )
+
+
 def open_target(
     store_path: Path | None, endpoint: str | None, timeout: float | None = None
 ) -> LocalBackend | RemoteBackend:

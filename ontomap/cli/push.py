@@ -24,7 +24,6 @@ from ontomap.cli.build import (
 )
 from ontomap.cli.options import is_quiet, plural, progress_enabled, verbosity_options
 from ontomap.cli.serve import TOKEN_ENV  # also registers `serve`
-from ontomap.query import QueryError
 
 
 def _url(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
@@ -198,9 +197,6 @@ def push(
             with Store(store_path, read_only=True) as store:
                 summary = push(store)
                 what = f"{plural(len(store.model_ids()), 'model')} from {store.path}"
-    except QueryError as exc:
-        fail(str(exc), EXIT_USAGE)
-        return
     finally:
         progress.close()
     if as_json:

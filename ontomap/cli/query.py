@@ -11,13 +11,12 @@ from __future__ import annotations
 import sys
 import textwrap
 from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from ontomap.cli import EXIT_INPUT_ERRORS, EXIT_NOT_FOUND, EXIT_USAGE, fail, handle_errors, main
+from ontomap.cli import EXIT_INPUT_ERRORS, EXIT_USAGE, fail, handle_errors, main
 from ontomap.cli.options import (
     FormatChoice,
     endpoint_option,
@@ -27,15 +26,12 @@ from ontomap.cli.options import (
     timeout_option,
     verbosity_options,
 )
-from ontomap.errors import UnknownCodeSystemError
-from ontomap.lookup import CodeLookupError
 from ontomap.query import (
     GRAPH_FORMATS,
     RESULT_FORMATS,
     AskResult,
     GraphResult,
     NamedQuery,
-    QueryError,
     QueryResult,
     SelectResult,
     format_table,
@@ -50,21 +46,6 @@ from ontomap.query.safety import check_nesting
 FORMATS = ("table", *RESULT_FORMATS, *GRAPH_FORMATS)
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def query_errors(func: F) -> F:
-    """Query errors exit 2 (usage); an unknown code or system in a parameter exits 3."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (CodeLookupError, UnknownCodeSystemError) as exc:
-            fail(str(exc), EXIT_NOT_FOUND)
-        except QueryError as exc:
-            fail(str(exc), EXIT_USAGE)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _params(values: tuple[str, ...]) -> dict[str, str]:
@@ -156,7 +137,6 @@ def _write(data: bytes) -> None:
 @timeout_option
 @verbosity_options
 @handle_errors
-@query_errors
 def query(
     text: str | None,
     query_file: Path | None,

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import click
 
-from ontomap.cli import EXIT_INPUT_ERRORS, EXIT_USAGE, fail, handle_errors, main
+from ontomap.cli import EXIT_INPUT_ERRORS, handle_errors, main
 from ontomap.cli.options import is_quiet, plural, progress_enabled, verbosity_options
-from ontomap.exporters.owl import OwlreadyMissingError
-from ontomap.reason import OntologyReadError, ReasonerError, reason
+from ontomap.reason import reason
 
 #: ``reason`` exits 1 for an inconsistent ontology or an unsatisfiable class.
 EXIT_PROBLEMS = EXIT_INPUT_ERRORS
@@ -54,12 +53,8 @@ def reason_command(ontology: Path, java: str | None, memory_mb: int | None) -> N
     """
     from ontomap.progress import Activity
 
-    try:
-        with Activity(f"reasoning on {ontology} with HermiT", enabled=progress_enabled()):
-            report = reason(ontology, java=java, memory_mb=memory_mb)
-    except (ReasonerError, OntologyReadError, OwlreadyMissingError) as exc:
-        fail(str(exc), EXIT_USAGE)
-        return
+    with Activity(f"reasoning on {ontology} with HermiT", enabled=progress_enabled()):
+        report = reason(ontology, java=java, memory_mb=memory_mb)
     took = f"HermiT, {report.seconds:.1f} s"
     if not report.consistent:
         click.echo(f"{ontology}: inconsistent ({took})")

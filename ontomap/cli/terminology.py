@@ -35,7 +35,7 @@ from ontomap.cli.options import (
     terminal_width,
     verbosity_options,
 )
-from ontomap.errors import ReleaseNotFoundError, UnknownCodeSystemError
+from ontomap.errors import UnknownCodeSystemError, UsageError
 from ontomap.progress import Progress
 from ontomap.releases import READERS, ReleaseInfo, Releases
 from ontomap.store import Store, default_store_path, is_store
@@ -69,9 +69,8 @@ def _system(value: str | None) -> str | None:
         return None
     try:
         return default_registry().get(value).key
-    except UnknownCodeSystemError as exc:
-        fail(str(exc), EXIT_USAGE)
-        raise AssertionError("unreachable") from None
+    except UnknownCodeSystemError as exc:  # named as an option or argument: a usage error
+        raise UsageError(str(exc)) from None
 
 
 def _what(info: ReleaseInfo) -> str:
@@ -245,13 +244,9 @@ def remove_command(system: str, version: str | None, store_path: Path | None) ->
     location = store_path or default_store_path()
     if not is_store(location):
         fail(f"no store at {location}; nothing to remove", EXIT_NOT_FOUND)
-    try:
-        with Store(location) as store:
-            removed = Releases(store).remove(key, version)
-            generation = store.commit()
-    except ReleaseNotFoundError as exc:
-        fail(str(exc), EXIT_NOT_FOUND)
-        return
+    with Store(location) as store:
+        removed = Releases(store).remove(key, version)
+        generation = store.commit()
     if not quiet:
         names = ", ".join(_what(i) for i in removed)
         click.echo(f"removed {names} from {location}; now generation {generation}")
@@ -373,7 +368,6 @@ def suggest_command(
     were used); 2 usage error (unknown system, bad option); 3 no store, or no release of the
     system (and version) loaded; 4 store error.
     """
-    from ontomap.errors import ReleaseNotFoundError
     from ontomap.graph import check_base_iri
     from ontomap.mappings import DEFAULT_LICENSE, source_date
     from ontomap.readers import ModelStream
@@ -409,11 +403,7 @@ def suggest_command(
     reading = reading_progress(stream, "reading")
     with Store(location, read_only=True) as store:
         releases = Releases(store)
-        try:
-            info = releases.get(key, version)
-        except ReleaseNotFoundError as exc:
-            fail(str(exc), EXIT_NOT_FOUND)
-            return
+        info = releases.get(key, version)
         try:
             models = [source.model for source in stream]
         finally:

@@ -19,7 +19,7 @@ from ontomap.cli.options import (
     timeout_option,
     verbosity_options,
 )
-from ontomap.lookup import CodeLookupError, parse_code
+from ontomap.lookup import parse_code
 from ontomap.terminology import default_registry
 
 
@@ -127,13 +127,9 @@ def translate(
     """
     from ontomap.fhir import Params, TerminologySource
     from ontomap.fhir import translate as fhir_translate
-    from ontomap.fhir.resources import FhirError, system_uri
+    from ontomap.fhir.resources import system_uri
 
-    try:
-        parsed = parse_code(code)
-    except CodeLookupError as exc:
-        fail(str(exc), EXIT_NOT_FOUND)
-        return
+    parsed = parse_code(code)
     query = [
         ("sourceSystem", system_uri(parsed.code_system)),
         ("sourceCode", parsed.code),
@@ -142,13 +138,7 @@ def translate(
         query.append(("targetSystem", system_uri(default_registry().get(to))))
     fhir_version = "R4" if version == "r4" else "R5"
     with open_target(store_path, endpoint, timeout) as backend:
-        try:
-            answer = fhir_translate(
-                TerminologySource(backend), fhir_version, Params.from_query(query)
-            )
-        except FhirError as exc:
-            fail(exc.message, EXIT_NOT_FOUND)
-            return
+        answer = fhir_translate(TerminologySource(backend), fhir_version, Params.from_query(query))
     found = next(p["valueBoolean"] for p in answer["parameter"] if p["name"] == "result")
     if fmt == "json":
         click.echo(json.dumps(answer, ensure_ascii=False, indent=2))

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ontomap.errors import OntomapError
+from ontomap.errors import ExitCode, OntomapError
 from ontomap.mappings import MAPPING_SET_NAMESPACE
 from ontomap.mappings.fhir import all_codes_value_set
 from ontomap.terminology import CodeSystem, default_registry
@@ -59,6 +59,8 @@ MAX_COUNT = 1000
 class FhirError(OntomapError):
     """A FHIR request that cannot be answered: its HTTP status, the OperationOutcome issue code
     (``invalid``, ``not-found``...), the tx issue type and the message."""
+
+    exit_code = ExitCode.NOT_FOUND
 
     def __init__(
         self,

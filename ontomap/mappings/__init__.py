@@ -56,7 +56,7 @@ from ontomap.crosswalk import (
     cardinality_of,
     system_order,
 )
-from ontomap.errors import OntomapError, UnknownFormatError
+from ontomap.errors import ExitCode, OntomapError, UnknownFormatError
 from ontomap.terminology import CodeSystem, default_registry
 from ontomap.vocab import DEFAULT_BASE_IRI
 
@@ -130,6 +130,8 @@ _NAME_WIDTH = 120
 class InvalidMappingDateError(OntomapError):
     """A mapping date that is not an ISO date (``YYYY-MM-DD``)."""
 
+    exit_code = ExitCode.USAGE
+
     def __init__(self, value: str) -> None:
         self.value = value
         super().__init__(f"invalid mapping date {value!r}: expected YYYY-MM-DD, e.g. 2025-01-31")
@@ -137,6 +139,8 @@ class InvalidMappingDateError(OntomapError):
 
 class InvalidMappingIriError(OntomapError):
     """A mapping set identifier or license that is not an IRI."""
+
+    exit_code = ExitCode.USAGE
 
     def __init__(self, what: str, value: str, reason: str) -> None:
         self.what = what
@@ -478,7 +482,7 @@ def recorded_files(store: Store) -> list[str]:
     from ontomap.vocab import OIFM
 
     found = store.oxigraph.quads_for_pattern(None, OIFM.sourceFile, None, META_GRAPH)
-    return sorted({quad.object.value for quad in found})
+    return sorted({quad.object.value for quad in found if isinstance(quad.object, ox.Literal)})
 
 
 # ------------------------------------------------------------------ formats

@@ -224,6 +224,7 @@ def write_skos(mapping_set: MappingSet, handle: BinaryIO) -> None:
     prefixes = {**known_prefixes(mapping_set.base_iri), **PREFIXES}
     triples = ox.parse("".join(mapping_lines(mapping_set)), format=ox.RdfFormat.N_TRIPLES)
     text = ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes)
+    assert text is not None  # no output given: the bytes are returned
     start = 0
     while text.startswith(b"@prefix ", start):
         start = text.index(b"\n", start) + 1

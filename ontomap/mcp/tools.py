@@ -47,7 +47,7 @@ from ontomap.terminology import default_registry
 
 if TYPE_CHECKING:
     from ontomap.backends import SparqlBackend
-    from ontomap.server.workers import WorkerPool
+    from ontomap.server import WorkerPool
     from ontomap.store import Store
 
 __all__ = [
@@ -538,7 +538,7 @@ class Tools:
     def validate_codes(self, codes: list[str]) -> dict[str, Any]:
         """Each code checked: read (the accepted forms), its system's syntax and check
         digit, whether the corpus uses it, and what each loaded release says of it."""
-        from ontomap.validate.codes import _HINTS, snomed_partition_ok
+        from ontomap.validate.codes import code_hint, snomed_partition_ok
 
         if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
             raise ToolInputError("bad codes: give a list of codes as text")
@@ -563,7 +563,7 @@ class Tools:
                 reason = malformation(code)
                 if reason is not None:
                     problems.append(str(MalformedCodeError(text, code, reason)))
-                    hint = _HINTS.get(system.key)
+                    hint = code_hint(system.key)
                     if hint:
                         problems.append(hint)
                 elif system.key == "SNOMED" and not snomed_partition_ok(code.code):
@@ -614,12 +614,16 @@ class Tools:
     def _index(self, target: Store | SparqlBackend) -> list[_Entry]:
         index = self._cache.get("search")
         if index is None:
+            import pyoxigraph as ox
+
             from ontomap.query import select
 
             rows: dict[str, tuple[str, list[str], list[str]]] = {}
             result = select(target, _findings_query())
             for finding, name, kind, value in result.rows:
                 assert finding is not None and name is not None and kind is not None
+                assert not isinstance(finding, ox.Triple) and not isinstance(name, ox.Triple)
+                assert not isinstance(kind, ox.Triple) and not isinstance(value, ox.Triple)
                 entry = rows.setdefault(finding.value, (name.value, [], []))
                 if value is not None and kind.value == "synonym":
                     entry[1].append(value.value)
@@ -754,7 +758,8 @@ class Tools:
         generation; empty on an endpoint."""
         sources = self._cache.get("sources")
         if sources is None:
-            sources = target.sources() if hasattr(target, "sources") else {}
+            read = getattr(target, "sources", None)
+            sources = read() if read is not None else {}
             self._cache["sources"] = sources
         return sources  # type: ignore[no-any-return]
 
@@ -803,7 +808,7 @@ class Tools:
     # -------------------------------------------------------------- sparql_select
 
     def _workers(self) -> WorkerPool:
-        from ontomap.server.workers import WorkerPool
+        from ontomap.server import WorkerPool
 
         with self._pool_lock:
             if self._closed:
@@ -861,7 +866,7 @@ class Tools:
         return out
 
     def _local_select(self, text: str) -> tuple[list[str], list[dict[str, Any]], bool]:
-        from ontomap.server.jobs import TRUNCATED_HEADER, QueryJob
+        from ontomap.server import TRUNCATED_HEADER, QueryJob
 
         response = self._workers().run(QueryJob(text, format="json"))
         body = response.body.decode("utf-8", errors="replace")

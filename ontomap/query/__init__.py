@@ -1,9 +1,9 @@
 """SPARQL over a store: free queries and a library of named, documented ones.
 
 >>> from ontomap.store import Store
->>> from ontomap.query import named_query
+>>> from ontomap.query import named_query, run_query
 >>> with Store("./kg", read_only=True) as store:  # doctest: +SKIP
-...     result = store.query(named_query("findings-with-code"), {"code": "RADLEX:RID5791"})
+...     result = run_query(store, named_query("findings-with-code"), {"code": "RADLEX:RID5791"})
 ...     len(result.rows)
 1994
 
@@ -44,19 +44,34 @@ has a ``default``.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cache, cached_property
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from ontomap.errors import OntomapError
 from ontomap.graph import KnowledgeGraph, known_prefixes
 from ontomap.lookup import parse_code
+from ontomap.sparql import (
+    GRAPH_FORMATS,
+    RESULT_FORMATS,
+    UPDATE_KEYWORDS,
+    AskResult,
+    GraphResult,
+    QueryError,
+    QueryFormError,
+    QueryParameterError,
+    QueryResult,
+    QuerySyntaxError,
+    SelectResult,
+    Term,
+    UpdateRefusedError,
+    leading_keyword,
+    query_error,
+)
 from ontomap.terminology import default_registry
 from ontomap.vocab import DEFAULT_BASE_IRI, XSD_NS
 
@@ -99,55 +114,7 @@ __all__ = [
 
 QUERY_DIR = Path(__file__).resolve().parent
 
-#: SELECT/ASK output formats written by Oxigraph (W3C SPARQL 1.1 Query Results).
-RESULT_FORMATS: dict[str, ox.QueryResultsFormat] = {
-    "json": ox.QueryResultsFormat.JSON,
-    "xml": ox.QueryResultsFormat.XML,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-}
-#: CONSTRUCT/DESCRIBE output formats (written like ``ontomap export``: sorted, fixed prefixes).
-GRAPH_FORMATS: tuple[str, ...] = ("turtle", "ntriples")
-
 # ------------------------------------------------------------------ errors
-
-
-class QueryError(OntomapError):
-    """A query that cannot be run."""
-
-
-class QuerySyntaxError(QueryError):
-    """The query is not valid SPARQL; ``line`` and ``column`` are 1-based."""
-
-    def __init__(self, source: str, line: int, column: int, reason: str, text: str) -> None:
-        self.source = source
-        self.line = line
-        self.column = column
-        self.reason = reason
-        lines = text.split("\n")  # as Oxigraph counts lines (not str.splitlines)
-        excerpt = ""
-        if 1 <= line <= len(lines):
-            gutter = f"{line:4d} | "
-            shown = lines[line - 1].removesuffix("\r")
-            excerpt = f"\n{gutter}{shown}\n{' ' * (len(gutter) - 2)}| {' ' * (column - 1)}^"
-        super().__init__(
-            f"SPARQL syntax error at line {line}, column {column} of {source}: {reason}{excerpt}"
-        )
-
-
-class UpdateRefusedError(QueryError):
-    """A SPARQL UPDATE: ``ontomap query`` only reads."""
-
-    def __init__(self, keyword: str) -> None:
-        self.keyword = keyword
-        super().__init__(
-            f"{keyword} is a SPARQL update; queries are read-only "
-            "(change a store with 'ontomap build')"
-        )
-
-
-class QueryParameterError(QueryError):
-    """A parameter that the query does not take, a missing one, or a bad value."""
 
 
 class UnknownQueryError(QueryError):
@@ -161,29 +128,25 @@ class UnknownQueryError(QueryError):
         )
 
 
-class QueryFormError(QueryError):
-    """A query of another form than the caller asked for (e.g. ASK given to :func:`select`)."""
-
-
 # ------------------------------------------------------------------ parameters
 
 
-def _code_term(value: str) -> ox.Term:
+def _code_term(value: str) -> Term:
     return ox.NamedNode(parse_code(value).iri)
 
 
-def _system_term(value: str) -> ox.Term:
+def _system_term(value: str) -> Term:
     return ox.NamedNode(default_registry().get(value).scheme_iri)
 
 
-def _integer_term(value: str) -> ox.Term:
+def _integer_term(value: str) -> Term:
     try:
         return ox.Literal(str(int(value)), datatype=ox.NamedNode(XSD_NS + "integer"))
     except ValueError:
         raise QueryParameterError(f"expected an integer, got {value!r}") from None
 
 
-def _iri_term(value: str) -> ox.Term:
+def _iri_term(value: str) -> Term:
     try:
         return ox.NamedNode(value.strip().removeprefix("<").removesuffix(">"))
     except ValueError as exc:
@@ -193,7 +156,7 @@ def _iri_term(value: str) -> ox.Term:
 #: Parameter types of named queries: how a ``--param`` value becomes an RDF term.
 #: ``code`` accepts every form :func:`ontomap.lookup.parse_code` does and gives the concept
 #: IRI; ``system`` takes a registry key or alias and gives the scheme IRI.
-PARAM_TYPES: dict[str, Callable[[str], ox.Term]] = {
+PARAM_TYPES: dict[str, Callable[[str], Term]] = {
     "code": _code_term,
     "system": _system_term,
     "string": ox.Literal,
@@ -212,14 +175,14 @@ class QueryParam:
     default: str | None = None
     description: str = ""
 
-    def term(self, value: str | ox.Term) -> ox.Term:
+    def term(self, value: str | Term) -> Term:
         """``value`` as the RDF term to bind (terms pass through unchanged)."""
         if not isinstance(value, str):
             return value
         return PARAM_TYPES[self.type](value)
 
 
-def _free_term(value: str | ox.Term, prefix_map: Mapping[str, str]) -> ox.Term:
+def _free_term(value: str | Term, prefix_map: Mapping[str, str]) -> Term:
     """A parameter value for a query that declares no parameters: ``<IRI>`` or a CURIE with a
     known prefix gives an IRI, anything else a string literal."""
     if not isinstance(value, str):
@@ -336,161 +299,7 @@ def named_query(name: str) -> NamedQuery:
         raise UnknownQueryError(name, list(named_queries())) from None
 
 
-# ------------------------------------------------------------------ results
-
-
-@dataclass(frozen=True)
-class SelectResult:
-    """The solutions of a SELECT query.
-
-    ``data`` holds them as W3C SPARQL 1.1 Query Results JSON, as Oxigraph wrote them;
-    :attr:`rows` decodes them on first use, and :meth:`serialize` re-serialises them with
-    Oxigraph (JSON is returned as is).
-    """
-
-    form: ClassVar[Literal["select"]] = "select"
-    variables: tuple[str, ...]
-    data: bytes = field(repr=False)
-
-    @classmethod
-    def from_rows(
-        cls, variables: Sequence[str], rows: Iterable[Sequence[ox.Term | None]]
-    ) -> SelectResult:
-        """Solutions given as rows of terms in ``variables`` order (``None``: unbound)."""
-        names = tuple(variables)
-        bindings = [
-            {
-                name: _json_term(term)
-                for name, term in zip(names, row, strict=True)
-                if term is not None
-            }
-            for row in rows
-        ]
-        document = {"head": {"vars": list(names)}, "results": {"bindings": bindings}}
-        return cls(names, json.dumps(document, ensure_ascii=False).encode())
-
-    @cached_property
-    def rows(self) -> tuple[tuple[ox.Term | None, ...], ...]:
-        """The solutions, each a tuple of terms in :attr:`variables` order (``None`` unbound)."""
-        solutions = ox.parse_query_results(self.data, format=ox.QueryResultsFormat.JSON)
-        return tuple(tuple(solution) for solution in solutions)  # type: ignore[arg-type]
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __iter__(self) -> Iterator[tuple[ox.Term | None, ...]]:
-        return iter(self.rows)
-
-    def dicts(self) -> list[dict[str, ox.Term]]:
-        """The solutions as ``{variable: term}`` dicts (unbound variables left out)."""
-        return [
-            {name: term for name, term in zip(self.variables, row, strict=True) if term is not None}
-            for row in self.rows
-        ]
-
-    def serialize(self, fmt: str) -> bytes:
-        """The results in a :data:`RESULT_FORMATS` format, written by Oxigraph."""
-        return _serialize_results(self.data, fmt)
-
-
-@dataclass(frozen=True)
-class AskResult:
-    """The answer of an ASK query."""
-
-    form: ClassVar[Literal["ask"]] = "ask"
-    value: bool
-    data: bytes = field(repr=False)
-
-    def __bool__(self) -> bool:
-        return self.value
-
-    def serialize(self, fmt: str) -> bytes:
-        """The answer in a :data:`RESULT_FORMATS` format, written by Oxigraph."""
-        return _serialize_results(self.data, fmt)
-
-
-@dataclass(frozen=True)
-class GraphResult:
-    """The triples of a CONSTRUCT or DESCRIBE query, as a :class:`KnowledgeGraph`."""
-
-    form: ClassVar[Literal["graph"]] = "graph"
-    graph: KnowledgeGraph
-
-    def __len__(self) -> int:
-        return len(self.graph)
-
-    def serialize(self, fmt: str) -> bytes:
-        """The triples as ``turtle`` or ``ntriples`` (sorted; Turtle declares only the
-        prefixes it uses), like ``ontomap export``."""
-        import io
-
-        from ontomap.exporters.rdf import write_ntriples, write_turtle
-
-        writers = {"turtle": write_turtle, "ntriples": write_ntriples}
-        if fmt not in writers:
-            raise QueryFormError(
-                f"a CONSTRUCT or DESCRIBE result is written as {' or '.join(writers)}, not {fmt}"
-            )
-        buffer = io.BytesIO()
-        writers[fmt](self.graph, buffer)
-        return buffer.getvalue()
-
-
-def _json_term(term: ox.Term) -> dict[str, object]:
-    """A term as W3C SPARQL 1.1 Query Results JSON (with RDF 1.2 triple terms)."""
-    if isinstance(term, ox.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, ox.BlankNode):
-        return {"type": "bnode", "value": term.value}
-    if isinstance(term, ox.Literal):
-        found: dict[str, object] = {"type": "literal", "value": term.value}
-        if term.language:
-            found["xml:lang"] = term.language
-        elif term.datatype.value != XSD_NS + "string":
-            found["datatype"] = term.datatype.value
-        return found
-    if isinstance(term, ox.Triple):
-        parts = {"subject": term.subject, "predicate": term.predicate, "object": term.object}
-        return {"type": "triple", "value": {k: _json_term(v) for k, v in parts.items()}}
-    raise TypeError(f"not an RDF term: {term!r}")
-
-
-#: What :func:`run_query` returns; tell the kinds apart by ``form`` or ``isinstance``.
-QueryResult = SelectResult | AskResult | GraphResult
-
-
-def _serialize_results(data: bytes, fmt: str) -> bytes:
-    if fmt not in RESULT_FORMATS:
-        raise QueryFormError(
-            f"SELECT and ASK results are written as {', '.join(RESULT_FORMATS)}, not {fmt}"
-        )
-    if fmt == "json":
-        return data
-    parsed = ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
-    return parsed.serialize(format=RESULT_FORMATS[fmt])  # type: ignore[union-attr,return-value]
-
-
 # ------------------------------------------------------------------ running
-
-#: First keywords of SPARQL 1.1 Update operations (refused by queries).
-UPDATE_KEYWORDS = frozenset(
-    {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "ADD", "MOVE", "COPY", "WITH"}
-)
-_PROLOGUE = re.compile(
-    r"\s+|#[^\n]*|PREFIX\s+[\w.-]*:\s*<[^>]*>|BASE\s*<[^>]*>", re.IGNORECASE | re.ASCII
-)
-
-
-def leading_keyword(text: str) -> str | None:
-    """The first keyword after the prologue (comments, PREFIX and BASE), upper-cased."""
-    position = 0
-    while True:
-        match = _PROLOGUE.match(text, position)
-        if match is None or match.end() == position:
-            break
-        position = match.end()
-    word = re.match(r"[A-Za-z]+", text[position:])
-    return word.group(0).upper() if word else None
 
 
 def prefixes(base_iri: str | None = None) -> dict[str, str]:
@@ -500,9 +309,9 @@ def prefixes(base_iri: str | None = None) -> dict[str, str]:
 
 
 def _substitutions(
-    query: NamedQuery, params: Mapping[str, str | ox.Term], prefix_map: Mapping[str, str]
-) -> dict[str, ox.Term]:
-    bound: dict[str, ox.Term] = {}
+    query: NamedQuery, params: Mapping[str, str | Term], prefix_map: Mapping[str, str]
+) -> dict[str, Term]:
+    bound: dict[str, Term] = {}
     if query.documented:
         declared = ", ".join(p.name for p in query.params) or "none"
         for name in params:
@@ -527,52 +336,10 @@ def _substitutions(
     return bound
 
 
-_SYNTAX = re.compile(r"error at (\d+):(\d+): (.*)", re.DOTALL)
-
-
-def query_error(
-    exc: Exception, text: str, prefix_map: Mapping[str, str], source: str = "<query>"
-) -> QueryError:
-    """Oxigraph's error for a query as ours: a :class:`QuerySyntaxError` with line and column
-    (an unknown prefix named, with the pre-declared ones listed), a
-    :class:`QueryParameterError` for a bound variable the query does not select, else a
-    :class:`QueryError`."""
-    message = str(exc)
-    if not isinstance(exc, SyntaxError):
-        if "projection" in message:
-            variable = re.search(r"\?(\w+)", message)
-            name = variable.group(1) if variable else "?"
-            return QueryParameterError(
-                f"cannot bind parameter {name!r}: ?{name} must be a variable the query "
-                "selects (add it to the SELECT clause)"
-            )
-        return QueryError(f"the query failed: {message}")
-    match = _SYNTAX.match(message)
-    if match is None:
-        return QuerySyntaxError(source, 1, 1, message, text)
-    line, column, reason = int(match.group(1)), int(match.group(2)), match.group(3)
-    if "Prefix not found" in reason:
-        lines = text.split("\n")
-        before = lines[line - 1][: column - 1] if 1 <= line <= len(lines) else ""
-        name = re.search(r"([A-Za-z][\w.-]*)?:[\w.-]*$", before)
-        prefix = (name.group(1) or "") if name else "?"
-        if name is not None:
-            column = name.start() + 1
-        reason = (
-            f"unknown prefix '{prefix}:'; declare it (PREFIX {prefix}: <...>) or use one of "
-            f"the pre-declared prefixes: {', '.join(sorted(prefix_map))}"
-        )
-    else:
-        reason = " ".join(reason.split())
-        if len(reason) > 300:
-            reason = reason[:299] + "…"
-    return QuerySyntaxError(source, line, column, reason, text)
-
-
 def run_query(
     target: Store | SparqlBackend,
     query: str | NamedQuery,
-    params: Mapping[str, str | ox.Term] | None = None,
+    params: Mapping[str, str | Term] | None = None,
 ) -> QueryResult:
     """Run a read-only SPARQL query on ``target``: a :class:`~ontomap.store.Store` or any
     :class:`~ontomap.backends.SparqlBackend` (e.g. a remote endpoint).
@@ -608,7 +375,7 @@ def _expect(result: QueryResult, kind: type, what: str) -> None:
 def select(
     target: Store | SparqlBackend,
     query: str | NamedQuery,
-    params: Mapping[str, str | ox.Term] | None = None,
+    params: Mapping[str, str | Term] | None = None,
 ) -> SelectResult:
     """Run a SELECT query (raises :class:`QueryFormError` for another form)."""
     result = run_query(target, query, params)
@@ -619,7 +386,7 @@ def select(
 def ask(
     target: Store | SparqlBackend,
     query: str | NamedQuery,
-    params: Mapping[str, str | ox.Term] | None = None,
+    params: Mapping[str, str | Term] | None = None,
 ) -> bool:
     """Run an ASK query (raises :class:`QueryFormError` for another form)."""
     result = run_query(target, query, params)
@@ -630,7 +397,7 @@ def ask(
 def construct(
     target: Store | SparqlBackend,
     query: str | NamedQuery,
-    params: Mapping[str, str | ox.Term] | None = None,
+    params: Mapping[str, str | Term] | None = None,
 ) -> KnowledgeGraph:
     """Run a CONSTRUCT or DESCRIBE query (raises :class:`QueryFormError` for another form)."""
     result = run_query(target, query, params)
@@ -660,7 +427,7 @@ def compact(iri: str, prefix_map: Mapping[str, str]) -> str:
     return f"{best[0]}:{iri[len(best[1]) :]}"
 
 
-def render_term(term: ox.Term | None, prefix_map: Mapping[str, str], max_width: int = 60) -> str:
+def render_term(term: Term | None, prefix_map: Mapping[str, str], max_width: int = 60) -> str:
     """A term as one line for a table: IRIs as CURIEs where a prefix fits, literals by their
     value (cut at ``max_width`` characters; ``@lang`` or ``^^type`` where not plain)."""
     if term is None:

@@ -11,6 +11,7 @@ from typing import Literal
 
 from ontomap.errors import ModelReadError
 from ontomap.model import FindingModel, IndexCode
+from ontomap.sources import SourceModel as SourceModel  # re-exported: its old place
 
 Severity = Literal["error", "warning"]
 
@@ -35,15 +36,6 @@ class Diagnostic:
     @classmethod
     def from_error(cls, error: ModelReadError) -> Diagnostic:
         return cls("error", error.path, error.reason, error.line)
-
-
-@dataclass(frozen=True, slots=True)
-class SourceModel:
-    """A finding model together with the file and format it was read from."""
-
-    model: FindingModel
-    path: Path
-    format: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from ontomap.releases.common import CHUNK, ChildIndex, Hierarchy, NameIndex, Nam
 from ontomap.releases.owl import Profile
 from ontomap.releases.readers import open_release
 from ontomap.releases.rf2 import ASSOCIATIONS
+from ontomap.sparql import Term
 from ontomap.store import Store
 from ontomap.terminology import SCHEME_NAMESPACE, CodeSystem, default_registry
 from ontomap.vocab import DCTERMS, OIFM, OWL, RDF, SKOS, XSD
@@ -392,7 +393,7 @@ class Releases:
             "give the system (e.g. sct:404684003 or system='SNOMED')"
         )
 
-    def _code_of(self, term: ox.Term, system: CodeSystem) -> str | None:
+    def _code_of(self, term: Term, system: CodeSystem) -> str | None:
         value = term.value  # type: ignore[union-attr]
         if isinstance(term, ox.NamedNode) and value.startswith(system.namespace):
             return unquote(value[len(system.namespace) :])
@@ -432,7 +433,7 @@ class Releases:
         code_system = default_registry().get(info.system)
         graph = ox.NamedNode(info.graph)
         wanted = sorted({code.strip() for code in codes if code.strip()})
-        facts: dict[str, list[tuple[str, ox.Term]]] = {}
+        facts: dict[str, list[tuple[str, Term]]] = {}
         by_iri = {code_system.code_iri(code): code for code in wanted}
         for row in self._values_query(_CONCEPT_FACTS, list(by_iri), graph):
             facts.setdefault(by_iri[row[0].value], []).append((row[1].value, row[2]))
@@ -471,7 +472,7 @@ class Releases:
         code_system: CodeSystem,
         bare: str,
         info: ReleaseInfo,
-        facts: Iterable[tuple[str, ox.Term]],
+        facts: Iterable[tuple[str, Term]],
         display: Callable[[str], str | None],
     ) -> Concept:
         """The :class:`Concept` of ``bare`` from its (predicate IRI, object) pairs in the release;

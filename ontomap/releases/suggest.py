@@ -56,7 +56,7 @@ import io
 import json
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from math import ceil, floor
@@ -215,14 +215,14 @@ def _csv_data(store: ox.Store, query: str, graph: ox.NamedNode) -> bytes:
     return results.serialize(format=ox.QueryResultsFormat.CSV)  # type: ignore[union-attr,no-any-return]
 
 
-def _csv_reader(data: bytes) -> csv.Reader:
+def _csv_reader(data: bytes) -> Iterator[list[str]]:
     """The rows of SPARQL CSV results, header dropped."""
     reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
     next(reader, None)
     return reader
 
 
-def _csv_rows(store: ox.Store, query: str, graph: ox.NamedNode) -> csv.Reader:
+def _csv_rows(store: ox.Store, query: str, graph: ox.NamedNode) -> Iterator[list[str]]:
     return _csv_reader(_csv_data(store, query, graph))
 
 

@@ -25,9 +25,19 @@ from pathlib import Path
 from types import FrameType
 
 from ontomap.server.app import MAX_QUERY_BYTES, App, HTTPServer, host_name
+from ontomap.server.jobs import TRUNCATED_HEADER, QueryJob
 from ontomap.server.workers import DEFAULT_MEMORY_LIMIT, WorkerPool
 
-__all__ = ["MIN_WORKER_MEMORY", "Server", "ServerConfig", "Shutdown", "default_workers"]
+__all__ = [
+    "MIN_WORKER_MEMORY",
+    "TRUNCATED_HEADER",
+    "QueryJob",
+    "Server",
+    "ServerConfig",
+    "Shutdown",
+    "WorkerPool",
+    "default_workers",
+]
 
 #: The least ``--worker-memory`` accepted (bytes).
 MIN_WORKER_MEMORY = 256 << 20

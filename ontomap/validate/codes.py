@@ -39,6 +39,11 @@ _HINTS = {
 }
 
 
+def code_hint(system: str) -> str | None:
+    """What a well-formed code of ``system`` (a registry key) looks like, where known."""
+    return _HINTS.get(system)
+
+
 @dataclass(frozen=True, slots=True)
 class CodeUse:
     """One index code as a file writes it, with where it is and which entity it indexes."""
