@@ -114,6 +114,7 @@ class Served:
     url: str
     process: subprocess.Popen[bytes]
     stderr: Path
+    banner: str = ""  # the start line it printed
 
     @property
     def query(self) -> str:
@@ -184,7 +185,7 @@ def start_ontomap(
         process.wait()
         raise RuntimeError(f"ontomap serve did not start: {line!r}\n{log.read_text()}")
     url = line.split("ontomap serve: ", 1)[1].split()[0]
-    return Served(url, process, log)
+    return Served(url, process, log, line)
 
 
 @contextlib.contextmanager

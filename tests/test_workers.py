@@ -137,6 +137,15 @@ def test_workers_die_with_a_server_killed_by_sigkill(examples_store: Path, logs:
         server.stop()
 
 
+def test_the_start_line_counts_its_workers_in_words(examples_store: Path, logs: Path) -> None:
+    for workers, said in (("1", "1 worker,"), ("2", "2 workers,")):
+        server = start_ontomap(examples_store, "--workers", workers, log_dir=logs)
+        try:
+            assert said in server.banner, server.banner
+        finally:
+            server.stop()
+
+
 # ------------------------------------------------------------------ memory
 
 

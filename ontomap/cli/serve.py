@@ -11,7 +11,7 @@ import click
 
 from ontomap.cli import EXIT_USAGE, fail, handle_errors, main
 from ontomap.cli.build import store_option
-from ontomap.cli.options import is_quiet, is_verbose, verbosity_options
+from ontomap.cli.options import is_quiet, is_verbose, plural, verbosity_options
 from ontomap.errors import StoreError
 
 #: Environment variable holding the update token (safer than --token on a shared machine).
@@ -246,8 +246,9 @@ def serve(
         return
     mode = "read-write (updates with the token)" if allow_update else "read-only"
     try:
+        workers = plural(config.workers, "worker")
         click.echo(
-            f"ontomap serve: {server.url}  (store {config.store}, {config.workers} workers, "
+            f"ontomap serve: {server.url}  (store {config.store}, {workers}, "
             f"timeout {config.timeout:g} s, max {config.max_rows} rows, {mode})"
         )
         if not server.loopback:
