@@ -40,7 +40,7 @@ from ontomap.ntriples import (
     term_key,
     typed_literal,
 )
-from ontomap.readers.common import SourceModel
+from ontomap.sources import SourceModel
 from ontomap.terminology import SCHEME_NAMESPACE, CodeSystem, default_registry
 from ontomap.vocab import (
     DCTERMS,

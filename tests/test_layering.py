@@ -56,9 +56,6 @@ RANK = {"foundation": 0, "readers": 1, "graph": 1, "store": 2, "crosswalk": 3, "
 #: Every other import is checked; :func:`test_each_pending_import_is_still_there` fails once
 #: one of these is gone, so that it leaves this list too.
 PENDING: dict[tuple[str, str], str] = {
-    ("ontomap.graph", "ontomap.readers.common"): (
-        "graph.py takes SourceModel from ontomap.sources (readers.common re-exports it)"
-    ),
     ("ontomap.store", "ontomap.crosswalk"): (
         "Store.load updates the materialised crosswalk (CrosswalkUpdate); the caller that "
         "loads (build, api) should run the update around the load instead"

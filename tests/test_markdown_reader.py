@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -331,3 +332,34 @@ def test_malformed_code_list(tmp_path: Path) -> None:
     error = _error(tmp_path, HEAD.replace("A finding.", "**Codes:** RADLEX RID1; not a code"))
     assert error.line == 3
     assert "does not start with a code-system name" in error.reason
+
+
+def test_a_two_word_system_name_is_one_system_as_in_json() -> None:
+    # The Markdown rendering writes a JSON "system": "SNOMED CT" as `SNOMED CT 10200004 …`:
+    # the code is 10200004, not "CT" with the rest as its display.
+    text = HEAD.replace(
+        "A finding.",
+        "A finding.\n\n**Codes:** RADLEX RID58 liver; SNOMED CT 10200004 Liver structure",
+    )
+    model = _read(text)
+    assert model.index_codes == (
+        IndexCode("RADLEX", "RID58", "liver"),
+        IndexCode("SNOMED", "10200004", "Liver structure"),
+    )
+    twin = {
+        "oifm_id": "OIFM_TEST_000001",
+        "name": "twin",
+        "description": "A finding.",
+        "index_codes": [{"system": "SNOMED CT", "code": "10200004", "display": "Liver structure"}],
+        "attributes": [],
+    }
+    json_model, _ = read_json(Path("twin.fm.json"), json.dumps(twin))
+    assert json_model.index_codes[0] == model.index_codes[1]
+
+
+@pytest.mark.parametrize("unit_line", ["Unit:", "Unit: ", "Unit:  \n"])
+def test_an_empty_unit_is_no_unit(unit_line: str) -> None:
+    text = HEAD + f"### Size—`OIFMA_TEST_000001`\n\nMinimum: 0  \n{unit_line}\n"
+    (size,) = _read(text).attributes
+    assert isinstance(size, NumericAttribute)
+    assert size.unit is None and size.minimum == 0
