@@ -217,7 +217,7 @@ def main() -> None:
         peak = max(nt["peak"], ttl["peak"], st["peak"])
         print(
             f"| {row['size']}× ({row['models']:,} models, {row['triples']:,} triples, "
-            f"{row['quads']:,} quads; {row['runs']} runs) "
+            f"{row['quads']:,} quads; {row['runs']} run{'' if row['runs'] == 1 else 's'}) "
             f"| {_span(b)}{growth} | {b['peak']:.0f} MB | {_span(nt)} | {_span(ttl)} "
             f"| {_span(st)} | {peak:.0f} MB "
             f"| {row['store_bytes'] / 1e6:.0f} MB ({row['plain_bytes'] / 1e6:.0f} MB) "
