@@ -497,6 +497,20 @@ def test_lookup_errors_are_json(served: Served) -> None:
     assert missing.status == 400 and missing.media_type == "application/json"
 
 
+def test_an_ambiguous_bare_code_answers_its_candidates(served: Served) -> None:
+    # 12738006 fits SNOMED CT's pattern and GAMUTS' (digits only), in the registry's order.
+    answer = request(served.url + "lookup?code=12738006")
+    assert answer.status == 400
+    body = answer.json()
+    assert body["status"] == 400 and "several systems" in body["error"]  # type: ignore[index]
+    assert body["candidates"] == [  # type: ignore[index]
+        {"system": "SNOMED", "code": "12738006", "curie": "sct:12738006"},
+        {"system": "GAMUTS", "code": "12738006", "curie": "gamuts:12738006"},
+    ]
+    plain = request(served.url + "lookup?code=NOPE:1")
+    assert "candidates" not in plain.json()  # type: ignore[operator]
+
+
 @pytest.mark.parametrize(
     ("query", "says"),
     [

@@ -34,6 +34,7 @@ from ontomap.errors import OntomapError, StoreError
 from ontomap.graph import CROSSWALK_GRAPH, META_GRAPH
 from ontomap.lookup import (
     DEFAULT_LIMIT,
+    AmbiguousCodeError,
     CodeNotFoundError,
     MalformedCodeError,
     lookup,
@@ -545,6 +546,12 @@ class Executor:
             result = lookup(self.crosswalk, job.code, to=job.to, descendants=job.descendants)
         except (CodeNotFoundError, MalformedCodeError) as exc:
             return Response.json(404, {"error": str(exc), "status": 404})
+        except AmbiguousCodeError as exc:
+            choices = [
+                {"system": code.system, "code": code.code, "curie": code.curie}
+                for code in exc.candidates
+            ]
+            return Response.json(400, {"error": str(exc), "status": 400, "candidates": choices})
         except StoreError as exc:
             return Response.json(500, {"error": str(exc), "status": 500})
         except OntomapError as exc:
