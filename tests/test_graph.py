@@ -576,3 +576,19 @@ def test_decimals_are_written_as_oxigraph_stores_them(number: float) -> None:
 def test_rdflib_helper_agrees_with_to_rdflib(examples_graph: KnowledgeGraph) -> None:
     assert isomorphic(_rdflib(examples_graph), examples_graph.to_rdflib())
     assert len(_rdflib(examples_graph)) == len(examples_graph)
+
+
+def test_blocks_made_in_order_equal_the_lines_sorted_afterwards(corpus_report) -> None:
+    """The builder makes each subject's lines in canonical order as it mints them; sorting
+    the same lines with :func:`ntriples.canonical_order` (the rule the exports follow) must
+    give exactly that order, for every model of the corpus and for the whole graph."""
+    builder = GraphBuilder()
+    models = [source.model for source in corpus_report.models]
+    for model in models:
+        blocks, _codes = builder.entity_blocks(model)
+        lines = [line for _subject, block in blocks for line in block]
+        assert ntriples.ordered_lines(blocks) == ntriples.canonical_order(set(lines)), model
+        graph_lines, _used = builder.model_graph_blocks(model)
+        assert graph_lines == ntriples.canonical_order(set(graph_lines)), model
+    graph = api.build_graph(corpus_report)
+    assert list(graph.lines) == ntriples.canonical_order(set(graph.lines))
