@@ -86,7 +86,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, cast
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -323,8 +323,8 @@ class CodeUse(NamedTuple):
     finding_label: str | None = None
 
 
-_KIND_CHARS = {"finding": "f", "location": "l", "attribute": "a", "value": "v"}
-_KIND_OF_CHAR = {char: kind for kind, char in _KIND_CHARS.items()}
+_KIND_CHARS: dict[UseKind, str] = {"finding": "f", "location": "l", "attribute": "a", "value": "v"}
+_KIND_OF_CHAR: dict[str, UseKind] = {char: kind for kind, char in _KIND_CHARS.items()}
 
 
 class UseList(Sequence[CodeUse]):
@@ -337,7 +337,16 @@ class UseList(Sequence[CodeUse]):
 
     def __init__(self, row: Sequence[Any]) -> None:
         entities, findings, kinds, labels, which, named = row
-        self._row = (entities, findings, kinds, labels, which, named)
+        #: entity IDs and finding IDs (space-separated), kind characters, the distinct labels,
+        #: and each use's label number and finding-name number
+        self._row: tuple[str, str, str, list[str | None], list[int], list[int]] = (
+            entities,
+            findings,
+            kinds,
+            labels,
+            which,
+            named,
+        )
         self._decoded: tuple[CodeUse, ...] | None = None
 
     @property
@@ -352,7 +361,7 @@ class UseList(Sequence[CodeUse]):
 
     @property
     def kinds(self) -> list[UseKind]:
-        return [_KIND_OF_CHAR[c] for c in self._row[2]]  # type: ignore[misc]
+        return [_KIND_OF_CHAR[c] for c in self._row[2]]
 
     @property
     def labels(self) -> list[str | None]:
@@ -372,12 +381,15 @@ class UseList(Sequence[CodeUse]):
             self._decoded = (
                 tuple(
                     map(
-                        CodeUse,
-                        entities.split(" "),
-                        map(_KIND_OF_CHAR.__getitem__, kinds),
-                        findings.split(" "),
-                        map(labels.__getitem__, which),
-                        map(labels.__getitem__, named),
+                        CodeUse._make,
+                        zip(
+                            entities.split(" "),
+                            map(_KIND_OF_CHAR.__getitem__, kinds),
+                            findings.split(" "),
+                            map(labels.__getitem__, which),
+                            map(labels.__getitem__, named),
+                            strict=True,
+                        ),
                     )
                 )
                 if entities
@@ -708,7 +720,10 @@ class _Code:
         """The uses in order (by finding, then as counted: kind, entity), labels numbered in
         that order (each use's label, then its finding's name)."""
         rows = self.rows
-        entities, findings, kinds = rows[0::_STRIDE], rows[1::_STRIDE], rows[2::_STRIDE]
+        # entities, findings and kinds are never None; labels and finding names may be
+        entities = cast("list[str]", rows[0::_STRIDE])
+        findings = cast("list[str]", rows[1::_STRIDE])
+        kinds = cast("list[str]", rows[2::_STRIDE])
         labels, named = rows[3::_STRIDE], rows[4::_STRIDE]
         order = sorted(range(len(findings)), key=findings.__getitem__)  # stable
         numbers: dict[str | None, int] = {}
@@ -718,9 +733,9 @@ class _Code:
             names.append(numbers.setdefault(named[i], len(numbers)))
         return UseList(
             (
-                " ".join([entities[i] for i in order]),  # type: ignore[misc]
-                " ".join([findings[i] for i in order]),  # type: ignore[misc]
-                "".join([kinds[i] for i in order]),  # type: ignore[misc]
+                " ".join([entities[i] for i in order]),
+                " ".join([findings[i] for i in order]),
+                "".join([kinds[i] for i in order]),
                 list(numbers),
                 which,
                 names,

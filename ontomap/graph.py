@@ -52,6 +52,7 @@ from ontomap.vocab import (
     SKOS,
     STANDARD_PREFIXES,
     XSD,
+    Term,
 )
 
 if TYPE_CHECKING:
@@ -571,6 +572,7 @@ class KnowledgeGraph:
         canonical = ox.serialize(
             ox.parse(text, format=ox.RdfFormat.N_TRIPLES), format=ox.RdfFormat.N_TRIPLES
         )
+        assert canonical is not None  # serialize returns the bytes when given no output
         return cls(lines_of(canonical), base_iri)
 
     def __len__(self) -> int:
@@ -610,16 +612,16 @@ class KnowledgeGraph:
 
 @dataclass(slots=True)
 class _Index:
-    by_subject: dict[ox.NamedNode | ox.BlankNode, dict[ox.NamedNode, list[ox.Term]]]
+    by_subject: dict[ox.NamedNode | ox.BlankNode, dict[ox.NamedNode, list[Term]]]
 
-    def values(self, subject: ox.Term, predicate: ox.NamedNode) -> list[ox.Term]:
+    def values(self, subject: Term, predicate: ox.NamedNode) -> list[Term]:
         return self.by_subject.get(subject, {}).get(predicate, [])  # type: ignore[arg-type]
 
-    def one(self, subject: ox.Term, predicate: ox.NamedNode) -> str | None:
+    def one(self, subject: Term, predicate: ox.NamedNode) -> str | None:
         found = self.values(subject, predicate)
         return found[0].value if found else None  # type: ignore[union-attr]
 
-    def number(self, subject: ox.Term, predicate: ox.NamedNode) -> int | float | None:
+    def number(self, subject: Term, predicate: ox.NamedNode) -> int | float | None:
         found = self.values(subject, predicate)
         if not found:
             return None
@@ -627,7 +629,7 @@ class _Index:
         assert isinstance(literal, ox.Literal)
         return int(literal.value) if literal.datatype == XSD.integer else float(literal.value)
 
-    def position(self, subject: ox.Term) -> int:
+    def position(self, subject: Term) -> int:
         found = self.one(subject, OIFM.position)
         return int(found) if found is not None else 0
 
@@ -643,9 +645,7 @@ def models_from_triples(triples: Iterable[ox.Triple]) -> list[FindingModel]:
         index.by_subject[triple.subject][triple.predicate].append(triple.object)  # type: ignore[index]
     registry = default_registry()
 
-    def codes(
-        subject: ox.Term, predicate: ox.NamedNode = OIFM.hasIndexCode
-    ) -> tuple[IndexCode, ...]:
+    def codes(subject: Term, predicate: ox.NamedNode = OIFM.hasIndexCode) -> tuple[IndexCode, ...]:
         found = []
         for concept in index.values(subject, predicate):
             scheme = index.values(concept, SKOS.inScheme)
@@ -658,7 +658,7 @@ def models_from_triples(triples: Iterable[ox.Triple]) -> list[FindingModel]:
             )
         return tuple(sorted(set(found), key=lambda c: (c.system, c.code)))
 
-    def ordered(subject: ox.Term, predicate: ox.NamedNode) -> list[ox.Term]:
+    def ordered(subject: Term, predicate: ox.NamedNode) -> list[Term]:
         return sorted(index.values(subject, predicate), key=index.position)
 
     models = []

@@ -704,8 +704,8 @@ def expand(source: TerminologySource, version: FhirVersion, params: Params) -> d
             (code, source.label(_code_of(system, code))) for code in source.used_codes(system)
         ]
     else:
-        entries = list(resource["compose"]["include"][0]["concept"])
-        entries = [(c["code"], c["display"]) for c in entries]
+        concepts = resource["compose"]["include"][0]["concept"]
+        entries = [(c["code"], c["display"]) for c in concepts]
     if needle:
         entries = [
             (code, name)

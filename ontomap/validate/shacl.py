@@ -22,11 +22,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 import pyoxigraph as ox
 
 from ontomap.errors import OntomapError
+from ontomap.namespaces import Term
 from ontomap.resources import ontologies_dir
 from ontomap.validate.report import Severity
 from ontomap.validate.rules import Rule
@@ -78,6 +79,10 @@ _VALUE_CONSTRAINTS = {
 }
 
 
+#: The terms a shapes graph is made of (SHACL has no use for RDF-star quoted triples).
+_Node: TypeAlias = ox.NamedNode | ox.BlankNode | ox.Literal
+
+
 class UnsupportedShapeError(OntomapError):
     """A shape uses SHACL the compiled (oxigraph) engine does not handle."""
 
@@ -100,7 +105,7 @@ class Shape:
     targets: tuple[str, ...]
     path: str | None = None
     inverse: bool = False
-    constraints: tuple[tuple[str, ox.Term], ...] = ()
+    constraints: tuple[tuple[str, _Node], ...] = ()
     selects: tuple[str, ...] = ()
     #: ``PREFIX`` lines for ``selects`` (the shapes file's sh:declare).
     prefixes: str = ""
@@ -135,14 +140,17 @@ def default_shapes_path() -> Path:
 
 class _Index:
     def __init__(self, triples: Iterable[ox.Triple]) -> None:
-        self.by: dict[ox.Term, dict[str, list[ox.Term]]] = defaultdict(lambda: defaultdict(list))
+        self.by: dict[_Node, dict[str, list[_Node]]] = defaultdict(lambda: defaultdict(list))
         for triple in triples:
-            self.by[triple.subject][triple.predicate.value].append(triple.object)
+            subject, obj = triple.subject, triple.object
+            if isinstance(subject, ox.Triple) or isinstance(obj, ox.Triple):
+                raise UnsupportedShapeError(str(subject), "an RDF-star quoted triple")
+            self.by[subject][triple.predicate.value].append(obj)
 
-    def all(self, subject: ox.Term, predicate: str) -> list[ox.Term]:
+    def all(self, subject: _Node, predicate: str) -> list[_Node]:
         return self.by.get(subject, {}).get(predicate, [])
 
-    def one(self, subject: ox.Term, predicate: str) -> ox.Term | None:
+    def one(self, subject: _Node, predicate: str) -> _Node | None:
         found = self.all(subject, predicate)
         return found[0] if found else None
 
@@ -157,7 +165,7 @@ def load_shapes(path: Path | None = None) -> tuple[Shape, ...]:
     path = path or default_shapes_path()
     index = _Index(ox.parse(path=str(path), format=ox.RdfFormat.TURTLE))
     prefixes = _prefixes(index)
-    targets: dict[ox.Term, list[str]] = defaultdict(list)
+    targets: dict[_Node, list[str]] = defaultdict(list)
     for subject, props in index.by.items():
         classes = [t.value for t in props.get(SH + "targetClass", [])]
         targets[subject].extend(classes)
@@ -302,7 +310,7 @@ def _target_pattern(targets: tuple[str, ...]) -> str:
     return f"VALUES ?class {{ {classes} }} ?this {_RDF_TYPE} ?class ."
 
 
-def _value_test(shape: Shape, name: str, value: ox.Term) -> str:
+def _value_test(shape: Shape, name: str, value: _Node) -> str:
     """A SPARQL expression true when ``?value`` breaks the constraint ``sh:name value``."""
     if name == "datatype":
         return f"!isLITERAL(?value) || DATATYPE(?value) != {value}"
@@ -343,14 +351,14 @@ def run_oxigraph(store: ox.Store, shapes: Iterable[Shape]) -> list[ShaclResult]:
     return _results(found)
 
 
-def _get(row: ox.QuerySolution, name: str) -> ox.Term | None:
+def _get(row: ox.QuerySolution, name: str) -> Term | None:
     try:
         return row[name]
     except (KeyError, IndexError):
         return None
 
 
-def _show(term: ox.Term) -> str:
+def _show(term: Term) -> str:
     return term.value if isinstance(term, ox.NamedNode | ox.Literal) else str(term)
 
 
@@ -395,6 +403,7 @@ def run_pyshacl(graph: KnowledgeGraph, shapes_path: Path | None = None) -> list[
         advanced=False,
         allow_warnings=True,
     )
+    assert isinstance(results, rdflib.Graph)  # pySHACL's results graph (not its text or bytes)
     sh = rdflib.Namespace(SH)
     found: dict[tuple[Shape, str], set[str]] = defaultdict(set)
     for result in results.subjects(rdflib.RDF.type, sh.ValidationResult):
