@@ -6,9 +6,14 @@ same triple serialised by Oxigraph are the same bytes.
 
 from __future__ import annotations
 
+import contextlib
+import heapq
 import io
+import marshal
+import os
 import re
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 
 _ESCAPES = {i: f"\\u{i:04X}" for i in (*range(0x20), 0x7F, 0xFFFE, 0xFFFF)}
 _ESCAPES.update({0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r"})
@@ -125,6 +130,12 @@ def subject_key(subject: str) -> tuple[TermKey, str]:
     return term_key(subject), subject
 
 
+def sorted_key(subject: str) -> str:
+    """Where a subject's block goes when the lines are sorted as text: a subject's lines are
+    together in sorted text too (no term holds a space), in the order of ``subject + " "``."""
+    return subject + " "
+
+
 def _merge(first: list[str], second: list[str]) -> list[str]:
     return canonical_order(set(first).union(second))
 
@@ -141,3 +152,122 @@ def ordered_lines(blocks: Iterable[Block]) -> list[str]:
     for subject in sorted(merged, key=subject_key):
         out.extend(merged[subject])
     return out
+
+
+class BlockSorter:
+    """Sorts subject blocks of any number of triples in bounded memory: an external sort.
+
+    Blocks are added in any order (:meth:`add`); while they hold fewer than ``spill_lines``
+    lines they stay in memory, beyond that each full buffer is sorted and written to a
+    temporary file (a *run*, :mod:`marshal` records), and :meth:`lines` merges the runs
+    (:func:`heapq.merge`). Blocks of one subject are merged (their lines made a set, in
+    canonical order) wherever they meet. ``key`` orders the subjects: :func:`subject_key`
+    (canonical order) or :func:`sorted_key` (sorted text, each block's lines then sorted as
+    text too). Use it as a context manager, or call :meth:`close`, to remove the runs.
+    """
+
+    def __init__(
+        self,
+        key: Callable[[str], object] = subject_key,
+        spill_lines: int = 1_000_000,
+        directory: str | None = None,
+    ) -> None:
+        self.key = key
+        self.spill_lines = spill_lines
+        self.directory = directory
+        self._buffer: dict[str, list[str]] = {}
+        self._buffered = 0
+        self._runs: list[str] = []
+
+    def __enter__(self) -> BlockSorter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Remove the runs written so far."""
+        for path in self._runs:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        self._runs = []
+
+    @property
+    def runs(self) -> int:
+        """How many runs went to disk."""
+        return len(self._runs)
+
+    def add(self, subject: str, lines: list[str]) -> None:
+        """One block: a subject and its lines in canonical order."""
+        buffer = self._buffer
+        found = buffer.get(subject)
+        if found is None:
+            buffer[subject] = lines
+        else:
+            buffer[subject] = _merge(found, lines)
+            self._buffered -= len(found)
+        self._buffered += len(buffer[subject])
+        if self._buffered >= self.spill_lines:
+            self._spill()
+
+    def extend(self, blocks: Iterable[Block]) -> None:
+        for subject, lines in blocks:
+            self.add(subject, lines)
+
+    def _sorted_buffer(self) -> list[Block]:
+        buffer = self._buffer
+        return [(subject, buffer[subject]) for subject in sorted(buffer, key=self.key)]
+
+    def _spill(self) -> None:
+        handle, path = tempfile.mkstemp(prefix="ontomap-sort-", suffix=".run", dir=self.directory)
+        self._runs.append(path)
+        with os.fdopen(handle, "wb", buffering=1 << 20) as out:
+            dump = marshal.dump
+            for block in self._sorted_buffer():
+                dump(block, out)
+        self._buffer = {}
+        self._buffered = 0
+
+    @staticmethod
+    def _read(path: str) -> Iterator[Block]:
+        with open(path, "rb", buffering=1 << 20) as handle:
+            load = marshal.load
+            while True:
+                try:
+                    yield load(handle)
+                except EOFError:
+                    return
+
+    def blocks(self) -> Iterator[Block]:
+        """Every subject once, in order, with its lines (canonical order within a subject;
+        sorted as text with :func:`sorted_key`)."""
+        plain = self.key is sorted_key
+        if not self._runs:
+            for subject, lines in self._sorted_buffer():
+                yield subject, sorted(lines) if plain else lines
+            return
+        if self._buffer:
+            self._spill()
+        key = self.key
+        merged = heapq.merge(*(self._read(path) for path in self._runs), key=lambda b: key(b[0]))
+        current: Block | None = None
+        for block in merged:
+            if current is not None and current[0] == block[0]:
+                current = (current[0], _merge(current[1], block[1]))
+                continue
+            if current is not None:
+                yield current[0], sorted(current[1]) if plain else current[1]
+            current = (block[0], list(block[1]))
+        if current is not None:
+            yield current[0], sorted(current[1]) if plain else current[1]
+
+    def chunks(self, size: int = 50_000) -> Iterator[list[str]]:
+        """The lines in order, about ``size`` at a time."""
+        chunk: list[str] = []
+        for _subject, lines in self.blocks():
+            chunk.extend(lines)
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
