@@ -168,7 +168,7 @@ class BlockSorter:
 
     def __init__(
         self,
-        key: Callable[[str], object] = subject_key,
+        key: Callable[[str], tuple[TermKey, str] | str] = subject_key,
         spill_lines: int = 1_000_000,
         directory: str | None = None,
     ) -> None:
