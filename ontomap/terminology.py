@@ -52,6 +52,8 @@ class CodeSystem:
     aliases: tuple[str, ...] = ()
     own_namespace: bool = True
     known: bool = True
+    #: The terminology's public browser page of a code, ``{code}`` standing for the code.
+    browser: str | None = None
 
     @property
     def scheme_iri(self) -> str:
@@ -62,6 +64,13 @@ class CodeSystem:
 
     def curie(self, code: str) -> str:
         return f"{self.prefix}:{code}"
+
+    def browser_url(self, code: str) -> str | None:
+        """The public browser's page of ``code`` (the code percent-encoded), where the
+        terminology has a browser."""
+        if self.browser is None:
+            return None
+        return self.browser.replace("{code}", quote(code, safe=""))
 
     def is_well_formed(self, code: str) -> bool:
         """Whether ``code`` matches the system's syntax and check digit (where one is defined)."""
@@ -296,8 +305,25 @@ def _systems(path: Path) -> dict[str, CodeSystem]:
             check_digit=entry.get("check_digit"),
             aliases=tuple(entry.get("aliases", ())),
             own_namespace=entry.get("own_namespace", True),
+            browser=_browser(path, key, entry.get("browser")),
         )
     return systems
+
+
+def _browser(path: Path, key: str, template: object) -> str | None:
+    """A ``browser`` entry checked: an http(s) URL holding ``{code}``."""
+    if template is None:
+        return None
+    if (
+        not isinstance(template, str)
+        or not template.startswith(("https://", "http://"))
+        or "{code}" not in template
+    ):
+        raise RegistryError(
+            f"{path}: [systems.{key}] browser must be an http(s) URL with {{code}} where the "
+            f"code goes, not {template!r}"
+        )
+    return template
 
 
 def shipped_registry_path() -> Path:
