@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
-from typing import ClassVar, Literal, TypeAlias
+from typing import BinaryIO, ClassVar, Literal, TypeAlias
 
 import pyoxigraph as ox
 
 from ontomap.errors import ExitCode, OntomapError
+from ontomap.formats import Format, FormatRegistry, LazyImport
 from ontomap.graph import KnowledgeGraph
 from ontomap.vocab import XSD_NS
 
@@ -52,15 +53,69 @@ def sparql_text(package: str, name: str) -> str:
     return resources.files(package).joinpath(name).read_text(encoding="utf-8")
 
 
-#: SELECT/ASK output formats written by Oxigraph (W3C SPARQL 1.1 Query Results).
-RESULT_FORMATS: dict[str, ox.QueryResultsFormat] = {
-    "json": ox.QueryResultsFormat.JSON,
-    "xml": ox.QueryResultsFormat.XML,
-    "csv": ox.QueryResultsFormat.CSV,
-    "tsv": ox.QueryResultsFormat.TSV,
-}
-#: CONSTRUCT/DESCRIBE output formats (written like ``ontomap export``: sorted, fixed prefixes).
-GRAPH_FORMATS: tuple[str, ...] = ("turtle", "ntriples")
+#: SELECT/ASK output formats written by Oxigraph (W3C SPARQL 1.1 Query Results), in the order
+#: the SPARQL endpoint prefers them (:mod:`ontomap.server.formats`); the handler is Oxigraph's
+#: format. The second media type of JSON and XML is the generic one clients also send.
+RESULT_FORMATS: FormatRegistry[Format[ox.QueryResultsFormat]] = FormatRegistry(
+    [
+        Format(
+            "json",
+            ox.QueryResultsFormat.JSON,
+            (".srj",),
+            ("application/sparql-results+json", "application/json"),
+            ("srj", "sparql-results+json"),
+            "SPARQL 1.1 Query Results JSON",
+        ),
+        Format(
+            "xml",
+            ox.QueryResultsFormat.XML,
+            (".srx",),
+            ("application/sparql-results+xml", "application/xml"),
+            ("srx", "sparql-results+xml", "text/xml"),
+            "SPARQL Query Results XML",
+        ),
+        Format(
+            "csv",
+            ox.QueryResultsFormat.CSV,
+            (".csv",),
+            ("text/csv",),
+            description="SPARQL 1.1 Query Results CSV (values only)",
+        ),
+        Format(
+            "tsv",
+            ox.QueryResultsFormat.TSV,
+            (".tsv",),
+            ("text/tab-separated-values",),
+            description="SPARQL 1.1 Query Results TSV (terms in Turtle syntax)",
+        ),
+    ]
+)
+
+#: Writes a graph as ``write(graph, binary_handle)``.
+GraphWriter = Callable[[KnowledgeGraph, BinaryIO], object]
+
+#: CONSTRUCT/DESCRIBE output formats (written like ``ontomap export``: sorted, fixed prefixes);
+#: the writers are the exporters', imported on first use.
+GRAPH_FORMATS: FormatRegistry[Format[LazyImport[GraphWriter]]] = FormatRegistry(
+    [
+        Format(
+            "turtle",
+            LazyImport("ontomap.exporters.rdf", "write_turtle"),
+            (".ttl", ".turtle"),
+            ("text/turtle", "application/x-turtle"),
+            ("ttl",),
+            "Turtle, grouped by subject, only the prefixes used",
+        ),
+        Format(
+            "ntriples",
+            LazyImport("ontomap.exporters.rdf", "write_ntriples"),
+            (".nt",),
+            ("application/n-triples",),
+            ("nt", "n-triples"),
+            "N-Triples, one triple per line, lines sorted",
+        ),
+    ]
+)
 
 # ------------------------------------------------------------------ errors
 
@@ -196,18 +251,18 @@ class GraphResult:
 
     def serialize(self, fmt: str) -> bytes:
         """The triples as ``turtle`` or ``ntriples`` (sorted; Turtle declares only the
-        prefixes it uses), like ``ontomap export``."""
+        prefixes it uses), like ``ontomap export``; ``fmt`` is a :data:`GRAPH_FORMATS`
+        spelling."""
         import io
 
-        from ontomap.exporters.rdf import write_ntriples, write_turtle
-
-        writers = {"turtle": write_turtle, "ntriples": write_ntriples}
-        if fmt not in writers:
+        found = GRAPH_FORMATS.find(fmt)
+        if found is None:
             raise QueryFormError(
-                f"a CONSTRUCT or DESCRIBE result is written as {' or '.join(writers)}, not {fmt}"
+                f"a CONSTRUCT or DESCRIBE result is written as {' or '.join(GRAPH_FORMATS)}, "
+                f"not {fmt}"
             )
         buffer = io.BytesIO()
-        writers[fmt](self.graph, buffer)
+        found.handler.load()(self.graph, buffer)
         return buffer.getvalue()
 
 
@@ -235,14 +290,15 @@ QueryResult = SelectResult | AskResult | GraphResult
 
 
 def _serialize_results(data: bytes, fmt: str) -> bytes:
-    if fmt not in RESULT_FORMATS:
+    found = RESULT_FORMATS.find(fmt)
+    if found is None:
         raise QueryFormError(
             f"SELECT and ASK results are written as {', '.join(RESULT_FORMATS)}, not {fmt}"
         )
-    if fmt == "json":
+    if found.handler == ox.QueryResultsFormat.JSON:
         return data
     parsed = ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
-    return parsed.serialize(format=RESULT_FORMATS[fmt])  # type: ignore[union-attr,return-value]
+    return parsed.serialize(format=found.handler)  # type: ignore[union-attr,return-value]
 
 
 # ------------------------------------------------------------------ running

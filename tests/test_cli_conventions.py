@@ -433,3 +433,63 @@ def test_validate_o_dash_and_fixes_dash_is_a_usage_error(store: Path) -> None:
     done = run("validate", EXAMPLES, "--store", store, "--fixes", "-", "-o", "-")
     assert done.exit_code == 2
     assert "both name standard output" in done.stderr
+
+
+def _format_param(command: str) -> click.Parameter:
+    found = [p for p in _leaf_commands()[command].params if "--format" in p.opts]
+    assert len(found) == 1
+    return found[0]
+
+
+@pytest.mark.parametrize(
+    ("command", "spelling", "name"),
+    [
+        ("export", "TTL", "turtle"),
+        ("export", "text/turtle", "turtle"),  # not owl-ttl, which is Turtle too
+        ("export", "application/x-turtle", "turtle"),
+        ("export", "nt", "ntriples"),
+        ("export", "n-quads", "nquads"),
+        ("export", "application/trig", "trig"),
+        ("export", "json-ld", "jsonld"),
+        ("export", "rdf+xml", "rdfxml"),
+        ("export", "application/rdf+xml", "rdfxml"),  # not owl, which is RDF/XML too
+        ("export", "owl-turtle", "owl-ttl"),
+        ("export", "application/n-triples", "ntriples"),
+        ("query", "Table", "table"),
+        ("query", "application/sparql-results+json", "json"),
+        ("query", "application/json", "json"),
+        ("query", "application/sparql-results+xml", "xml"),
+        ("query", "text/csv", "csv"),
+        ("query", "text/tab-separated-values", "tsv"),
+        ("query", "ttl", "turtle"),
+        ("query", "n-triples", "ntriples"),
+        ("mappings", "sssom-tsv", "sssom"),
+        ("mappings", "FHIR-R4", "fhir-r4"),
+        ("diff", "application/json", "json"),
+    ],
+)
+def test_format_spellings(command: str, spelling: str, name: str) -> None:
+    param = _format_param(command)
+    assert param.type.convert(spelling, param, click.Context(_leaf_commands()[command])) == name
+
+
+@pytest.mark.parametrize(
+    ("command", "spelling", "listed"),
+    [
+        (
+            "export",
+            "text/csv",
+            "'jsonld', 'nquads', 'ntriples', 'owl', 'owl-ttl', 'rdfxml', 'trig', 'turtle'",
+        ),
+        ("query", "jsonld", "'table', 'json', 'xml', 'csv', 'tsv', 'turtle', 'ntriples'"),
+        ("mappings", "ttl", "'sssom', 'fhir-r4', 'fhir-r5', 'skos'"),
+        ("diff", "yaml", "'text', 'json', 'markdown'"),
+    ],
+)
+def test_unknown_format_lists_the_choices(command: str, spelling: str, listed: str) -> None:
+    param = _format_param(command)
+    with pytest.raises(click.BadParameter) as info:
+        param.type.convert(spelling, param, click.Context(_leaf_commands()[command]))
+    assert info.value.format_message() == (
+        f"Invalid value for '-f' / '--format': {spelling!r} is not one of {listed}."
+    )

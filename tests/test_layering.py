@@ -38,6 +38,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "ontomap.model",
         "ontomap.checks",
         "ontomap.sources",
+        "ontomap.formats",
     ),
     "readers": ("ontomap.readers",),
     # the graph builder and the writers of a built graph (they read a KnowledgeGraph only)

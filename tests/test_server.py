@@ -31,7 +31,14 @@ from servers import (
 
 from ontomap.graph import CODES_GRAPH, CROSSWALK_GRAPH, META_GRAPH
 from ontomap.query import prefixes
-from ontomap.server.formats import GRAPH_FORMATS, RESULT_FORMATS, choose, parse_accept
+from ontomap.server.formats import (
+    GRAPH_FORMATS,
+    RESULT_FORMATS,
+    choose,
+    names,
+    offers,
+    parse_accept,
+)
 from ontomap.server.jobs import LookupJob, Response
 from ontomap.server.workers import AnswerCache
 from ontomap.store import Store
@@ -172,6 +179,44 @@ def test_accept_parsing_and_choice() -> None:
     assert choose(RESULT_FORMATS, None, "text/csv").name == "csv"  # type: ignore[union-attr]
     assert choose(RESULT_FORMATS, None, ("rdf+xml", "xml")).name == "xml"  # type: ignore[union-attr]
     assert choose(GRAPH_FORMATS, "text/plain").media_type == "text/plain"  # type: ignore[union-attr]
+    # a media type given by format= is the answer's content type; another spelling, the first
+    assert choose(RESULT_FORMATS, None, "Application/JSON").media_type == "application/json"  # type: ignore[union-attr]
+    assert choose(RESULT_FORMATS, None, "srj").media_type == "application/sparql-results+json"  # type: ignore[union-attr]
+    assert choose(GRAPH_FORMATS, None, "application/json").media_type == "application/ld+json"  # type: ignore[union-attr]
+    assert choose(RESULT_FORMATS, None, "text/xml").name == "xml"  # type: ignore[union-attr]
+    assert choose(GRAPH_FORMATS, None, ("text/xml", "srj")).name == "turtle"  # type: ignore[union-attr]
+
+
+def test_offers_in_the_server_order() -> None:
+    # every format's first media type in registry order, then the second ones (by hand)
+    assert [(o.media_type, o.name) for o in offers(RESULT_FORMATS)] == [
+        ("application/sparql-results+json", "json"),
+        ("application/sparql-results+xml", "xml"),
+        ("text/csv", "csv"),
+        ("text/tab-separated-values", "tsv"),
+        ("application/json", "json"),
+        ("application/xml", "xml"),
+    ]
+    assert [(o.media_type, o.name) for o in offers(GRAPH_FORMATS)] == [
+        ("text/turtle", "turtle"),
+        ("application/n-triples", "ntriples"),
+        ("application/ld+json", "jsonld"),
+        ("application/rdf+xml", "rdfxml"),
+        ("application/n-quads", "nquads"),
+        ("application/trig", "trig"),
+        ("text/n3", "n3"),
+        ("application/x-turtle", "turtle"),
+        ("text/plain", "ntriples"),
+    ]
+    assert [o.format for o in offers(GRAPH_FORMATS)][-3:] == [
+        ox.RdfFormat.TURTLE,
+        ox.RdfFormat.TURTLE,
+        ox.RdfFormat.N_TRIPLES,
+    ]
+    assert names(RESULT_FORMATS) == (
+        "application/sparql-results+json, application/sparql-results+xml, text/csv, "
+        "text/tab-separated-values, application/json, application/xml"
+    )
 
 
 # ------------------------------------------------------------------ protocol operations

@@ -32,7 +32,6 @@ from ontomap.readers.limits import DEFAULT_MAX_FILE_SIZE, MAX_FILE_SIZE_ENV, for
 from ontomap.store import Store, current_generation, default_store_path, is_store
 from ontomap.vocab import DEFAULT_BASE_IRI
 
-FORMATS = sorted(EXPORTERS)
 #: Errors and warnings printed by default before the rest are only counted.
 DEFAULT_MAX_MESSAGES = 50
 
@@ -372,7 +371,7 @@ def build(
     "-f",
     "--format",
     "fmt",
-    type=FormatChoice(FORMATS),
+    type=FormatChoice(EXPORTERS, sort=True),
     help="Output format (see Formats below); ttl, nt, nq, json-ld, rdf+xml and media types "
     "name them too.",
 )

@@ -10,8 +10,16 @@ import click
 
 from ontomap.cli import EXIT_STORE, fail, handle_errors, main
 from ontomap.cli.options import FormatChoice, is_quiet, plural, verbosity_options
+from ontomap.formats import Format, FormatRegistry
 
-FORMATS = ("text", "json", "markdown")
+#: The report's formats (the command writes each itself: no handler).
+FORMATS: FormatRegistry[Format[None]] = FormatRegistry(
+    [
+        Format("text", None, media_types=("text/plain",)),
+        Format("json", None, media_types=("application/json",)),
+        Format("markdown", None, media_types=("text/markdown",)),
+    ]
+)
 #: Exit code when --fail-on names a kind of change that happened.
 EXIT_CHANGES = 1
 

@@ -318,7 +318,7 @@ def _uses_table(
     result: LookupResult, offset: int, limit: int | None, width: int | None
 ) -> list[str]:
     uses = len(result.used_by)
-    shown: Sequence[CodeUse] = result.page(offset, limit)
+    shown: Sequence[CodeUse | DescendantUse] = result.page(offset, limit)
     if not shown:
         where = f"none from {offset + 1}; " if uses else ""
         return [f"used by ({where}{uses} in all)"]

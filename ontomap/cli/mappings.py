@@ -56,6 +56,7 @@ from ontomap.mappings import (
     InvalidMappingDateError,
     InvalidMappingIriError,
     MappingSet,
+    OutlierPolicy,
     build_mapping_set,
     check_date,
     check_iri,
@@ -193,7 +194,7 @@ def _describe(mapping_set: MappingSet) -> str:
     "-f",
     "--format",
     "fmt",
-    type=FormatChoice(list(FORMATS)),
+    type=FormatChoice(FORMATS),
     help="Output format; by default from the extension of -o (.sssom.tsv/.tsv: sssom, "
     ".ttl: skos; FHIR needs --format).",
 )
@@ -269,7 +270,7 @@ def mappings(
     output: Path,
     min_support: int,
     min_share: float,
-    outliers: str,
+    outliers: OutlierPolicy,
     mapping_date: str | None,
     license_: str,
     set_id: str | None,

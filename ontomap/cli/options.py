@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ontomap.cli import EXIT_INTERRUPTED, EXIT_USAGE, fail
+from ontomap.formats import FormatRegistry
 from ontomap.store import STORE_ENV, default_store_path
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 __all__ = [
-    "FORMAT_ALIASES",
     "FormatChoice",
     "Verbosity",
     "columns",
@@ -48,33 +48,6 @@ __all__ = [
     "verbosity_options",
 ]
 
-#: Other names of the formats, as users type them: file extensions, spellings of other tools
-#: and media types. A command accepts an alias only when it offers the format it names.
-FORMAT_ALIASES: dict[str, str] = {
-    "ttl": "turtle",
-    "text/turtle": "turtle",
-    "application/x-turtle": "turtle",
-    "nt": "ntriples",
-    "n-triples": "ntriples",
-    "application/n-triples": "ntriples",
-    "nq": "nquads",
-    "n-quads": "nquads",
-    "application/n-quads": "nquads",
-    "application/trig": "trig",
-    "json-ld": "jsonld",
-    "application/ld+json": "jsonld",
-    "rdf+xml": "rdfxml",
-    "rdf/xml": "rdfxml",
-    "application/rdf+xml": "rdfxml",
-    "owl-turtle": "owl-ttl",
-    "text/csv": "csv",
-    "text/tab-separated-values": "tsv",
-    "application/sparql-results+json": "json",
-    "application/json": "json",
-    "application/sparql-results+xml": "xml",
-    "sssom-tsv": "sssom",
-}
-
 
 def is_device(path: Path) -> bool:
     """Whether ``path`` is standard output (``-``) or an existing file that is not a regular
@@ -92,12 +65,23 @@ def is_device(path: Path) -> bool:
 
 
 class FormatChoice(click.Choice):  # type: ignore[type-arg]
-    """``--format``: one of ``choices``, also given by an alias (:data:`FORMAT_ALIASES`) or in
-    another case. A value that names a file (``-f my.rq``) gets a hint, since ``-f`` is
-    ``--format`` on every command."""
+    """``--format``: one of ``choices`` (listed in their order, or sorted with ``sort``), in
+    any case. A choice is a name or a :class:`~ontomap.formats.FormatRegistry`, which gives its
+    names in order and also takes their other spellings (aliases such as ``ttl``, media types
+    such as ``text/turtle``). A value that names a file (``-f my.rq``) gets a hint, since
+    ``-f`` is ``--format`` on every command."""
 
-    def __init__(self, choices: list[str] | tuple[str, ...], file_option: str | None = None):
-        super().__init__(list(choices))
+    def __init__(
+        self,
+        choices: FormatRegistry[Any] | Sequence[str | FormatRegistry[Any]],
+        file_option: str | None = None,
+        *,
+        sort: bool = False,
+    ):
+        parts = [choices] if isinstance(choices, FormatRegistry) else list(choices)
+        self.registries = tuple(p for p in parts if isinstance(p, FormatRegistry))
+        names = [n for p in parts for n in (p.names() if isinstance(p, FormatRegistry) else (p,))]
+        super().__init__(sorted(names) if sort else names)
         self.file_option = file_option
 
     def convert(
@@ -105,9 +89,12 @@ class FormatChoice(click.Choice):  # type: ignore[type-arg]
     ) -> str:
         text = str(value).strip()
         name = text.lower()
-        name = FORMAT_ALIASES.get(name, name)
         if name in self.choices:
             return name
+        for registry in self.registries:
+            found = registry.find(name)
+            if found is not None:
+                return found.name
         if self.file_option is not None and (Path(text).is_file() or text.endswith(".rq")):
             self.fail(
                 f"{text!r} is not a format (-f is --format; read a query from a file with "

@@ -43,8 +43,6 @@ from ontomap.query import (
 )
 from ontomap.query.safety import check_nesting
 
-FORMATS = ("table", *RESULT_FORMATS, *GRAPH_FORMATS)
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -118,7 +116,7 @@ def _write(data: bytes) -> None:
     "-f",
     "--format",
     "fmt",
-    type=FormatChoice(FORMATS, file_option="--file"),
+    type=FormatChoice(("table", RESULT_FORMATS, GRAPH_FORMATS), file_option="--file"),
     help="SELECT/ASK: table (default), csv, tsv, json, xml (W3C SPARQL results). "
     "CONSTRUCT/DESCRIBE: turtle (default), ntriples. Media types and short names are "
     "accepted too (application/sparql-results+json, ttl, nt).",

@@ -246,9 +246,9 @@ def serve(
         return
     mode = "read-write (updates with the token)" if allow_update else "read-only"
     try:
-        workers = plural(config.workers, "worker")
+        worker_count = plural(config.workers, "worker")
         click.echo(
-            f"ontomap serve: {server.url}  (store {config.store}, {workers}, "
+            f"ontomap serve: {server.url}  (store {config.store}, {worker_count}, "
             f"timeout {config.timeout:g} s, max {config.max_rows} rows, {mode})"
         )
         if not server.loopback:

@@ -1,7 +1,8 @@
 """Exporters: one per output format, registered in :data:`EXPORTERS`.
 
 Every exporter writes deterministic bytes (same graph, same file) and :func:`export` writes
-atomically. The CLI's ``--format`` choices are the keys of :data:`EXPORTERS`. Most write a
+atomically. The CLI's ``--format`` choices are the names of :data:`EXPORTERS` (a
+:class:`~ontomap.formats.FormatRegistry`, which also knows their aliases). Most write a
 :class:`~ontomap.graph.KnowledgeGraph`; the dataset formats (``nquads``, ``trig``, marked
 ``dataset``) write a :class:`~ontomap.graph.Dataset`, one named graph per model.
 """
@@ -14,7 +15,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ontomap.atomic import atomic_write
-from ontomap.errors import UnknownFormatError
 from ontomap.exporters.jsonld import write_jsonld
 from ontomap.exporters.owl import write_owl_turtle, write_owl_xml
 from ontomap.exporters.rdf import (
@@ -24,96 +24,107 @@ from ontomap.exporters.rdf import (
     write_trig,
     write_turtle,
 )
+from ontomap.formats import Format, FormatRegistry
 from ontomap.graph import Dataset, KnowledgeGraph
+
+#: A writer of a graph (or, for the dataset formats, of a :class:`~ontomap.graph.Dataset`):
+#: ``write(graph, binary_handle)``; what it returns is not used.
+GraphWriter = Callable[[Any, BinaryIO], object]
 
 
 @dataclass(frozen=True, slots=True)
-class Exporter:
-    """An output format: its name, file-name endings, media type and writer. ``dataset``:
-    it writes a :class:`~ontomap.graph.Dataset` (named graphs), not a graph."""
+class Exporter(Format[GraphWriter]):
+    """An output format: its name, writer, file-name endings, media types and aliases.
+    ``dataset``: it writes a :class:`~ontomap.graph.Dataset` (named graphs), not a graph."""
 
-    name: str
-    extensions: tuple[str, ...]
-    media_type: str
-    write: Callable[[Any, BinaryIO], None]
-    description: str = ""
     dataset: bool = False
 
+    @property
+    def write(self) -> GraphWriter:
+        """The writer: ``write(graph, binary_handle)``."""
+        return self.handler
 
-EXPORTERS: dict[str, Exporter] = {
-    "turtle": Exporter(
-        "turtle",
-        (".ttl", ".turtle"),
-        "text/turtle",
-        write_turtle,
-        "Turtle, grouped by subject, only the prefixes used",
-    ),
-    "ntriples": Exporter(
-        "ntriples",
-        (".nt",),
-        "application/n-triples",
-        write_ntriples,
-        "N-Triples, one triple per line, lines sorted",
-    ),
-    "nquads": Exporter(
-        "nquads",
-        (".nq",),
-        "application/n-quads",
-        write_nquads,
-        "N-Quads: one named graph per model and the codes graph, as a store holds them",
-        dataset=True,
-    ),
-    "trig": Exporter(
-        "trig",
-        (".trig",),
-        "application/trig",
-        write_trig,
-        "TriG: the same named graphs, grouped by subject",
-        dataset=True,
-    ),
-    "rdfxml": Exporter(
-        "rdfxml",
-        (),
-        "application/rdf+xml",
-        write_rdfxml,
-        "plain RDF/XML of the graph (not the OWL ontology)",
-    ),
-    "jsonld": Exporter(
-        "jsonld",
-        (".jsonld", ".json-ld"),
-        "application/ld+json",
-        write_jsonld,
-        "JSON-LD with a @context of the prefixes used",
-    ),
-    "owl": Exporter(
-        "owl",
-        (".owl", ".rdf"),
-        "application/rdf+xml",
-        write_owl_xml,
-        "OWL 2 DL ontology in RDF/XML (owlready2; see docs/owl.md)",
-    ),
-    "owl-ttl": Exporter(
-        "owl-ttl",
-        (),
-        "text/turtle",
-        write_owl_turtle,
-        "OWL 2 DL ontology in Turtle (owlready2; see docs/owl.md)",
-    ),
-}
+
+EXPORTERS: FormatRegistry[Exporter] = FormatRegistry(
+    [
+        Exporter(
+            "turtle",
+            write_turtle,
+            (".ttl", ".turtle"),
+            ("text/turtle", "application/x-turtle"),
+            ("ttl",),
+            "Turtle, grouped by subject, only the prefixes used",
+        ),
+        Exporter(
+            "ntriples",
+            write_ntriples,
+            (".nt",),
+            ("application/n-triples",),
+            ("nt", "n-triples"),
+            "N-Triples, one triple per line, lines sorted",
+        ),
+        Exporter(
+            "nquads",
+            write_nquads,
+            (".nq",),
+            ("application/n-quads",),
+            ("nq", "n-quads"),
+            "N-Quads: one named graph per model and the codes graph, as a store holds them",
+            dataset=True,
+        ),
+        Exporter(
+            "trig",
+            write_trig,
+            (".trig",),
+            ("application/trig",),
+            (),
+            "TriG: the same named graphs, grouped by subject",
+            dataset=True,
+        ),
+        Exporter(
+            "rdfxml",
+            write_rdfxml,
+            (),
+            ("application/rdf+xml",),
+            ("rdf+xml", "rdf/xml"),
+            "plain RDF/XML of the graph (not the OWL ontology)",
+        ),
+        Exporter(
+            "jsonld",
+            write_jsonld,
+            (".jsonld", ".json-ld"),
+            ("application/ld+json",),
+            ("json-ld",),
+            "JSON-LD with a @context of the prefixes used",
+        ),
+        # the same media types as rdfxml and turtle, which come first and keep them
+        Exporter(
+            "owl",
+            write_owl_xml,
+            (".owl", ".rdf"),
+            ("application/rdf+xml",),
+            (),
+            "OWL 2 DL ontology in RDF/XML (owlready2; see docs/owl.md)",
+        ),
+        Exporter(
+            "owl-ttl",
+            write_owl_turtle,
+            (),
+            ("text/turtle",),
+            ("owl-turtle",),
+            "OWL 2 DL ontology in Turtle (owlready2; see docs/owl.md)",
+        ),
+    ]
+)
 
 
 def exporter_for(path: Path | str | None = None, fmt: str | None = None) -> Exporter:
-    """The exporter named ``fmt``, or else the one whose extension ``path`` ends with."""
+    """The exporter ``fmt`` names (:meth:`~ontomap.formats.FormatRegistry.get`: name, alias
+    or media type), or else the one whose extension ``path`` ends with; raises
+    :class:`~ontomap.errors.UnknownFormatError` otherwise."""
     if fmt is not None:
-        try:
-            return EXPORTERS[fmt]
-        except KeyError:
-            raise UnknownFormatError(fmt, EXPORTERS) from None
-    name = Path(path).name.lower() if path is not None else ""
-    for exporter in EXPORTERS.values():
-        if name.endswith(exporter.extensions):
-            return exporter
-    raise UnknownFormatError(name or "(no file name)", EXPORTERS)
+        return EXPORTERS.get(fmt)
+    return EXPORTERS.for_path(path)
 
 
 def _content(exporter: Exporter, graph: KnowledgeGraph | Dataset) -> KnowledgeGraph | Dataset:

@@ -28,14 +28,14 @@ def used_prefixes(body: bytes, prefixes: dict[str, str]) -> dict[str, str]:
 def write_turtle(graph: KnowledgeGraph, handle: BinaryIO) -> None:
     """Turtle grouped by subject in canonical order, declaring only the prefixes it uses
     (sorted by name), so the same graph always gives the same bytes."""
-    text = ox.serialize(graph.triples(), format=ox.RdfFormat.TURTLE, prefixes=graph.prefixes)
+    text = ox.serialize(graph.triples(), format=ox.RdfFormat.TURTLE, prefixes=graph.prefixes) or b""
     _write_prefixed(text, graph.prefixes, handle)
 
 
 def write_trig(dataset: Dataset, handle: BinaryIO) -> None:
     """TriG: one block per named graph (the codes graph, then the models by ID), each grouped
     by subject in canonical order, declaring only the prefixes it uses."""
-    text = ox.serialize(dataset.quads(), format=ox.RdfFormat.TRIG, prefixes=dataset.prefixes)
+    text = ox.serialize(dataset.quads(), format=ox.RdfFormat.TRIG, prefixes=dataset.prefixes) or b""
     _write_prefixed(text, dataset.prefixes, handle)
 
 
@@ -49,7 +49,7 @@ def write_rdfxml(graph: KnowledgeGraph, handle: BinaryIO) -> None:
     declaring the prefixes of the namespaces its IRIs use."""
     used = "".join(graph.lines)
     prefixes = {name: ns for name, ns in sorted(graph.prefixes.items()) if f"<{ns}" in used}
-    data = ox.serialize(graph.triples(), format=ox.RdfFormat.RDF_XML, prefixes=prefixes)
+    data = ox.serialize(graph.triples(), format=ox.RdfFormat.RDF_XML, prefixes=prefixes) or b""
     bad = _XML_FORBIDDEN.search(data)
     if bad is not None:
         line = data.count(b"\n", 0, bad.start()) + 1

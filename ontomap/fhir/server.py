@@ -299,7 +299,9 @@ class FhirService:
                 + ", ".join(f"${op}" for (of, op) in OPERATIONS if of == kind),
             )
         _only(method, ("GET", "POST"))
-        params = Params.from_body(body, query) if method == "POST" else Params.from_query(query)
+        params = (
+            Params.from_body(body or b"", query) if method == "POST" else Params.from_query(query)
+        )
         if len(parts) == 3:  # an instance-level operation: the resource names the url
             instance = self.read(version, kind, parts[1])
             params.values.setdefault("url", [instance["url"]])

@@ -25,7 +25,6 @@ defines over the rows of the set (:attr:`Mapping.set_cardinality`).
 
 from __future__ import annotations
 
-import importlib
 import io
 import os
 from collections import defaultdict
@@ -56,7 +55,8 @@ from ontomap.crosswalk import (
     cardinality_of,
     system_order,
 )
-from ontomap.errors import ExitCode, OntomapError, UnknownFormatError
+from ontomap.errors import ExitCode, OntomapError
+from ontomap.formats import Format, FormatRegistry, LazyImport
 from ontomap.terminology import CodeSystem, default_registry
 from ontomap.vocab import DEFAULT_BASE_IRI
 
@@ -488,77 +488,76 @@ def recorded_files(store: Store) -> list[str]:
 # ------------------------------------------------------------------ formats
 
 
+#: A mapping writer: ``write(mapping_set, binary_handle)``.
+MappingWriter = Callable[[MappingSet, BinaryIO], object]
+
+
 @dataclass(frozen=True, slots=True)
-class MappingFormat:
-    """An output format: its name, file-name endings, media type and writer.
-
-    The writer (``module.function``) is imported on first use.
-    """
-
-    name: str
-    extensions: tuple[str, ...]
-    media_type: str
-    module: str
-    function: str
-    description: str = ""
+class MappingFormat(Format[LazyImport[MappingWriter]]):
+    """An output format of mapping sets: its name, file-name endings, media types and writer,
+    a :class:`~ontomap.formats.LazyImport` of ``module.function`` imported on first use."""
 
     @property
-    def write(self) -> Callable[[MappingSet, BinaryIO], None]:
-        """The writer: ``write(mapping_set, binary_handle)``."""
-        return getattr(importlib.import_module(self.module), self.function)  # type: ignore[no-any-return]
+    def write(self) -> MappingWriter:
+        """The writer: ``write(mapping_set, binary_handle)`` (its module imported now)."""
+        return self.handler.load()
+
+    @property
+    def module(self) -> str:
+        """The module of the writer."""
+        return self.handler.module
+
+    @property
+    def function(self) -> str:
+        """The writer's name in :attr:`module`."""
+        return self.handler.attribute
 
 
-FORMATS: dict[str, MappingFormat] = {
-    "sssom": MappingFormat(
-        "sssom",
-        (".sssom.tsv", ".tsv"),
-        "text/tab-separated-values",
-        "ontomap.mappings.sssom",
-        "write_sssom",
-        "SSSOM/TSV with its YAML metadata block",
-    ),
-    "fhir-r4": MappingFormat(
-        "fhir-r4",
-        (),
-        "application/fhir+json; fhirVersion=4.0",
-        "ontomap.mappings.fhir",
-        "write_fhir_r4",
-        "FHIR R4 ConceptMap (JSON, equivalence)",
-    ),
-    "fhir-r5": MappingFormat(
-        "fhir-r5",
-        (),
-        "application/fhir+json; fhirVersion=5.0",
-        "ontomap.mappings.fhir",
-        "write_fhir_r5",
-        "FHIR R5 ConceptMap (JSON, relationship)",
-    ),
-    "skos": MappingFormat(
-        "skos",
-        (".ttl",),
-        "text/turtle",
-        "ontomap.mappings.skos",
-        "write_skos",
-        "SKOS mapping links in Turtle, evidence on owl:Axiom nodes",
-    ),
-}
+FORMATS: FormatRegistry[MappingFormat] = FormatRegistry(
+    [
+        MappingFormat(
+            "sssom",
+            LazyImport("ontomap.mappings.sssom", "write_sssom"),
+            (".sssom.tsv", ".tsv"),
+            ("text/tab-separated-values",),
+            ("sssom-tsv",),
+            "SSSOM/TSV with its YAML metadata block",
+        ),
+        MappingFormat(
+            "fhir-r4",
+            LazyImport("ontomap.mappings.fhir", "write_fhir_r4"),
+            (),
+            ("application/fhir+json; fhirVersion=4.0",),
+            description="FHIR R4 ConceptMap (JSON, equivalence)",
+        ),
+        MappingFormat(
+            "fhir-r5",
+            LazyImport("ontomap.mappings.fhir", "write_fhir_r5"),
+            (),
+            ("application/fhir+json; fhirVersion=5.0",),
+            description="FHIR R5 ConceptMap (JSON, relationship)",
+        ),
+        MappingFormat(
+            "skos",
+            LazyImport("ontomap.mappings.skos", "write_skos"),
+            (".ttl",),
+            ("text/turtle",),
+            description="SKOS mapping links in Turtle, evidence on owl:Axiom nodes",
+        ),
+    ]
+)
 
 
 def format_for(path: Path | str | None = None, fmt: str | None = None) -> MappingFormat:
-    """The format named ``fmt``, or else the one whose extension ``path`` ends with.
+    """The format ``fmt`` names (:meth:`~ontomap.formats.FormatRegistry.get`: name, alias or
+    media type), or else the one whose extension ``path`` ends with; raises
+    :class:`~ontomap.errors.UnknownFormatError` otherwise.
 
     A ``.json`` file could be either FHIR version, so it needs ``fmt``.
     """
     if fmt is not None:
-        try:
-            return FORMATS[fmt]
-        except KeyError:
-            raise UnknownFormatError(fmt, FORMATS) from None
-    name = Path(path).name.lower() if path is not None else ""
-    for mapping_format in FORMATS.values():
-        if mapping_format.extensions and name.endswith(mapping_format.extensions):
-            return mapping_format
-    raise UnknownFormatError(name or "(no file name)", FORMATS)
+        return FORMATS.get(fmt)
+    return FORMATS.for_path(path)
 
 
 def write_mapping_set(

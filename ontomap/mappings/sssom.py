@@ -181,7 +181,7 @@ def _row(mapping: Mapping, base_iri: str, multi: bool, lexical: bool) -> list[st
 
 def columns(mapping_set: MappingSet) -> list[str]:
     """The columns :func:`sssom_text` writes for ``mapping_set``."""
-    out = list(COLUMNS)
+    out: list[str] = list(COLUMNS)
     if len(mapping_set.system_pairs) > 1:
         at = out.index("mapping_justification") + 1
         out[at:at] = _SOURCE_COLUMNS

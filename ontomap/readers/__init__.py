@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ontomap.errors import DuplicateModelError, ModelReadError, NotAModelError
+from ontomap.formats import Format, FormatRegistry
 from ontomap.readers.common import (
     STDIN,
     Diagnostic,
@@ -54,20 +55,32 @@ __all__ = [
     "read_text",
 ]
 
-#: Input formats: name → (reader, file-name endings it claims).
-READERS: dict[str, tuple[Reader, tuple[str, ...]]] = {
-    "json": (read_json, (".fm.json", ".json")),
-    "markdown": (read_markdown, (".md", ".markdown")),
-}
+#: Input formats, each with its reader (``reader(path, text)``) and the file-name endings it
+#: claims (a name ending in two of them is of the longest one's format).
+READERS: FormatRegistry[Format[Reader]] = FormatRegistry(
+    [
+        Format(
+            "json",
+            read_json,
+            (".fm.json", ".json"),
+            ("application/json",),
+            description="OIFM finding-model JSON",
+        ),
+        Format(
+            "markdown",
+            read_markdown,
+            (".md", ".markdown"),
+            ("text/markdown",),
+            description="the Markdown rendering of a finding model",
+        ),
+    ]
+)
 
 
 def format_of(path: Path) -> str | None:
     """The input format a file name implies, or ``None``."""
-    name = path.name.lower()
-    for fmt, (_reader, endings) in READERS.items():
-        if name.endswith(endings):
-            return fmt
-    return None
+    found = READERS.find_path(path)
+    return None if found is None else found.name
 
 
 def discover_named(paths: Iterable[Path | str]) -> Iterator[tuple[Path, bool]]:
@@ -241,22 +254,22 @@ def read_file(
     if str(path) == STDIN:
         text = read_stdin(max_file_size=max_file_size)
         fmt = "json" if text.lstrip().startswith("{") else "markdown"
-        model, warnings = READERS[fmt][0](path, text)
+        model, warnings = READERS[fmt].handler(path, text)
         return SourceModel(model, path, fmt), warnings
     fmt = format_of(path)
     if fmt is None:
         if not path.exists() and not path.is_symlink():
             raise ModelReadError(path, "no such file or folder")
-        known = ", ".join(e for _r, endings in READERS.values() for e in endings)
+        known = ", ".join(e for reader in READERS.values() for e in reader.extensions)
         raise ModelReadError(path, f"not a finding-model file (expected one of: {known})")
     text = read_text(path, max_file_size=max_file_size)
-    reader = READERS[fmt][0]
+    reader = READERS[fmt].handler
     model, warnings = reader(path, text)
     return SourceModel(model, path, fmt), warnings
 
 
 def iter_models(
-    paths: Iterable[Path | str],
+    paths: Iterable[Path | str | tuple[Path, bool]],
     progress: Callable[[Path], None] | None = None,
     *,
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,

@@ -13,8 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from typing import TypeAlias
 
 import pyoxigraph as ox
+
+from ontomap.formats import Format, FormatRegistry
+from ontomap.sparql import RESULT_FORMATS as _RESULTS
 
 __all__ = [
     "GRAPH_FORMATS",
@@ -24,8 +29,52 @@ __all__ = [
     "content_type",
     "names",
     "offer_named",
+    "offers",
     "parse_accept",
 ]
+
+
+#: SELECT and ASK results: the registry of :mod:`ontomap.sparql` (its order is the server's
+#: preference; the first is the default).
+RESULT_FORMATS: FormatRegistry[Format[ox.QueryResultsFormat]] = _RESULTS
+
+#: CONSTRUCT and DESCRIBE results and graphs, in the server's order of preference. ``json``
+#: and ``xml`` name JSON-LD and RDF/XML here, the SPARQL results formats for a table.
+GRAPH_FORMATS: FormatRegistry[Format[ox.RdfFormat]] = FormatRegistry(
+    [
+        Format(
+            "turtle", ox.RdfFormat.TURTLE, (), ("text/turtle", "application/x-turtle"), ("ttl",)
+        ),
+        Format(
+            "ntriples",
+            ox.RdfFormat.N_TRIPLES,
+            (),
+            ("application/n-triples", "text/plain"),
+            ("nt", "n-triples"),
+        ),
+        Format(
+            "jsonld",
+            ox.RdfFormat.JSON_LD,
+            (),
+            ("application/ld+json",),
+            ("json-ld", "json", "application/json"),
+        ),
+        Format(
+            "rdfxml",
+            ox.RdfFormat.RDF_XML,
+            (),
+            ("application/rdf+xml",),
+            ("rdf", "rdf+xml", "rdf/xml", "xml"),
+        ),
+        Format("nquads", ox.RdfFormat.N_QUADS, (), ("application/n-quads",), ("nq", "n-quads")),
+        Format("trig", ox.RdfFormat.TRIG, (), ("application/trig",)),
+        Format("n3", ox.RdfFormat.TURTLE, (), ("text/n3",), ("text/rdf+n3",)),
+    ]
+)
+
+Registry: TypeAlias = (
+    FormatRegistry[Format[ox.QueryResultsFormat]] | FormatRegistry[Format[ox.RdfFormat]]
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,50 +86,18 @@ class Offer:
     format: ox.QueryResultsFormat | ox.RdfFormat
 
 
-#: SELECT and ASK results, in the server's order of preference (the first is the default).
-RESULT_FORMATS: tuple[Offer, ...] = (
-    Offer("application/sparql-results+json", "json", ox.QueryResultsFormat.JSON),
-    Offer("application/sparql-results+xml", "xml", ox.QueryResultsFormat.XML),
-    Offer("text/csv", "csv", ox.QueryResultsFormat.CSV),
-    Offer("text/tab-separated-values", "tsv", ox.QueryResultsFormat.TSV),
-    Offer("application/json", "json", ox.QueryResultsFormat.JSON),
-    Offer("application/xml", "xml", ox.QueryResultsFormat.XML),
-)
-
-#: CONSTRUCT and DESCRIBE results and graphs, in the server's order of preference.
-GRAPH_FORMATS: tuple[Offer, ...] = (
-    Offer("text/turtle", "turtle", ox.RdfFormat.TURTLE),
-    Offer("application/n-triples", "ntriples", ox.RdfFormat.N_TRIPLES),
-    Offer("application/ld+json", "jsonld", ox.RdfFormat.JSON_LD),
-    Offer("application/rdf+xml", "rdfxml", ox.RdfFormat.RDF_XML),
-    Offer("application/n-quads", "nquads", ox.RdfFormat.N_QUADS),
-    Offer("application/trig", "trig", ox.RdfFormat.TRIG),
-    Offer("text/n3", "n3", ox.RdfFormat.TURTLE),
-    Offer("application/x-turtle", "turtle", ox.RdfFormat.TURTLE),
-    Offer("text/plain", "ntriples", ox.RdfFormat.N_TRIPLES),
-)
-
-#: Other names of the offers (lower-case), for ``format=`` and its spellings. ``json`` and
-#: ``xml`` name JSON-LD and RDF/XML for a graph, the SPARQL results formats for a table.
-_ALIASES = {
-    "ttl": "turtle",
-    "nt": "ntriples",
-    "n-triples": "ntriples",
-    "json-ld": "jsonld",
-    "rdf": "rdfxml",
-    "rdf+xml": "rdfxml",
-    "rdf/xml": "rdfxml",
-    "nq": "nquads",
-    "n-quads": "nquads",
-    "text/rdf+n3": "n3",
-    "srj": "json",
-    "srx": "xml",
-    "sparql-results+json": "json",
-    "sparql-results+xml": "xml",
-    "text/xml": "xml",
-}
-#: Names that mean one thing for a table and another for a graph.
-_GRAPH_ALIASES = {"json": "jsonld", "xml": "rdfxml", "application/json": "jsonld"}
+@cache
+def offers(registry: Registry) -> tuple[Offer, ...]:
+    """The offers of a registry in the server's order of preference: every format's first
+    media type in the registry's order, then the second ones, and so on."""
+    formats = registry.values()
+    depth = max((len(f.media_types) for f in formats), default=0)
+    return tuple(
+        Offer(f.media_types[i], f.name, f.handler)
+        for i in range(depth)
+        for f in formats
+        if i < len(f.media_types)
+    )
 
 
 def parse_accept(header: str | None) -> list[tuple[str, float]]:
@@ -129,35 +146,35 @@ def _quality(media_type: str, ranges: list[tuple[str, float]]) -> float:
     return best[1] if best is not None else 0.0
 
 
-def offer_named(offers: Sequence[Offer], value: str) -> Offer | None:
+def offer_named(registry: Registry, value: str) -> Offer | None:
     """The offer a ``format=`` value names (short name, alias or media type, parameters and
-    case ignored), ``None`` if it names none of ``offers``."""
+    case ignored), ``None`` if it names none of ``registry``'s formats. A media type gives its
+    own offer, any other spelling the format's first."""
     wanted = value.split(";")[0].strip().lower()
-    if offers is GRAPH_FORMATS:
-        wanted = _GRAPH_ALIASES.get(wanted, wanted)
-    wanted = _ALIASES.get(wanted, wanted)
-    for offer in offers:
-        if wanted in (offer.name, offer.media_type):
-            return offer
-    return None
+    found = registry.find(wanted)
+    if found is None:
+        return None
+    media_type = next((m for m in found.media_types if m.lower() == wanted), found.media_type)
+    return Offer(media_type, found.name, found.handler)
 
 
 def choose(
-    offers: Sequence[Offer], accept: str | None, format_names: Sequence[str] = ()
+    registry: Registry, accept: str | None, format_names: Sequence[str] = ()
 ) -> Offer | None:
-    """The offer a client gets: the first of ``format_names`` that names one of ``offers``
-    (:func:`offer_named`), else the acceptable offer with the highest q-value, the server's
-    order breaking ties; ``None`` when nothing acceptable is offered (answer 406)."""
+    """The offer a client gets: the first of ``format_names`` that names a format of
+    ``registry`` (:func:`offer_named`), else the acceptable offer (:func:`offers`) with the
+    highest q-value, the server's order breaking ties; ``None`` when nothing acceptable is
+    offered (answer 406)."""
     if isinstance(format_names, str):
         format_names = (format_names,)
     for value in format_names:
-        named = offer_named(offers, value)
+        named = offer_named(registry, value)
         if named is not None:
             return named
     ranges = parse_accept(accept)
     best: Offer | None = None
     best_q = 0.0
-    for offer in offers:
+    for offer in offers(registry):
         q = _quality(offer.media_type, ranges)
         if q > best_q:
             best, best_q = offer, q
@@ -171,6 +188,6 @@ def content_type(offer: Offer) -> str:
     return offer.media_type
 
 
-def names(offers: Sequence[Offer]) -> str:
-    """The media types of ``offers`` for an error message."""
-    return ", ".join(dict.fromkeys(offer.media_type for offer in offers))
+def names(registry: Registry) -> str:
+    """The media types of ``registry``'s offers for an error message."""
+    return ", ".join(dict.fromkeys(offer.media_type for offer in offers(registry)))

@@ -515,7 +515,7 @@ class Executor:
                 body, truncated = self._triples(iter(result), offer)
         except (RuntimeError, ValueError) as exc:
             return Response.text(400, f"the query failed: {exc}")
-        return Response(200, content_type(offer), body, self._headers(truncated))
+        return Response(200, content_type(offer), body or b"", self._headers(truncated))
 
     def _solutions(self, solutions: ox.QuerySolutions, offer: Offer) -> tuple[bytes, bool]:
         """SELECT results in ``offer``'s format, at most ``max_rows`` of them.

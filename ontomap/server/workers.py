@@ -40,6 +40,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import multiprocessing
+import multiprocessing.context
+import multiprocessing.process
 import os
 import signal
 import sys
@@ -112,7 +114,7 @@ _CLONE_NEWNET = 0x40000000
 _LINUX = sys.platform.startswith("linux")
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def _context() -> multiprocessing.context.ForkServerContext | multiprocessing.context.SpawnContext:
     """The fork server where there is one: a worker then starts in milliseconds, forked from a
     process that has already imported ontomap, and its parent is that process's one thread,
     which lives as long as the server (``PR_SET_PDEATHSIG`` follows the parent *thread*: a
