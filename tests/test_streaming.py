@@ -4,6 +4,7 @@ runs go to disk; Markdown models replaced by their JSON; nothing left behind."""
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -177,3 +178,48 @@ def test_sorter_with_sorted_key_gives_text_order(spill_lines: int) -> None:
         sorter.extend(_blocks(LINES))
         got = [line for chunk in sorter.chunks(2) for line in chunk]
     assert got == sorted(LINES)
+
+
+# -- a stream that keeps no models --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("order", ["json first", "markdown first"])
+def test_a_stream_keeping_no_models_reports_as_one_that_does(
+    corpus_defs: Path, corpus_text: Path, order: str
+) -> None:
+    paths = [corpus_defs, corpus_text] if order == "json first" else [corpus_text, corpus_defs]
+    kept, light = ModelStream(paths), ModelStream(paths, keep_models=False)
+    kept_ids = [s.model.oifm_id for s in kept]
+    light_ids = [s.model.oifm_id for s in light]
+    assert light_ids == kept_ids
+    assert light.report.models == []
+    # 2,382 JSON models; the 402 Markdown files are renderings of some of them
+    assert light.report.model_count == kept.report.model_count == len(kept.report.models) == 2382
+    assert light.report.diagnostics == kept.report.diagnostics
+    assert light.report.renderings == kept.report.renderings
+    assert len(light.report.renderings) == 402
+
+
+def test_a_stream_keeping_no_models_warns_of_a_rendering_that_differs(
+    corpus_defs: Path, corpus_text: Path, tmp_path: Path
+) -> None:
+    """The JSON read first and not kept is read again to compare it with its rendering."""
+    markdown = sorted(corpus_text.glob("*.md"))[0]
+    oifm_id = re.search(r"\bOIFM_[A-Z]{3,4}_[0-9]{6}\b", markdown.read_text("utf-8"))[0]
+    twin = next(
+        p
+        for p in sorted(corpus_defs.glob("*.fm.json"))
+        if json.loads(p.read_text())["oifm_id"] == oifm_id
+    )
+    data = json.loads(twin.read_text("utf-8"))
+    data["name"] += " (edited)"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / twin.name).write_text(json.dumps(data), encoding="utf-8")
+    (tmp_path / "b" / markdown.name).write_text(markdown.read_text("utf-8"), encoding="utf-8")
+    for keep in (True, False):
+        stream = ModelStream([tmp_path], keep_models=keep)
+        assert [s.format for s in stream] == ["json"]
+        (warning,) = stream.report.warnings
+        assert f"the Markdown rendering of {oifm_id} differs" in warning.message
+        assert warning.path == tmp_path / "b" / markdown.name

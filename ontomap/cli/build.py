@@ -24,6 +24,7 @@ from ontomap.cli.options import (
 )
 from ontomap.errors import OntomapError
 from ontomap.exporters import EXPORTERS, Exporter, exporter_for
+from ontomap.exporters.streaming import STREAM_FORMATS, write_stream
 from ontomap.graph import Dataset, GraphBuilder, KnowledgeGraph, check_base_iri
 from ontomap.progress import Activity, Progress
 from ontomap.readers import ModelStream, ReadReport
@@ -82,7 +83,7 @@ def read_json(report: ReadReport | None) -> dict[str, object] | None:
         return None
     return {
         "files": report.files,
-        "models": len(report.models),
+        "models": report.model_count,
         "errors": len(report.errors),
         "warnings": len(report.warnings),
         "renderings": [str(p) for p in report.renderings],
@@ -233,7 +234,7 @@ def _count(n: int, word: str) -> str:
 def read_summary(report: ReadReport) -> str:
     """One line on what reading found; a second one on the files it left out or merged."""
     line = (
-        f"read {_count(report.files, 'file')}: {_count(len(report.models), 'model')}, "
+        f"read {_count(report.files, 'file')}: {_count(report.model_count, 'model')}, "
         f"{_count(len(report.errors), 'error')}, {_count(len(report.warnings), 'warning')}"
     )
     notes = []
@@ -439,12 +440,24 @@ def export(
     named = not is_device(output)  # /dev/null, a FIFO: Turtle unless --format says
     exporter = exporter_for(output if named else None, fmt or (None if named else "turtle"))
     report = None
-    if sources:
+    written: int | None = None
+    if sources and exporter.name in STREAM_FORMATS:
+        report, written = _stream_export(
+            sources,
+            exporter,
+            None if to_stdout else output,
+            base_iri,
+            strict,
+            (quiet, max_file_size, max_messages),
+        )
+        models_count = report.model_count
+        what = _count(models_count, "model")
+    elif sources:
         report = _read(sources, strict, quiet, max_file_size, max_messages)
         builder = GraphBuilder(base_iri or DEFAULT_BASE_IRI)
         models = (s.model for s in report.models)
         graph = builder.dataset(models) if exporter.dataset else builder.graph(models)
-        models_count = len(report.models)
+        models_count = report.model_count
         what = _count(models_count, "model")
     else:
         if base_iri is not None:
@@ -457,8 +470,9 @@ def export(
                 graph = store.dataset() if exporter.dataset else store.graph()
                 models_count = len(store.model_ids())
             what = f"{_count(models_count, 'model')} from {store.path}"
-    with Activity(f"writing {exporter.name}", enabled=progress_enabled()):
-        written = _write_graph(exporter, graph, None if to_stdout else output)
+    if written is None:
+        with Activity(f"writing {exporter.name}", enabled=progress_enabled()):
+            written = _write_graph(exporter, graph, None if to_stdout else output)
     unit = "quad" if exporter.dataset else "triple"
     if as_json:
         print_summary(
@@ -475,6 +489,37 @@ def export(
         click.echo(f"{prefix}wrote {output} ({exporter.name}, {_count(written, unit)}, {what})")
     if report is not None and not report.ok:
         sys.exit(EXIT_INPUT_ERRORS)
+
+
+def _stream_export(
+    sources: tuple[Path, ...],
+    exporter: Exporter,
+    output: Path | None,
+    base_iri: str | None,
+    strict: bool,
+    limits: tuple[bool, int, int],
+) -> tuple[ReadReport, int]:
+    """Read ``sources`` and write their graph as it is read (see
+    :mod:`ontomap.exporters.streaming`): memory stays bounded whatever their number. Prints
+    the diagnostics (``limits``: quiet, the file-size limit, the message cap); returns the
+    report of reading and the number of triples written."""
+    quiet, max_file_size, max_messages = limits
+    from ontomap.atomic import atomic_write
+
+    stream = ModelStream(sources, strict=strict, max_file_size=max_file_size, keep_models=False)
+    progress = reading_progress(stream, f"reading and writing {exporter.name}")
+    base = base_iri or DEFAULT_BASE_IRI
+    try:
+        if output is None:
+            written = write_stream(stream, exporter.name, sys.stdout.buffer, base)
+            sys.stdout.flush()
+        else:
+            with atomic_write(output) as handle:
+                written = write_stream(stream, exporter.name, handle, base)
+    finally:
+        progress.close()
+        print_diagnostics(stream.report, quiet, max_messages)
+    return stream.report, written
 
 
 def _write_graph(exporter: Exporter, graph: KnowledgeGraph | Dataset, output: Path | None) -> int:

@@ -316,6 +316,9 @@ class ReadReport:
     skipped: list[Path] = field(default_factory=list)
     #: Markdown files read as the rendering of a JSON model also read (the JSON is kept).
     renderings: list[Path] = field(default_factory=list)
+    #: How many distinct models were read: ``len(models)``, or, from a stream made with
+    #: ``keep_models=False`` (whose :attr:`models` stays empty), the count alone.
+    model_count: int = 0
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -338,6 +341,14 @@ def _id_line(path: Path, oifm_id: str, max_file_size: int) -> int | None:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """Where a model not kept in memory came from."""
+
+    path: Path
+    format: str
+
+
 class ModelStream:
     """Iterate over the models under some paths while collecting a :class:`ReadReport`.
 
@@ -349,6 +360,12 @@ class ModelStream:
     a store does). With ``strict``, the first error is raised instead (:class:`ModelReadError`
     or :class:`DuplicateModelError`). Files larger than ``max_file_size`` bytes are errors (see
     :func:`read_text`). :attr:`files` lists the files to read, found when the stream is made.
+
+    With ``keep_models=False`` the report keeps no models (``report.models`` stays empty,
+    ``report.model_count`` counts them), so a consumer that writes each model as it comes
+    reads any number of files in bounded memory. Only Markdown models are held, until their
+    JSON may come; a JSON model whose Markdown rendering comes later is read again to compare
+    them.
     """
 
     def __init__(
@@ -358,8 +375,10 @@ class ModelStream:
         strict: bool = False,
         progress: Callable[[Path], None] | None = None,
         max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+        keep_models: bool = True,
     ) -> None:
         self.paths = list(paths)
+        self.keep_models = keep_models
         self.files = list(_named(self.paths))
         self.strict = strict
         self.progress = progress
@@ -368,7 +387,9 @@ class ModelStream:
 
     def __iter__(self) -> Iterator[SourceModel]:
         report = self.report
-        seen: dict[str, int] = {}  # OIFM ID → its place in report.models
+        # what was read of each OIFM ID: the source, or only where it came from
+        kept: list[SourceModel | _Seen] = report.models if self.keep_models else []  # type: ignore[assignment]
+        seen: dict[str, int] = {}  # OIFM ID → its place in kept
         for outcome in iter_models(self.files, self.progress, max_file_size=self.max_file_size):
             report.files += 1
             if outcome.skipped:
@@ -383,11 +404,12 @@ class ModelStream:
             source = SourceModel(outcome.model, outcome.path, outcome.format or "json")
             place = seen.get(source.model.oifm_id)
             if place is None:
-                seen[source.model.oifm_id] = len(report.models)
-                report.models.append(source)
+                seen[source.model.oifm_id] = len(kept)
+                kept.append(self._keep(source))
+                report.model_count += 1
                 yield source
                 continue
-            first = report.models[place]
+            first = kept[place]
             if {first.format, source.format} != {"json", "markdown"}:
                 duplicate = DuplicateModelError(source.model.oifm_id, first.path, source.path)
                 if self.strict:
@@ -397,10 +419,26 @@ class ModelStream:
                 continue
             json_source, markdown = (first, source) if first.format == "json" else (source, first)
             report.renderings.append(markdown.path)
-            report.diagnostics.extend(self._disagreement(markdown, json_source))
+            if isinstance(json_source, _Seen):
+                json_source = self._read_again(json_source)
+            if isinstance(markdown, SourceModel) and json_source is not None:
+                report.diagnostics.extend(self._disagreement(markdown, json_source))
             if source is json_source:
-                report.models[place] = source
+                kept[place] = self._keep(source)
                 yield source
+
+    def _keep(self, source: SourceModel) -> SourceModel | _Seen:
+        if self.keep_models or source.format == "markdown":
+            return source
+        return _Seen(source.path, source.format)
+
+    def _read_again(self, seen: _Seen) -> SourceModel | None:
+        """The JSON model read earlier and not kept (``None`` if the file changed meanwhile
+        into something unreadable)."""
+        try:
+            return read_file(seen.path, max_file_size=self.max_file_size)[0]
+        except ModelReadError:
+            return None
 
     def _disagreement(self, markdown: SourceModel, json_source: SourceModel) -> list[Diagnostic]:
         """A warning on a Markdown rendering that differs from its JSON, at its first
