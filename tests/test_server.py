@@ -4,6 +4,7 @@ token-guarded updates, the timeout, the row cap, and a clean shutdown."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -11,13 +12,14 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from conftest import EXAMPLES
+from conftest import EXAMPLES, ROOT
 from servers import (
     ENV,
     Served,
@@ -675,6 +677,27 @@ def test_the_page_is_self_contained(served: Served) -> None:
     assert '<option value="SNOMED">SNOMED CT</option>' in page
     for external in ('src="http', 'href="http', "src='http", "href='http", "@import"):
         assert external not in page
+
+
+def _script_constant(page: str, name: str) -> object:
+    start = page.index(f"const {name} = ") + len(f"const {name} = ")
+    return json.JSONDecoder().raw_decode(page, start)[0]
+
+
+def test_the_pages_systems_and_prefixes_are_the_registrys(served: Served) -> None:
+    """The page's code systems (with their public browsers) and prefixes come from the
+    registry the server runs with, read here from the TOML file itself."""
+    page = request(served.url).text
+    with (ROOT / "ontologies" / "terminologies.toml").open("rb") as handle:
+        toml = tomllib.load(handle)["systems"]
+    assert _script_constant(page, "SYSTEMS") == {
+        key: {"prefix": e["prefix"], "label": e["label"], "browser": e.get("browser")}
+        for key, e in toml.items()
+    }
+    shown = _script_constant(page, "PREFIXES")
+    assert isinstance(shown, dict)
+    assert {e["prefix"]: e["namespace"] for e in toml.values()}.items() <= shown.items()
+    assert shown["fm"] == "https://w3id.org/ontomap/id/"
 
 
 def test_the_named_queries_are_listed(served: Served) -> None:

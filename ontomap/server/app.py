@@ -47,6 +47,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ontomap import __version__
+from ontomap.graph import known_prefixes
 from ontomap.lookup import DEFAULT_LIMIT
 from ontomap.query import UPDATE_KEYWORDS, leading_keyword, named_queries
 from ontomap.server.jobs import (
@@ -61,6 +62,7 @@ from ontomap.server.jobs import (
 )
 from ontomap.server.workers import WorkerPool
 from ontomap.terminology import default_registry
+from ontomap.vocab import DEFAULT_BASE_IRI
 
 __all__ = [
     "BODY_TIMEOUT",
@@ -134,16 +136,32 @@ class _HTTPError(Exception):
         self.close = close
 
 
+def _script_json(value: object) -> str:
+    """``value`` as JSON to put inside a ``<script>`` element (no ``</`` can end it early)."""
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
+
+
 @cache
 def page() -> bytes:
     """The HTML page, shipped as ``page.html`` in this package, with the registry's code
-    systems as the choices of its "in" menu."""
+    systems as the choices of its "in" menu, and its prefixes and systems (CURIE prefix,
+    label, public browser) for the script."""
     text = resources.files("ontomap.server").joinpath("page.html").read_text(encoding="utf-8")
+    registry = default_registry()
     options = "\n".join(
         f'      <option value="{html.escape(s.key)}">{html.escape(s.label)}</option>'
-        for s in default_registry().systems
+        for s in registry.systems
     )
-    return text.replace("      <!--SYSTEMS-->", options).encode()
+    systems = {
+        s.key: {"prefix": s.prefix, "label": s.label, "browser": s.browser}
+        for s in registry.systems
+    }
+    return (
+        text.replace("      <!--SYSTEMS-->", options)
+        .replace("__PREFIXES__", _script_json(known_prefixes(DEFAULT_BASE_IRI)))
+        .replace("__SYSTEMS__", _script_json(systems))
+        .encode()
+    )
 
 
 @cache
