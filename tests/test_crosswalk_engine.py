@@ -21,6 +21,8 @@ from typing import Any
 import pyoxigraph as ox
 import pytest
 from conftest import EXAMPLES
+from test_mappings import Oracle as MappingOracle
+from test_mappings import read_oracle as read_mapping_oracle
 
 from ontomap import crosswalk as crosswalk_module
 from ontomap import lexical
@@ -52,6 +54,10 @@ from ontomap.vocab import OIFM
 
 #: Spellings of the corpus's systems, folded to the registry keys.
 SYSTEMS = {"RADLEX": "RADLEX", "SNOMED": "SNOMED", "SNOMEDCT": "SNOMED"}
+#: Every system the corpus spells (GAMUTS, LOINC, RADELEMENT, RADLEX, SNOMED, SNOMEDCT), folded.
+ALL_SYSTEMS = {**SYSTEMS, "GAMUTS": "GAMUTS", "LOINC": "LOINC", "RADELEMENT": "RADELEMENT"}
+#: docs/mappings.md: a context repeated in at least 10 finding models makes a template.
+TEMPLATE_FINDINGS = 10
 #: The SNOMED CT semantic tags that may end a name (docs/mappings.md lists the rule).
 TAGS = ("qualifier value", "body structure", "finding", "disorder", "property", "procedure")
 FILLERS = {"structure", "entire", "of", "the", "a", "an"}
@@ -166,6 +172,29 @@ def oracle(corpus_defs: Path) -> Oracle:
 
 
 @pytest.fixture(scope="module")
+def mapping_oracle(corpus_defs: Path) -> MappingOracle:
+    """test_mappings.py's JSON oracle, which also pairs codes by display (docs/mappings.md)."""
+    return read_mapping_oracle(corpus_defs.glob("*.fm.json"))
+
+
+def _json_uses(folder: Path) -> set[tuple[str, str, str]]:
+    """(entity, system, code) of every index code of every finding, attribute and value."""
+    found = set()
+    for path in folder.glob("*.fm.json"):
+        model = json.loads(path.read_text(encoding="utf-8"))
+        entities = [(model["oifm_id"], model.get("index_codes"))]
+        for attribute in model.get("attributes") or []:
+            entities.append((attribute["oifma_id"], attribute.get("index_codes")))
+            for value in attribute.get("values") or []:
+                entities.append((value["value_code"], value.get("index_codes")))
+        for entity, listed in entities:
+            for item in listed or []:
+                system = ALL_SYSTEMS[item["system"].strip().upper()]
+                found.add((entity, system, item["code"].strip()))
+    return found
+
+
+@pytest.fixture(scope="module")
 def corpus(corpus_store: Path) -> Iterator[Store]:
     with Store(corpus_store, read_only=True) as store:
         yield store
@@ -187,7 +216,7 @@ def test_every_radlex_snomed_pair_counts_as_the_json_does(
     expected = oracle.pairs()
     got = {(p.source.code, p.target.code): p for p in radlex_snomed}
     assert set(got) == set(expected)
-    assert len(got) == 668
+    assert len(expected) == 72 + 596 == 668  # docs/mappings.md: 72 paired, 596 co-listed
     for key, entities in expected.items():
         pair = got[key]
         contexts = oracle.contexts(entities)
@@ -238,12 +267,14 @@ def test_every_use_names_its_finding_as_the_json_does(corpus: Store, corpus_defs
         model = json.loads(path.read_text(encoding="utf-8"))
         names[model["oifm_id"]] = model["name"]
     whole = CrosswalkReader(corpus).crosswalk()
-    checked = 0
+    checked = set()
     for usage in whole.usages.values():
         for use in usage.used_by:
             assert use.finding_label == names[use.finding], (usage.code, use)
-            checked += 1
-    assert checked > 26_506  # every use, of every code (RADLEX-SNOMED co-occurrences alone)
+            checked.add((use.entity, usage.code.system, usage.code.code))
+    expected = _json_uses(corpus_defs)
+    assert checked == expected  # every use, of every code
+    assert len(expected) == 55_689  # 55,700 codes listed, 11 of them twice on one entity
 
 
 def test_pairs_on_one_code_of_a_system_are_paired_and_only_display_lists_are_split(
@@ -262,37 +293,69 @@ def test_pairs_on_one_code_of_a_system_are_paired_and_only_display_lists_are_spl
             assert counts["RADLEX"] >= 2 and counts["SNOMED"] >= 2
 
 
-def test_the_corpus_worked_example(radlex_snomed: list[CrosswalkPair]) -> None:
-    """The figures docs/mappings.md quotes ("How the evidence is counted")."""
+def test_the_corpus_worked_example(
+    radlex_snomed: list[CrosswalkPair], oracle: Oracle, mapping_oracle: MappingOracle
+) -> None:
+    """The figures docs/mappings.md quotes ("How the evidence is counted"), each recounted
+    from the JSON by the oracles, then asked of the engine."""
     got = {(p.source.code, p.target.code): p for p in radlex_snomed}
+    listed = oracle.pairs()
+
+    def findings(entities: set[str]) -> int:
+        return len({oracle.finding_of[e] for e in entities})
+
     larger = got[("RID5791", "263768009")]
+    entities = listed[("RID5791", "263768009")]
+    assert (len(entities), findings(entities), len(oracle.contexts(entities))) == (1994, 1994, 1)
     assert (larger.co_indexed.entity_count, larger.co_indexed.findings) == (1994, 1994)
     assert larger.paired.context_count == 1 and larger.template
     assert str(larger.paired.contexts[0].context) == 'value "larger" of "change from prior"'
     assert (larger.share, larger.target_share, larger.cardinality) == (1.0, 1.0, "1:1")
-    assert larger.predicate == RELATED_MATCH and larger.confidence == 0.5
+    # confidence k / (max(n(A), n(B)) + 1): one context of one, 1 / (1 + 1)
+    assert larger.predicate == RELATED_MATCH and larger.confidence == 1 / (1 + 1)
     absent = got[("RID28473", "2667000")]
+    entities = listed[("RID28473", "2667000")]
+    assert (len(entities), len(oracle.contexts(entities))) == (2203, 3)
     assert absent.co_indexed.entity_count == 2203 and absent.paired.context_count == 3
-    assert absent.template and absent.predicate == CLOSE_MATCH and absent.confidence == 0.75
+    # three contexts of three: 3 / (3 + 1)
+    assert absent.template and absent.predicate == CLOSE_MATCH and absent.confidence == 3 / 4
     assert {str(c.context) for c in absent.paired.contexts} == {
         'value "absent" of "presence"',
         'value "absent" of "calcification cluster presence"',
         'value "absent" of "occlusion status vessel"',
     }
+    json_templates = {
+        key
+        for key, entities in listed.items()
+        if any(f >= TEMPLATE_FINDINGS for _e, f in oracle.contexts(entities).values())
+    }
+    template_entities = sum(len(listed[key]) for key in json_templates)
+    json_single = {key for key, entities in listed.items() if len(oracle.contexts(entities)) == 1}
+    assert len(json_templates) == 12 and template_entities == 25_566
+    assert sum(len(entities) for entities in listed.values()) == 26_237
+    assert len(json_single) == 655
     templates = [p for p in radlex_snomed if p.template]
-    assert len(templates) == 12
-    assert sum(p.co_indexed.entity_count for p in templates) == 25_566
+    assert {(p.source.code, p.target.code) for p in templates} == json_templates
+    assert sum(p.co_indexed.entity_count for p in templates) == template_entities
     assert sum(p.co_indexed.entity_count for p in radlex_snomed) == 26_237
-    single = [p for p in radlex_snomed if p.co_indexed.context_count == 1]
-    assert len(single) == 655
-    statuses = defaultdict(int)
-    for pair in radlex_snomed:
-        statuses[(pair.status, pair.predicate)] += 1
-    assert dict(statuses) == {
+    single = {
+        (p.source.code, p.target.code) for p in radlex_snomed if p.co_indexed.context_count == 1
+    }
+    assert single == json_single
+    paired, colisted = mapping_oracle.expected("RADLEX", "SNOMED")
+    json_statuses: dict[tuple[str, str | None], int] = defaultdict(int)
+    json_statuses[("co-listed", None)] = len(colisted)
+    for e in paired.values():
+        json_statuses[("paired", e.predicate)] += 1
+    assert dict(json_statuses) == {
         ("co-listed", None): 596,
         ("paired", RELATED_MATCH): 68,
         ("paired", CLOSE_MATCH): 4,
     }
+    statuses: dict[tuple[str, str | None], int] = defaultdict(int)
+    for pair in radlex_snomed:
+        statuses[(pair.status, pair.predicate)] += 1
+    assert statuses == json_statuses
 
 
 # ------------------------------------------------------------------ pairing by display
@@ -301,10 +364,14 @@ def test_the_corpus_worked_example(radlex_snomed: list[CrosswalkPair]) -> None:
 INVASION = "OIFMA_CDE_000093"  # "Structures with possible invasion", mr_rectal_tumor_imaging
 
 
-def test_the_invasion_attribute_pairs_by_display(radlex_snomed: list[CrosswalkPair]) -> None:
+def test_the_invasion_attribute_pairs_by_display(
+    radlex_snomed: list[CrosswalkPair], oracle: Oracle, mapping_oracle: MappingOracle
+) -> None:
     on_it = [p for p in radlex_snomed if INVASION in p.co_indexed.entities]
+    systems = oracle.systems_on(INVASION)  # the attribute's codes in the JSON
+    assert (systems["RADLEX"], systems["SNOMED"]) == (18, 33)
     assert len({p.source for p in on_it}) == 18 and len({p.target for p in on_it}) == 33
-    assert len(on_it) == 18 * 33
+    assert len(on_it) == 18 * 33  # every RadLex code with every SNOMED code
     got = {(p.source.code, p.target.code): p for p in on_it}
     pubococcygeus = got[("RID381", "244958005")]
     assert pubococcygeus.status == "paired" and pubococcygeus.paired.entities == (INVASION,)
@@ -323,6 +390,8 @@ def test_the_invasion_attribute_pairs_by_display(radlex_snomed: list[CrosswalkPa
     # SNOMED codes for most structures); "coccygeus", "peritoneal reflection" and "invasion"
     # have no SNOMED partner, nor have the eight SNOMED iliac arteries a RadLex one.
     assert len(paired) == 25 and len({b for _a, b in paired}) == 25
+    json_paired, _colisted = mapping_oracle.expected("RADLEX", "SNOMED")
+    assert paired == {(a[1], b[1]) for (a, b), e in json_paired.items() if INVASION in e.entities}
     assert {a for a, _b in paired} == {
         "RID1194",
         "RID1195",
@@ -497,7 +566,8 @@ def test_displays_pair_codes_on_one_entity(organs: Store) -> None:
         ("RID58", "10200004"),  # liver / Liver structure (body structure)
         ("RID29662", "18639004"),  # word order: left kidney / Kidney, left
     }
-    assert len(pairs) == 4 * 4  # every combination is reported, 14 of them co-listed
+    assert len(pairs) == 4 * 4  # every combination is reported, 16 - 2 = 14 of them co-listed
+    assert sum(p.status == "co-listed" for p in pairs.values()) == 4 * 4 - 2
     liver = pairs[("RID58", "10200004")]
     assert liver.lexical_score == 1.0 and liver.justification == COMPOSITE
     assert liver.cardinality == "1:1" and liver.predicate == RELATED_MATCH
@@ -619,11 +689,12 @@ def test_contexts_templates_and_the_predicate(tmp_path: Path) -> None:
     with _build(_write(tmp_path / "m", stamped + independent), tmp_path / "kg") as store:
         pairs = {p.source.code: p for p in CrosswalkReader(store).pairs("RADLEX", "SNOMED")}
     enlarged, organ = pairs["RID5791"], pairs["RID58"]
-    assert (enlarged.co_indexed.findings, enlarged.paired.context_count) == (12, 1)
+    assert (enlarged.co_indexed.findings, enlarged.paired.context_count) == (len(stamped), 1)
     assert enlarged.template and enlarged.predicate == RELATED_MATCH
-    assert enlarged.confidence == 0.5 and enlarged.share == 1.0
-    assert (organ.paired.context_count, organ.template) == (3, False)
-    assert organ.predicate == CLOSE_MATCH and organ.confidence == 0.75
+    # confidence k / (max(n(A), n(B)) + 1) (docs/mappings.md): 1 / (1 + 1), 3 / (3 + 1)
+    assert enlarged.confidence == 1 / (1 + 1) and enlarged.share == 1.0
+    assert (organ.paired.context_count, organ.template) == (len(names), False)
+    assert organ.predicate == CLOSE_MATCH and organ.confidence == 3 / (3 + 1)
 
 
 def test_one_context_in_several_attributes_of_one_model_is_not_a_close_match(
@@ -633,7 +704,7 @@ def test_one_context_in_several_attributes_of_one_model_is_not_a_close_match(
     model = _model(1, "liver", [("organ", liver), ("site", liver), ("location", liver)])
     with _build(_write(tmp_path / "m", [model]), tmp_path / "kg") as store:
         (pair,) = CrosswalkReader(store).pairs("RADLEX", "SNOMED")
-    assert (pair.paired.context_count, pair.paired.findings) == (3, 1)
+    assert (pair.paired.context_count, pair.paired.findings) == (3, 1)  # 3 attributes, 1 model
     assert pair.predicate == RELATED_MATCH  # three contexts, but all in one finding model
 
 

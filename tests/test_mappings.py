@@ -66,6 +66,16 @@ ALIASES = {"SNOMEDCT": "SNOMED"}
 SYSTEM_ORDER = ["RADLEX", "SNOMED", "LOINC", "GAMUTS", "RADELEMENT", "ICD10CM"]
 PREFIX = {"RADLEX": "radlex", "SNOMED": "sct", "LOINC": "loinc", "GAMUTS": "gamuts"}
 PREFIX["RADELEMENT"] = "radelement"
+PREFIX["ICD10CM"] = "icd10cm"
+#: The code namespaces of ontologies/terminologies.toml, to read CURIEs off SKOS links.
+NAMESPACE = {
+    "http://radlex.org/RID/": "radlex",
+    "http://snomed.info/id/": "sct",
+    "http://loinc.org/rdf/": "loinc",
+    "https://w3id.org/ontomap/code/GAMUTS/": "gamuts",
+    "https://w3id.org/ontomap/code/RADELEMENT/": "radelement",
+    "http://purl.bioontology.org/ontology/ICD10CM/": "icd10cm",
+}
 DATE = "2025-01-31"
 CLOSE = "skos:closeMatch"
 RELATED = "skos:relatedMatch"
@@ -311,6 +321,68 @@ def curie(code: Code) -> str:
     return f"{PREFIX[code[0]]}:{code[1]}"
 
 
+Link = tuple[str, str, str]  # (subject CURIE, predicate, object CURIE)
+
+
+def expected_links(paired: dict[Key, Expected]) -> set[Link]:
+    """The links of a default mapping set (docs/mappings.md): every paired pair but the
+    outliers, with the predicate the rules give it."""
+    return {(curie(a), e.predicate, curie(b)) for (a, b), e in paired.items() if not e.outlier}
+
+
+def _compact(iri: str) -> str:
+    (namespace,) = [n for n in NAMESPACE if iri.startswith(n)]
+    return f"{NAMESPACE[namespace]}:{iri[len(namespace) :]}"
+
+
+def links_read_back(
+    data: bytes, fmt: str, sssom_py: Any, caplog: pytest.LogCaptureFixture
+) -> set[Link]:
+    """The links of a mapping file as another reader sees them: sssom-py for SSSOM,
+    fhir.resources (validating the ConceptMap) for FHIR, Oxigraph for SKOS."""
+    if fmt == "sssom":
+        df = read_sssom_py(sssom_py, data.decode(), caplog).df
+        return set(zip(df["subject_id"], df["predicate_id"], df["object_id"], strict=True))
+    if fmt == "skos":
+        store = ox.Store()
+        store.load(data, format=ox.RdfFormat.TURTLE)
+        links = store.query(
+            "SELECT ?s ?p ?o WHERE { ?s ?p ?o . "
+            "FILTER (?p IN (skos:closeMatch, skos:relatedMatch, skos:exactMatch)) }",
+            prefixes=SKOS_PREFIXES,
+        )
+        return {
+            (_compact(r["s"].value), "skos:" + r["p"].value.split("#")[1], _compact(r["o"].value))
+            for r in links  # type: ignore[union-attr]
+        }
+    pytest.importorskip("fhir.resources")
+    from fhir.resources.conceptmap import ConceptMap as ConceptMapR5
+    from fhir.resources.R4B.conceptmap import ConceptMap as ConceptMapR4
+
+    with warnings_as_errors():
+        if fmt == "fhir-r4":
+            model: Any = ConceptMapR4.model_validate(json.loads(data))
+        else:
+            model = ConceptMapR5.model_validate(json.loads(data))
+    prefix = {"http://radlex.org": "radlex", "http://snomed.info/sct": "sct"}
+    found = set()
+    for group in model.group:
+        for element in group.element:
+            for target in element.target:
+                if fmt == "fhir-r4":
+                    predicate = {"inexact": CLOSE, "relatedto": RELATED}[target.equivalence]
+                else:
+                    (predicate,) = [p.valueString for p in target.property if p.code == "predicate"]
+                found.add(
+                    (
+                        f"{prefix[group.source]}:{element.code}",
+                        predicate,
+                        f"{prefix[group.target]}:{target.code}",
+                    )
+                )
+    return found
+
+
 def key_of(mapping: Any) -> Key:
     p = mapping.pair
     return ((p.source.system, p.source.code), (p.target.system, p.target.code))
@@ -552,7 +624,7 @@ def test_models_stores_and_backends_give_the_same_set(
     )
     from_models = build_mapping_set(crosswalk, "RADLEX", "SNOMED", mapping_date=DATE)
     from_backend = build_mapping_set(LocalBackend(corpus), "RADLEX", "SNOMED", mapping_date=DATE)
-    for fmt in FORMATS:
+    for fmt in FORMATS:  # consistency of three paths, not an expected value
         expected = serialize(radlex_snomed, fmt)
         assert serialize(from_models, fmt) == expected, fmt
         assert serialize(from_backend, fmt) == expected, fmt
@@ -1001,7 +1073,13 @@ def test_recorded_files_are_the_stores_sources(corpus: Store) -> None:
     ],
 )
 def test_cli_writes_each_format(
-    corpus_store: Path, radlex_snomed: MappingSet, tmp_path: Path, fmt: str, name: str
+    corpus_store: Path,
+    radlex_snomed_expected: tuple,
+    tmp_path: Path,
+    fmt: str,
+    name: str,
+    sssom_py: Any,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     def write(output: Path) -> Result:
         args = ["mappings", "--store", corpus_store, "--from", "RADLEX", "--to", "SNOMEDCT"]
@@ -1011,9 +1089,17 @@ def test_cli_writes_each_format(
     output = tmp_path / name
     result = write(output)
     assert result.exit_code == 0, result.output
-    assert f"({fmt}, 70 mappings (4 skos:closeMatch, 66 skos:relatedMatch); " in result.output
-    assert "2 outliers excluded, 596 co-listed pairs (not mappings)" in result.output
-    assert output.read_bytes() == serialize(radlex_snomed, fmt)
+    paired, colisted = radlex_snomed_expected
+    links = expected_links(paired)
+    close = sum(predicate == CLOSE for _s, predicate, _o in links)
+    outliers = sum(e.outlier for e in paired.values())
+    assert (len(links), close, outliers, len(colisted)) == (70, 4, 2, 596)  # docs/mappings.md
+    summary = f"{len(links)} mappings ({close} skos:closeMatch, {len(links) - close} skos:"
+    assert f"({fmt}, {summary}relatedMatch); " in result.output
+    assert f"{outliers} outliers excluded, {len(colisted)} co-listed pairs (not mappings)" in (
+        result.output
+    )
+    assert links_read_back(output.read_bytes(), fmt, sssom_py, caplog) == links
     again = tmp_path / f"again-{name}"
     assert write(again).exit_code == 0
     assert again.read_bytes() == output.read_bytes()
@@ -1021,15 +1107,25 @@ def test_cli_writes_each_format(
 
 
 def test_cli_from_the_corpus_files_equals_the_store(
-    corpus_defs: Path, radlex_snomed: MappingSet, tmp_path: Path
+    corpus_defs: Path,
+    radlex_snomed: MappingSet,
+    radlex_snomed_expected: tuple,
+    tmp_path: Path,
+    sssom_py: Any,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """With SOURCES the crosswalk is computed from the models, no store built: same bytes."""
+    """With SOURCES the crosswalk is computed from the models, no store built: the links the
+    JSON gives, and the same bytes as from the store."""
     output = tmp_path / "m.sssom.tsv"
     args = ["mappings", corpus_defs, "--from", "RADLEX", "--to", "SNOMED"]
     result = run(*args, "-o", output, "--mapping-date", DATE)
     assert result.exit_code == 0, result.output
-    assert re.search(r"read 2,?382 files: 2,?382 models?, 0 errors", result.output)
-    assert output.read_bytes() == serialize(radlex_snomed, "sssom")
+    files = len(list(corpus_defs.glob("*.fm.json")))
+    assert f"read {files:,} files: {files:,} models, 0 errors" in result.output
+    data = output.read_bytes()
+    paired, _colisted = radlex_snomed_expected
+    assert links_read_back(data, "sssom", sssom_py, caplog) == expected_links(paired)
+    assert data == serialize(radlex_snomed, "sssom")  # consistency of two paths
     assert not list(tmp_path.glob("**/GENERATION"))
 
 
@@ -1066,10 +1162,19 @@ def test_cli_filters(corpus_store: Path, radlex_snomed_expected: tuple, tmp_path
     assert sum(r["comment"].startswith("OUTLIER") for r in marked) == 2
 
 
-def test_cli_all_pairs_to_stdout(corpus_store: Path, corpus: Store) -> None:
+def test_cli_all_pairs_to_stdout(
+    corpus_store: Path,
+    oracle: Oracle,
+    sssom_py: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     result = run("mappings", "--store", corpus_store, "-o", "-", "--mapping-date", DATE)
     assert result.exit_code == 0
-    assert result.stdout_bytes == serialize(build_mapping_set(corpus, mapping_date=DATE), "sssom")
+    expected: set[Link] = set()
+    for i, x in enumerate(SYSTEM_ORDER):
+        for y in SYSTEM_ORDER[i + 1 :]:
+            expected |= expected_links(oracle.expected(x, y)[0])
+    assert links_read_back(result.stdout_bytes, "sssom", sssom_py, caplog) == expected
 
 
 @pytest.mark.parametrize(

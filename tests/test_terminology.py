@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from ontomap.errors import UnknownCodeSystemError
+from ontomap.errors import RegistryError, UnknownCodeSystemError
 from ontomap.terminology import (
     GENERIC_CODE_NAMESPACE,
+    CodeSystem,
+    Registry,
     default_registry,
     loinc_check_valid,
+    standard_registry,
     verhoeff_valid,
 )
 
@@ -206,3 +209,118 @@ def test_patterns(system: str, good: str, bad: str) -> None:
     assert code_system.is_well_formed(good)
     assert not code_system.is_well_formed(bad)
     assert re.fullmatch(code_system.pattern or "", good)
+
+
+# -- code systems are values; the registry's rules on namespaces and duplicates --------------
+
+
+def _system(key: str, prefix: str, namespace: str) -> CodeSystem:
+    return CodeSystem(key, key.title(), prefix, namespace, None, None)
+
+
+def test_code_systems_are_frozen_slotted_values() -> None:
+    import dataclasses
+
+    system = _system("ONE", "one", "https://example.org/one/")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        system.prefix = "two"  # type: ignore[misc]
+    assert not hasattr(system, "__dict__")
+    assert system == _system("ONE", "one", "https://example.org/one/")
+    assert len({system, _system("ONE", "one", "https://example.org/one/")}) == 1
+
+
+def test_a_system_has_its_own_namespace_unless_it_says_otherwise(tmp_path: Path) -> None:
+    """README: ``own_namespace`` is true where the file does not say (the field's default)."""
+    assert _system("ONE", "one", "https://example.org/one/").own_namespace
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        '[systems.ONE]\nlabel = "One"\nprefix = "one"\nnamespace = "https://example.org/one/"\n'
+        '[systems.TWO]\nlabel = "Two"\nprefix = "two"\nnamespace = "https://example.org/two/"\n'
+        "own_namespace = false\n",
+        encoding="utf-8",
+    )
+    registry = Registry.load(path)
+    assert registry.get("ONE").own_namespace and not registry.get("TWO").own_namespace
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_an_iri_belongs_to_the_longest_namespace_that_fits(reverse: bool) -> None:
+    outer = _system("OUTER", "outer", "https://example.org/a/")
+    inner = _system("INNER", "inner", "https://example.org/a/b/")
+    registry = Registry([inner, outer] if reverse else [outer, inner])
+    assert registry.parse_iri("https://example.org/a/b/1") == (inner, "1")
+    assert registry.parse_iri("https://example.org/a/c") == (outer, "c")
+    assert registry.compact("https://example.org/a/b/1") == "inner:1"
+
+
+def test_a_namespace_alone_is_no_code_however_long() -> None:
+    namespace = "https://example.org/" + "n" * 300 + "/"  # longer than any cached small int
+    registry = Registry([_system("LONG", "long", namespace)])
+    assert registry.parse_iri(namespace) is None
+    assert registry.parse_iri(namespace + "x") == (registry.get("LONG"), "x")
+
+
+def test_the_converter_skips_a_repeated_prefix_or_namespace_and_goes_on() -> None:
+    first = _system("FIRST", "aa", "https://example.org/1/")
+    same_prefix = _system("SECOND", "aa", "https://example.org/2/")
+    same_namespace = _system("THIRD", "bb", "https://example.org/1/")
+    last = _system("LAST", "cc", "https://example.org/3/")
+    converter = Registry([first, same_prefix, same_namespace, last]).converter
+    assert converter.expand("aa:1") == "https://example.org/1/1"
+    assert converter.expand("cc:1") == "https://example.org/3/1"  # after the duplicates
+    assert converter.expand("bb:1") is None
+    assert converter.compress("https://example.org/2/1") is None
+
+
+def test_a_missing_registry_file_says_why(tmp_path: Path) -> None:
+    path = tmp_path / "missing.toml"
+    with pytest.raises(RegistryError) as caught:
+        Registry.load(path)
+    assert str(caught.value) == f"cannot read the registry {path}: No such file or directory"
+
+
+def test_the_standard_registry_is_read_once() -> None:
+    assert standard_registry() is standard_registry()
+
+
+# -- check digits: anchors from outside ontomap and the guarantees of each scheme --------------
+
+
+def test_verhoeff_worked_example() -> None:
+    """The check digit of 236 is 3 (Verhoeff's scheme as usually worked through)."""
+    assert verhoeff_valid("2363")
+    assert [d for d in "0123456789" if verhoeff_valid("236" + d)] == ["3"]
+
+
+#: Bodies with every digit at every position from the right (SNOMED CT IDs keep "0" or "1" in
+#: the partition digits, so the corpus alone never puts an 8 two places from the right), and
+#: bodies as long as SNOMED CT's longest (18 digits with the check digit).
+BODIES = [f"{n:03d}" for n in range(1000)] + ["12345678901234567", "98765432109876543"]
+
+
+def test_verhoeff_finds_every_single_error_and_adjacent_swap() -> None:
+    """Verhoeff's guarantees: one check digit per body; any one digit changed, or two unequal
+    neighbours swapped, makes the number invalid."""
+    for body in BODIES:
+        valid = [body + d for d in "0123456789" if verhoeff_valid(body + d)]
+        assert len(valid) == 1, body
+        (code,) = valid
+        for i, digit in enumerate(code):
+            for other in "0123456789".replace(digit, ""):
+                assert not verhoeff_valid(code[:i] + other + code[i + 1 :]), (code, i, other)
+        for i in range(len(code) - 1):
+            if code[i] != code[i + 1]:
+                swapped = code[:i] + code[i + 1] + code[i] + code[i + 2 :]
+                assert not verhoeff_valid(swapped), (code, i)
+
+
+@pytest.mark.parametrize(
+    "code",
+    # LOINC's published codes: glucose, hemoglobin, HbA1c, systolic BP, heart rate, body weight,
+    # body height, BMI (a 5 doubled in 2345-7 and 39156-5: 10 counts as 1 + 0)
+    ["2345-7", "718-7", "4548-4", "8480-6", "8867-4", "29463-7", "8302-2", "39156-5"],
+)
+def test_published_loinc_codes_pass_and_any_other_check_digit_fails(code: str) -> None:
+    assert loinc_check_valid(code)
+    body = code[:-1]
+    assert [d for d in "0123456789" if loinc_check_valid(body + d)] == [code[-1]]
