@@ -20,6 +20,7 @@ import os
 import shutil
 import threading
 import time
+import types
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +28,7 @@ from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
-from ontomap.errors import ExitCode, OntomapError
-from ontomap.exporters.owl import require_owlready2
+from ontomap.errors import ExitCode, MissingDependencyError, OntomapError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -39,11 +39,13 @@ __all__ = [
     "JAVA_INSTALL_HINT",
     "JavaNotFoundError",
     "OntologyReadError",
+    "OwlreadyMissingError",
     "ReasonerError",
     "ReasonerReport",
     "find_java",
     "load_world",
     "reason",
+    "require_owlready2",
 ]
 
 #: What to do when Java is missing (said once, in the error message).
@@ -51,6 +53,25 @@ JAVA_INSTALL_HINT = (
     "install a Java runtime (Debian/Ubuntu: apt-get install default-jre-headless) "
     "or pass the java executable with --java"
 )
+
+
+class OwlreadyMissingError(MissingDependencyError):
+    """owlready2, which runs HermiT, is not installed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "`ontomap reason` needs owlready2, which is not installed; "
+            "install it with: pip install owlready2"
+        )
+
+
+def require_owlready2() -> types.ModuleType:
+    """The owlready2 module, imported on first use; :class:`OwlreadyMissingError` without it."""
+    try:
+        import owlready2
+    except ImportError:
+        raise OwlreadyMissingError() from None
+    return owlready2
 
 
 class ReasonerError(OntomapError):
@@ -158,6 +179,7 @@ def load_world(
     if not annotations:
         triples = _without_annotations(triples)
     data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+    assert data is not None  # serialize returns the bytes when given no output
     world = owl.World()
     try:
         onto = world.get_ontology(path.resolve().as_uri())
@@ -171,6 +193,7 @@ def load_world(
 _OWL_NS = "http://www.w3.org/2002/07/owl#"
 _RDFS_NS = "http://www.w3.org/2000/01/rdf-schema#"
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_ANNOTATION_PROPERTY = ox.NamedNode(_OWL_NS + "AnnotationProperty")
 #: OWL 2's built-in annotation properties, but rdfs:label, which the report shows.
 _BUILTIN_ANNOTATIONS = frozenset(
     [_RDFS_NS + name for name in ("comment", "seeAlso", "isDefinedBy")]
@@ -193,7 +216,9 @@ def _without_annotations(triples: list[ox.Triple]) -> list[ox.Triple]:
     declared = {
         t.subject.value
         for t in triples
-        if t.predicate.value == _RDF_TYPE and t.object.value == _OWL_NS + "AnnotationProperty"
+        if t.predicate.value == _RDF_TYPE
+        and isinstance(t.subject, ox.NamedNode)
+        and t.object == _ANNOTATION_PROPERTY
     }
     dropped = (declared | _BUILTIN_ANNOTATIONS) - {_RDFS_NS + "label"}
     return [t for t in triples if t.predicate.value not in dropped]
@@ -214,13 +239,14 @@ def _owlready_java(java: str, memory_mb: int | None) -> Iterator[None]:
 
     with _JAVA_LOCK:
         saved = owl.JAVA_EXE, owl_reasoning.JAVA_MEMORY
-        owl.JAVA_EXE = java
+        setattr(owl, "JAVA_EXE", java)  # noqa: B010 (not a declared attribute to a checker)
         if memory_mb is not None:
             owl_reasoning.JAVA_MEMORY = memory_mb
         try:
             yield
         finally:
-            owl.JAVA_EXE, owl_reasoning.JAVA_MEMORY = saved
+            setattr(owl, "JAVA_EXE", saved[0])  # noqa: B010
+            owl_reasoning.JAVA_MEMORY = saved[1]
 
 
 def reason(

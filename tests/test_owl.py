@@ -11,8 +11,11 @@ on CI (``$CI`` set), where they fail instead.
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -29,7 +32,15 @@ from rdflib.compare import isomorphic
 from ontomap.cli import main
 from ontomap.errors import ModelValidationError
 from ontomap.exporters import EXPORTERS, export, exporter_for, serialize
-from ontomap.exporters.owl import OwlExportError, build_ontology, ontology_iri, owl_ntriples
+from ontomap.exporters.owl import (
+    OwlExportError,
+    ontology_iri,
+    owl_triples,
+    write_owl_turtle,
+    write_owl_xml,
+)
+from ontomap.exporters.owl_models import models_of
+from ontomap.exporters.rdf import used_prefixes
 from ontomap.graph import GraphBuilder, KnowledgeGraph
 from ontomap.model import ChoiceAttribute, ChoiceValue, FindingModel, IndexCode, NumericAttribute
 from ontomap.readers import read_models
@@ -45,6 +56,7 @@ RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 DCTERMS = "http://purl.org/dc/terms/"
+XSD = "http://www.w3.org/2001/XMLSchema#"
 
 SEED = "OIFM_GMTS_005529"
 PRESENCE = "OIFMA_GMTS_963679"
@@ -82,6 +94,15 @@ def rdflib_graph(data: bytes, fmt: str) -> rdflib.Graph:
 def triples_of(data: bytes, fmt: str) -> list[ox.Triple]:
     rdf_format = {"owl": ox.RdfFormat.RDF_XML, "owl-ttl": ox.RdfFormat.TURTLE}[fmt]
     return list(ox.parse(data, format=rdf_format))
+
+
+def literals_of(data: bytes, fmt: str, predicate: str) -> list[tuple[str, str]]:
+    """Lexical form and datatype IRI of each literal object of ``predicate``, sorted."""
+    return sorted(
+        (t.object.value, t.object.datatype.value)
+        for t in triples_of(data, fmt)
+        if t.predicate.value == predicate and isinstance(t.object, ox.Literal)
+    )
 
 
 # ------------------------------------------------------------------ fixtures
@@ -154,7 +175,7 @@ def test_cli_export_owl_by_extension_and_format(tmp_path: Path) -> None:
         main, ["export", str(SEED_MD), "-f", "owl-ttl", "-o", str(ttl_path), "-q"]
     )
     assert result.exit_code == 0, result.output
-    assert owl_path.read_bytes().startswith(b'<?xml version="1.0" encoding="utf-8"?>\n<rdf:RDF')
+    assert owl_path.read_bytes().startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<rdf:RDF')
     assert isomorphic(
         rdflib_graph(owl_path.read_bytes(), "owl"), rdflib_graph(ttl_path.read_bytes(), "owl-ttl")
     )
@@ -260,11 +281,89 @@ def test_seed_reloads_in_rdflib(seed_graph: KnowledgeGraph, fmt: str) -> None:
 def test_both_serialisations_and_the_triples_are_the_same_graph(seed_graph: KnowledgeGraph) -> None:
     xml = rdflib_graph(serialize(seed_graph, "owl"), "owl")
     turtle = rdflib_graph(serialize(seed_graph, "owl-ttl"), "owl-ttl")
+    triples = owl_triples(seed_graph.models(), FM)
     base = rdflib.Graph().parse(
-        data="".join(owl_ntriples(seed_graph.models(), FM)).encode(), format="nt"
+        data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), format="nt"
     )
     assert isomorphic(xml, turtle)
     assert isomorphic(xml, base)
+    assert len(base) == len(triples)  # every triple once
+
+
+def test_blank_nodes_are_labelled_by_what_they_stand_for(seed_graph: KnowledgeGraph) -> None:
+    triples = triples_of(serialize(seed_graph, "owl-ttl"), "owl-ttl")
+    restriction = ox.BlankNode(f"{SEED}.{PRESENCE}.only")
+    about = {(t.predicate.value, t.object) for t in triples if t.subject == restriction}
+    assert (RDF + "type", ox.NamedNode(OWL + "Restriction")) in about
+    assert (OWL + "onProperty", ox.NamedNode(FM + PRESENCE)) in about
+    assert (OWL + "allValuesFrom", ox.BlankNode(f"{SEED}.{PRESENCE}.values")) in about
+    disjoint = ox.BlankNode(f"{PRESENCE}.disjoint")
+    kinds = {t.object.value for t in triples if t.subject == disjoint}
+    assert OWL + "AllDisjointClasses" in kinds
+
+
+def test_blank_node_labels_do_not_depend_on_the_other_models(seed_graph: KnowledgeGraph) -> None:
+    """A model that shares no attribute with the others has the same axioms, blank-node
+    labels included, alone and exported with them."""
+    alone = ox.serialize(owl_triples(seed_graph.models()), format=ox.RdfFormat.N_TRIPLES)
+    together = ox.serialize(
+        owl_triples(graph_of([EXAMPLES]).models()), format=ox.RdfFormat.N_TRIPLES
+    )
+    assert alone is not None and together is not None
+    blank = {line for line in alone.splitlines() if line.startswith(b"_:")}
+    assert len(blank) > 50
+    assert blank <= set(together.splitlines())
+
+
+@pytest.mark.parametrize("fmt", ["owl", "owl-ttl"])
+def test_prefixes_declared_are_exactly_those_used(fmt: str) -> None:
+    shared = _choice("OIFMA_TEST_000003", ["yes", "no", "maybe"])
+    models = [
+        FindingModel("OIFM_TEST_000004", "f4", attributes=(shared,)),
+        FindingModel(
+            "OIFM_TEST_000005",
+            "f5",
+            attributes=(shared, NumericAttribute("OIFMA_TEST_000011", "n", minimum=1)),
+            index_codes=(IndexCode.of("LOINC", "1234-5", "a code"),),
+        ),
+    ]
+    for graph in (graph_of([EXAMPLES]), graph_of_models(*models)):
+        data = serialize(graph, fmt)
+        if fmt == "owl-ttl":
+            head, _, body = data.partition(b"\n\n")
+            declared = [line.split()[1][:-1].decode() for line in head.splitlines()]
+            assert declared == sorted(declared)
+            assert declared == list(used_prefixes(body, graph.prefixes | {"fm": FM}))
+        else:
+            root = data[data.index(b"<rdf:RDF") : data.index(b">", data.index(b"<rdf:RDF"))]
+            declared = [name.decode() for name in re.findall(rb"xmlns:([\w.-]+)=", root)]
+            assert declared == sorted(declared)
+            body = data[data.index(b">", data.index(b"<rdf:RDF")) :]
+            names = set(re.findall(rb"</?([A-Za-z][\w.-]*):[\w.-]+[\s/>]", body))
+            names |= set(re.findall(rb"\s([A-Za-z][\w.-]*):[\w.-]+=", body))
+            assert set(declared) == {name.decode() for name in names} | {"rdf"}
+
+
+def test_turtle_states_each_subject_once() -> None:
+    """Oxigraph groups a subject's triples where they come together: each subject is the head
+    of one statement only."""
+    data = serialize(graph_of([EXAMPLES]), "owl-ttl").decode()
+    heads = [
+        line.split(" ", 1)[0]
+        for line in data.splitlines()
+        if line and not line[0].isspace() and not line.startswith("@prefix")
+    ]
+    assert len(heads) > 100
+    assert len(heads) == len(set(heads))
+
+
+def test_models_read_from_the_lines_are_the_graphs_models(corpus_graph: KnowledgeGraph) -> None:
+    """The exporter reads the models from the graph's lines itself (faster than
+    :meth:`KnowledgeGraph.models`); it must read the same models, less their contributors,
+    which the ontology does not carry."""
+    for graph in (graph_of([EXAMPLES]), corpus_graph):
+        expected = [dataclasses.replace(m, contributors=()) for m in graph.models()]
+        assert models_of(graph) == expected
 
 
 # ------------------------------------------------------------------ OWL 2 DL structure
@@ -332,10 +431,14 @@ def test_examples_are_owl2_dl_in_structure(fmt: str) -> None:
     assert dl_problems(triples_of(data, fmt)) == []
 
 
-def test_numeric_attribute_is_a_data_property_with_a_decimal_range() -> None:
+@pytest.mark.parametrize("fmt", ["owl", "owl-ttl"])
+def test_numeric_attribute_is_a_data_property_with_a_decimal_range(
+    tmp_path: Path, fmt: str
+) -> None:
     graph = graph_of([EXAMPLES / "solitary_pulmonary_nodule.fm.json"])
-    data = serialize(graph, "owl-ttl")
-    world, _onto = build_ontology(graph.models())
+    path = tmp_path / f"nodule.{fmt}"
+    export(graph, path, fmt)
+    world, _onto = load_world(path)  # owlready2 reads the file back
     try:
         numeric = [p for p in world.data_properties() if owlready2.FunctionalProperty in p.is_a]
         assert len(numeric) == 1
@@ -350,10 +453,10 @@ def test_numeric_attribute_is_a_data_property_with_a_decimal_range() -> None:
         assert (only.value.min_inclusive, only.value.max_inclusive) == (0, 30.5)
     finally:
         world.close()
-    text = data.decode()
-    assert 'xsd:minInclusive "0"^^xsd:decimal' in text
-    assert 'xsd:maxInclusive "30.5"^^xsd:decimal' in text
-    assert 'oifm:unit "mm"' in text
+    data = serialize(graph, fmt)
+    assert literals_of(data, fmt, XSD + "minInclusive") == [("0", XSD + "decimal")]
+    assert literals_of(data, fmt, XSD + "maxInclusive") == [("30.5", XSD + "decimal")]
+    assert literals_of(data, fmt, OIFM + "unit") == [("mm", XSD + "string")]
 
 
 # ------------------------------------------------------------------ modelling edge cases
@@ -370,10 +473,11 @@ def test_multi_select_required_attribute_gets_cardinalities() -> None:
         "test finding",
         attributes=(_choice("OIFMA_TEST_000001", ["a", "b", "c"], max_selected=2, required=True),),
     )
-    text = serialize(graph_of_models(model), "owl-ttl").decode()
-    assert "owl:FunctionalProperty" not in text
-    assert 'owl:maxCardinality "2"^^xsd:nonNegativeInteger' in text
-    assert 'owl:minCardinality "1"^^xsd:nonNegativeInteger' in text
+    data = serialize(graph_of_models(model), "owl-ttl")
+    assert b"owl:FunctionalProperty" not in data
+    count = XSD + "nonNegativeInteger"
+    assert literals_of(data, "owl-ttl", OWL + "maxCardinality") == [("2", count)]
+    assert literals_of(data, "owl-ttl", OWL + "minCardinality") == [("1", count)]
 
 
 def test_tiny_decimals_are_written_in_plain_notation() -> None:
@@ -382,9 +486,11 @@ def test_tiny_decimals_are_written_in_plain_notation() -> None:
         "tiny",
         attributes=(NumericAttribute("OIFMA_TEST_000002", "size", minimum=0.00001, maximum=1e-3),),
     )
-    text = serialize(graph_of_models(model), "owl-ttl").decode()
-    assert '"0.00001"^^xsd:decimal' in text and '"0.001"^^xsd:decimal' in text
-    assert "e-" not in text
+    for fmt in ("owl", "owl-ttl"):
+        data = serialize(graph_of_models(model), fmt)
+        assert literals_of(data, fmt, XSD + "minInclusive") == [("0.00001", XSD + "decimal")]
+        assert literals_of(data, fmt, XSD + "maxInclusive") == [("0.001", XSD + "decimal")]
+        assert b"e-" not in data
 
 
 def test_attribute_shared_by_two_findings_has_a_union_domain() -> None:
@@ -404,7 +510,7 @@ def test_attribute_both_choice_and_numeric_is_refused() -> None:
         "OIFM_TEST_000007", "b", attributes=(NumericAttribute("OIFMA_TEST_000006", "n"),)
     )
     with pytest.raises(ModelValidationError, match="OIFMA_TEST_000006"):
-        build_ontology([first, second])
+        owl_triples([first, second])
 
 
 def test_awkward_text_survives_both_serialisations() -> None:
@@ -422,6 +528,43 @@ def test_awkward_text_survives_both_serialisations() -> None:
         assert (rdflib.URIRef(FM + "OIFM_TEST_000008"), rdflib.DCTERMS.description, literal) in (
             parsed
         )
+
+
+@pytest.mark.parametrize("fmt", ["owl", "owl-ttl"])
+def test_every_triple_is_written_once(fmt: str) -> None:
+    """One code with two displays is one IRI with two labels; a value shared by two findings
+    is described once; the count the writer returns is the number of distinct triples."""
+    shared = ChoiceAttribute(
+        "OIFMA_TEST_000020",
+        "shared",
+        (
+            ChoiceValue(
+                "OIFMA_TEST_000020.0", "yes", index_codes=(IndexCode.of("RADLEX", "RID1", "a"),)
+            ),
+        ),
+    )
+    models = [
+        FindingModel(
+            f"OIFM_TEST_00002{n}",
+            "f",
+            attributes=(shared,),
+            index_codes=(IndexCode.of("RADLEX", "RID1", "a"), IndexCode.of("RADLEX", "RID1", "b")),
+            tags=("t", "t"),
+        )
+        for n in (1, 2)
+    ]
+    handle = io.BytesIO()
+    write = write_owl_xml if fmt == "owl" else write_owl_turtle
+    count = write(graph_of_models(*models), handle)
+    triples = triples_of(handle.getvalue(), fmt)
+    assert count == len(triples) == len(set(triples))
+    direct = owl_triples(models)  # from the models themselves, where RID1 has two displays
+    assert len(direct) == len(set(direct))
+    rid1 = ox.NamedNode("http://radlex.org/RID/RID1")
+    labels = {
+        t.object.value for t in direct if t.subject == rid1 and t.predicate.value == RDFS + "label"
+    }
+    assert labels == {"a", "b"}
 
 
 def test_control_characters_cannot_go_into_rdf_xml() -> None:
@@ -609,7 +752,8 @@ def test_reason_unreadable_file_exits_2(tmp_path: Path) -> None:
 
 
 def test_missing_owlready2_is_one_clear_line(tmp_path: Path) -> None:
-    """Without owlready2 (hidden from the import system), export and reason say what to do."""
+    """Without owlready2 (hidden from the import system), the OWL export still works and
+    reason says what to do."""
     hide = "import sys; sys.modules['owlready2'] = None; from ontomap.cli import main; main()"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
 
@@ -618,15 +762,14 @@ def test_missing_owlready2_is_one_clear_line(tmp_path: Path) -> None:
         return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)
 
     result = run("export", str(SEED_MD), "-o", str(tmp_path / "x.owl"), "-q")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "x.owl").read_bytes() == serialize(graph_of([SEED_MD]), "owl")
+    result = run("reason", str(tmp_path / "x.owl"))
     assert result.returncode == 2  # a missing optional part is a usage problem
     assert result.stderr.strip().splitlines() == [
-        "ontomap: error: the OWL export and `ontomap reason` need owlready2, which is not "
-        "installed; install it with: pip install owlready2"
+        "ontomap: error: `ontomap reason` needs owlready2, which is not installed; "
+        "install it with: pip install owlready2"
     ]
-    assert not (tmp_path / "x.owl").exists()
-    (tmp_path / "y.owl").write_text("<?xml version='1.0'?>")
-    result = run("reason", str(tmp_path / "y.owl"))
-    assert result.returncode == 2 and "pip install owlready2" in result.stderr
 
 
 # ------------------------------------------------------------------ OWL API's own DL check

@@ -1,9 +1,8 @@
 """OWL 2 DL exporters: the finding models as an ontology, in RDF/XML (``owl``) or Turtle
 (``owl-ttl``).
 
-The ontology is built with owlready2 in a :class:`owlready2.World` of its own (never the
-default world), then its triples are written by this module in a canonical order, so the same
-models always give the same bytes. The modelling (documented in ``docs/owl.md``):
+:func:`owl_triples` builds the ontology as pyoxigraph triples, in one place; Oxigraph writes
+them. The modelling (documented in ``docs/owl.md``):
 
 - a finding is an ``owl:Class`` under ``oifm:FindingModel``;
 - a choice attribute is an ``owl:ObjectProperty`` (functional when one value may be chosen), a
@@ -17,27 +16,29 @@ models always give the same bytes. The modelling (documented in ``docs/owl.md``)
 - names, descriptions, synonyms, tags, units and index codes are annotations; an index code is
   the code's IRI in its terminology's namespace, never an equivalence.
 
-owlready2 is imported only when an ontology is built, so ``import ontomap`` stays fast.
+The triples come grouped by subject in a fixed order (the ontology, annotation properties,
+object properties, data properties, classes, code IRIs, schemes, disjointness axioms), each
+named subject followed by its blank nodes. A blank node is labelled by what it stands for
+(``OIFM_…_000001.OIFMA_…_000002.only`` is that finding's ``only`` restriction on that
+attribute), so the same models always give the same triples in the same order, and the same
+bytes. Nothing here needs owlready2: only ``ontomap reason`` does.
 """
 
 from __future__ import annotations
 
+import gc
 import re
-import types
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from functools import cache, lru_cache
-from typing import TYPE_CHECKING, BinaryIO
+from functools import cache
+from typing import BinaryIO
 
 import pyoxigraph as ox
 
-from ontomap.errors import ExportError, MissingDependencyError, ModelValidationError
+from ontomap.errors import ExportError, ModelValidationError
+from ontomap.exporters.owl_models import models_of
 from ontomap.graph import KnowledgeGraph, decimal_text
 from ontomap.model import ChoiceAttribute, FindingModel, IndexCode, NumericAttribute
-from ontomap.ntriples import iri as nt_iri
-from ontomap.ntriples import literal as nt_literal
-from ontomap.ntriples import term_key, typed_literal
 from ontomap.resources import ontologies_dir
 from ontomap.vocab import (
     DCTERMS,
@@ -53,28 +54,46 @@ from ontomap.vocab import (
     XSD_NS,
 )
 
-if TYPE_CHECKING:
-    import owlready2
-
 __all__ = [
     "OwlExportError",
-    "OwlreadyMissingError",
-    "build_ontology",
     "ontology_iri",
-    "owl_ntriples",
-    "require_owlready2",
+    "owl_triples",
     "write_owl_turtle",
     "write_owl_xml",
 ]
 
-_RDF_TYPE = RDF.type.value
-_RDF_FIRST = RDF_NS + "first"
-_RDF_REST = RDF_NS + "rest"
-_RDF_NIL = RDF_NS + "nil"
-_RDFS_SUBCLASS_OF = RDFS_NS + "subClassOf"
-_OWL_THING = OWL_NS + "Thing"
-_XSD_STRING = XSD.string.value
-_XSD_DECIMAL = XSD.decimal.value
+# The OWL 2 and RDF structural terms the ontology uses (not part of ontologies/oifm.ttl).
+_TYPE = RDF.type
+_FIRST = ox.NamedNode(RDF_NS + "first")
+_REST = ox.NamedNode(RDF_NS + "rest")
+_NIL = ox.NamedNode(RDF_NS + "nil")
+_LABEL = RDFS.label
+_COMMENT = ox.NamedNode(RDFS_NS + "comment")
+_SUBCLASS_OF = ox.NamedNode(RDFS_NS + "subClassOf")
+_DOMAIN = ox.NamedNode(RDFS_NS + "domain")
+_DATATYPE = ox.NamedNode(RDFS_NS + "Datatype")
+_ONTOLOGY = ox.NamedNode(OWL_NS + "Ontology")
+_CLASS = ox.NamedNode(OWL_NS + "Class")
+_NOTHING = ox.NamedNode(OWL_NS + "Nothing")
+_ANNOTATION_PROPERTY = ox.NamedNode(OWL_NS + "AnnotationProperty")
+_OBJECT_PROPERTY = ox.NamedNode(OWL_NS + "ObjectProperty")
+_DATATYPE_PROPERTY = ox.NamedNode(OWL_NS + "DatatypeProperty")
+_FUNCTIONAL_PROPERTY = ox.NamedNode(OWL_NS + "FunctionalProperty")
+_RESTRICTION = ox.NamedNode(OWL_NS + "Restriction")
+_ON_PROPERTY = ox.NamedNode(OWL_NS + "onProperty")
+_ALL_VALUES_FROM = ox.NamedNode(OWL_NS + "allValuesFrom")
+_MAX_CARDINALITY = ox.NamedNode(OWL_NS + "maxCardinality")
+_MIN_CARDINALITY = ox.NamedNode(OWL_NS + "minCardinality")
+_UNION_OF = ox.NamedNode(OWL_NS + "unionOf")
+_ON_DATATYPE = ox.NamedNode(OWL_NS + "onDatatype")
+_WITH_RESTRICTIONS = ox.NamedNode(OWL_NS + "withRestrictions")
+_DISJOINT_WITH = ox.NamedNode(OWL_NS + "disjointWith")
+_ALL_DISJOINT_CLASSES = ox.NamedNode(OWL_NS + "AllDisjointClasses")
+_MEMBERS = ox.NamedNode(OWL_NS + "members")
+_MIN_INCLUSIVE = ox.NamedNode(XSD_NS + "minInclusive")
+_MAX_INCLUSIVE = ox.NamedNode(XSD_NS + "maxInclusive")
+_NON_NEGATIVE_INTEGER = ox.NamedNode(XSD_NS + "nonNegativeInteger")
+_ONE = ox.Literal("1", datatype=_NON_NEGATIVE_INTEGER)
 
 #: The annotation properties the ontology declares (rdfs:label is built into OWL).
 _ANNOTATION_PROPERTIES = (
@@ -101,32 +120,13 @@ class OwlExportError(ExportError):
     """The models cannot be written as the requested OWL serialisation."""
 
 
-class OwlreadyMissingError(MissingDependencyError):
-    """owlready2, which builds and reasons over the OWL ontology, is not installed."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "the OWL export and `ontomap reason` need owlready2, which is not installed; "
-            "install it with: pip install owlready2"
-        )
-
-
-def require_owlready2() -> types.ModuleType:
-    """The owlready2 module, imported on first use; :class:`OwlreadyMissingError` without it."""
-    try:
-        import owlready2
-    except ImportError:
-        raise OwlreadyMissingError() from None
-    return owlready2
-
-
 def ontology_iri(base_iri: str) -> str:
     """The IRI of the ontology whose entities are named ``{base_iri}{ID}``: the base without its
     final ``/``, ``#`` or ``:`` (``https://w3id.org/ontomap/id/`` gives ``…/ontomap/id``)."""
     return base_iri[:-1] if base_iri[-1:] in ("/", "#", ":") else base_iri
 
 
-# ------------------------------------------------------------------ building with owlready2
+# ------------------------------------------------------------------ what the models say
 
 
 @dataclass(slots=True)
@@ -163,6 +163,21 @@ def _attribute_uses(models: Sequence[FindingModel]) -> dict[str, _AttributeUse]:
     return uses
 
 
+@dataclass(slots=True)
+class _Value:
+    """A choice value as all definitions of its attribute describe it."""
+
+    names: dict[str, None] = field(default_factory=dict)
+    descriptions: dict[str, None] = field(default_factory=dict)
+    codes: dict[IndexCode, None] = field(default_factory=dict)
+
+
+def _value_key(value_code: str) -> tuple[str, int]:
+    """Values in their attribute's order, then by their ``.N`` number."""
+    attribute, _, number = value_code.rpartition(".")
+    return attribute, int(number)
+
+
 @cache
 def _vocabulary_labels() -> dict[str, tuple[str, ...]]:
     """``rdfs:label`` of each term ``ontologies/oifm.ttl`` declares."""
@@ -174,290 +189,334 @@ def _vocabulary_labels() -> dict[str, tuple[str, ...]]:
     return {iri: tuple(values) for iri, values in labels.items()}
 
 
-class _Annotations:
-    """The annotation assertions of finding models as N-Triples lines (names, descriptions,
-    synonyms, tags, units, index codes, and the notation, scheme and display of each code)."""
+# ------------------------------------------------------------------ the triples
+
+
+class _Ontology:
+    """The ontology's triples, subject by subject, in the order they are added."""
 
     def __init__(self, base_iri: str) -> None:
         self.base = base_iri
-        self.lines: list[str] = []
-        self._codes_seen: set[IndexCode] = set()
-        self._notations_seen: set[tuple[str, str]] = set()
-        self._schemes_seen: set[str] = set()
-        self._label = nt_iri(RDFS.label.value)
-        self._description = nt_iri(DCTERMS.description.value)
-        self._has_index_code = nt_iri(OIFM.hasIndexCode.value)
+        self.triples: list[ox.Triple] = []
+        #: Every IRI used as a subject, an object or a datatype, each as one term.
+        self.iris: dict[str, ox.NamedNode] = {}
+        #: Every text written as a plain literal, each as one term.
+        self.literals: dict[str, ox.Literal] = {}
+        self._code_nodes: dict[IndexCode, ox.NamedNode] = {}
+        #: Code IRI → (scheme IRI, code, displays); scheme IRI → (label, key).
+        self._codes: dict[str, tuple[str, str, dict[str, None]]] = {}
+        self._schemes: dict[str, tuple[str, str]] = {}
 
-    def text(self, subject: str, predicate: str, text: str) -> None:
-        self.lines.append(f"{subject} {predicate} {nt_literal(text)} .\n")
+    def iri(self, value: str) -> ox.NamedNode:
+        node = self.iris.get(value)
+        if node is None:
+            node = self.iris[value] = ox.NamedNode(value)
+        return node
 
-    def link(self, subject: str, predicate: str, iri: str) -> None:
-        self.lines.append(f"{subject} {predicate} {nt_iri(iri)} .\n")
+    def uses(self, *terms: ox.NamedNode) -> None:
+        """Note vocabulary terms used as a subject, an object or a datatype (not made here)."""
+        for term in terms:
+            self.iris.setdefault(term.value, term)
 
-    def header(self, ontology: str) -> None:
-        subject = nt_iri(ontology)
-        self.text(subject, self._label, ONTOLOGY_LABEL)
-        self.text(subject, nt_iri(RDFS_NS + "comment"), ONTOLOGY_COMMENT)
-        labels = _vocabulary_labels()
-        kind = nt_iri(OWL_NS + "AnnotationProperty")
-        for term in _ANNOTATION_PROPERTIES:
-            node = nt_iri(term.value)
-            self.lines.append(f"{node} {nt_iri(_RDF_TYPE)} {kind} .\n")
-            for label in labels.get(term.value, ()):
-                self.text(node, self._label, label)
-        for term in (OIFM.FindingModel, OIFM.ChoiceValue):
-            for label in labels.get(term.value, ()):
-                self.text(nt_iri(term.value), self._label, label)
+    def entity(self, oifm_id: str) -> ox.NamedNode:
+        """The class or property named ``{base}{ID}``."""
+        return self.iri(self.base + oifm_id)
 
-    def described(
-        self,
-        subject: str,
-        names: Iterable[str],
-        descriptions: Iterable[str | None],
-        codes: Iterable[IndexCode],
+    def texts(self, subject: ox.NamedNode, predicate: ox.NamedNode, texts: Iterable[str]) -> None:
+        triples, literals = self.triples, self.literals
+        for text in texts:
+            literal = literals.get(text)
+            if literal is None:
+                literal = literals[text] = ox.Literal(text)
+            triples.append(ox.Triple(subject, predicate, literal))
+
+    def codes(
+        self, subject: ox.NamedNode, predicate: ox.NamedNode, codes: Iterable[IndexCode]
     ) -> None:
-        for name in dict.fromkeys(names):
-            self.text(subject, self._label, name)
-        for description in dict.fromkeys(descriptions):
-            if description is not None:
-                self.text(subject, self._description, description)
-        self.codes(subject, self._has_index_code, codes)
+        """``subject predicate <code IRI>`` for each code IRI (two displays of one code are one
+        IRI); the code's IRI is annotated later."""
+        nodes: dict[ox.NamedNode, None] = {}
+        for code in codes:
+            node = self._code_nodes.get(code)
+            if node is None:
+                node = self._code_nodes[code] = self._code(code)
+            nodes[node] = None
+        self.triples.extend(ox.Triple(subject, predicate, node) for node in nodes)
 
-    def codes(self, subject: str, predicate: str, codes: Iterable[IndexCode]) -> None:
-        for code in dict.fromkeys(codes):
-            self.link(subject, predicate, code.iri)
-            self._code(code)
-
-    def _code(self, code: IndexCode) -> None:
-        """Annotate a code's IRI: its notation and scheme once, each display as a label."""
-        if code in self._codes_seen:
-            return
-        self._codes_seen.add(code)
-        node = nt_iri(code.iri)
+    def _code(self, code: IndexCode) -> ox.NamedNode:
         system = code.code_system
-        if (system.key, code.code) not in self._notations_seen:
-            self._notations_seen.add((system.key, code.code))
-            self.text(node, nt_iri(SKOS.notation.value), code.code)
-            self.link(node, nt_iri(SKOS.inScheme.value), system.scheme_iri)
+        iri = code.iri
+        found = self._codes.get(iri)
+        if found is None:
+            found = self._codes[iri] = (system.scheme_iri, code.code, {})
+            self._schemes.setdefault(system.scheme_iri, (system.label, system.key))
         if code.display:
-            self.text(node, self._label, code.display)
-        if system.key not in self._schemes_seen:
-            self._schemes_seen.add(system.key)
-            scheme = nt_iri(system.scheme_iri)
-            self.text(scheme, self._label, system.label)
-            self.text(scheme, nt_iri(SKOS.notation.value), system.key)
+            found[2][code.display] = None
+        return self.iri(iri)
 
-    def add(self, models: Sequence[FindingModel], uses: dict[str, _AttributeUse]) -> None:
-        base = self.base
-        alt_label, tag = nt_iri(SKOS.altLabel.value), nt_iri(OIFM.tag.value)
-        location, unit = nt_iri(OIFM.anatomicLocation.value), nt_iri(OIFM.unit.value)
-        for model in models:
-            node = nt_iri(base + model.oifm_id)
-            self.described(node, (model.name,), (model.description,), model.index_codes)
-            for synonym in dict.fromkeys(model.synonyms):
-                self.text(node, alt_label, synonym)
-            for value in dict.fromkeys(model.tags):
-                self.text(node, tag, value)
-            self.codes(node, location, model.anatomic_locations)
-        for oifma_id, use in uses.items():
-            node = nt_iri(base + oifma_id)
-            definitions = use.definitions
-            self.described(
-                node,
-                (d.name for d in definitions),
-                (d.description for d in definitions),
-                (code for d in definitions for code in d.index_codes),
-            )
-            for definition in definitions:
-                if isinstance(definition, NumericAttribute) and definition.unit is not None:
-                    self.text(node, unit, definition.unit)
-                if isinstance(definition, ChoiceAttribute):
-                    for value in definition.values:
-                        self.described(
-                            nt_iri(base + value.value_code),
-                            (value.name,),
-                            (value.description,),
-                            value.index_codes,
-                        )
+    def annotated_codes(self) -> None:
+        """Each code IRI's notation, scheme and displays (labels), then each scheme's label and
+        notation, by IRI."""
+        for iri in sorted(self._codes):
+            scheme, code, displays = self._codes[iri]
+            node = self.iris[iri]
+            self.texts(node, _LABEL, displays)
+            self.triples.append(ox.Triple(node, SKOS.inScheme, self.iri(scheme)))
+            self.texts(node, SKOS.notation, (code,))
+        for iri in sorted(self._schemes):
+            label, key = self._schemes[iri]
+            node = self.iri(iri)
+            self.texts(node, _LABEL, (label,))
+            self.texts(node, SKOS.notation, (key,))
 
+    def list(
+        self, label: str, items: Sequence[ox.NamedNode | ox.BlankNode], out: list[ox.Triple]
+    ) -> ox.NamedNode | ox.BlankNode:
+        """An RDF list of ``items``, its cells labelled ``{label}.0``, ``{label}.1``…, their
+        triples added to ``out``."""
+        if not items:
+            return _NIL
+        cells: list[ox.BlankNode] = [ox.BlankNode(f"{label}.{i}") for i in range(len(items))]
+        rests: list[ox.NamedNode | ox.BlankNode] = [*cells[1:], _NIL]
+        triple, append = ox.Triple, out.append
+        for cell, item, rest in zip(cells, items, rests, strict=True):
+            append(triple(cell, _FIRST, item))
+            append(triple(cell, _REST, rest))
+        return cells[0]
 
-class _Axioms:
-    """Adds the entities and logical axioms of finding models to one owlready2 ontology."""
-
-    def __init__(self, onto: owlready2.Ontology, base_iri: str) -> None:
-        owl = require_owlready2()
-        self.owl = owl
-        self.onto = onto
-        self.ids = onto.get_namespace(base_iri)
-        with onto, onto.get_namespace(OIFM.iri):
-            self.finding_root = types.new_class("FindingModel", (owl.Thing,))
-            self.value_class = types.new_class("ChoiceValue", (owl.Thing,))
-
-    def add(self, models: Sequence[FindingModel], uses: dict[str, _AttributeUse]) -> None:
-        owl = self.owl
-        values: dict[str, type] = {}
-        with self.onto, self.ids:
-            classes = {m.oifm_id: types.new_class(m.oifm_id, (self.finding_root,)) for m in models}
-            properties = {
-                oifma_id: self._property(oifma_id, use, classes) for oifma_id, use in uses.items()
-            }
-            for use in uses.values():
-                for definition in use.definitions:
-                    if isinstance(definition, ChoiceAttribute):
-                        for value in definition.values:
-                            if value.value_code not in values:
-                                values[value.value_code] = types.new_class(
-                                    value.value_code, (self.value_class,)
-                                )
-        # Outside the namespace block: owlready2's AllDisjoint takes the innermost context for
-        # its ontology, and a namespace is not one.
-        with self.onto:
-            for model in models:
-                cls = classes[model.oifm_id]
-                for attribute in model.attributes:
-                    prop = properties[attribute.oifma_id]
-                    if isinstance(attribute, ChoiceAttribute):
-                        members = [values[v.value_code] for v in attribute.values]
-                        cls.is_a.append(prop.only(_union(owl, members)))
-                        if not uses[attribute.oifma_id].functional and (
-                            attribute.max_selected is not None
-                        ):
-                            cls.is_a.append(prop.max(attribute.max_selected))
-                    else:
-                        cls.is_a.append(prop.only(_number_range(owl, attribute)))
-                    if attribute.required:
-                        cls.is_a.append(prop.min(1))
-            for use in uses.values():
-                members = list(
-                    dict.fromkeys(
-                        values[v.value_code]
-                        for d in use.definitions
-                        if isinstance(d, ChoiceAttribute)
-                        for v in d.values
-                    )
-                )
-                if len(members) > 1:
-                    owl.AllDisjoint(members)
-
-    def _property(self, oifma_id: str, use: _AttributeUse, classes: dict[str, type]) -> type:
-        owl = self.owl
-        if use.kind is ChoiceAttribute:
-            bases: tuple[type, ...] = (owl.ObjectProperty,)
-            if use.functional:
-                bases += (owl.FunctionalProperty,)
-        else:
-            bases = (owl.DataProperty, owl.FunctionalProperty)
-        prop = types.new_class(oifma_id, bases)
-        prop.domain = [_union(owl, [classes[f] for f in dict.fromkeys(use.findings)])]
-        return prop
+    def union(
+        self, label: str, classes: Sequence[ox.NamedNode], out: list[ox.Triple]
+    ) -> ox.NamedNode | ox.BlankNode:
+        """The union of ``classes`` (``owl:Nothing`` for none, the class itself for one), the
+        triples of its blank nodes added to ``out``."""
+        if not classes:
+            return _NOTHING
+        if len(classes) == 1:
+            return classes[0]
+        node = ox.BlankNode(label)
+        cells: list[ox.Triple] = []
+        first = self.list(label, classes, cells)
+        out.append(ox.Triple(node, _TYPE, _CLASS))
+        out.append(ox.Triple(node, _UNION_OF, first))
+        out.extend(cells)
+        return node
 
 
-def _union(owl: types.ModuleType, classes: list[type]) -> object:
-    """The union of ``classes``: ``owl:Nothing`` for none, the class itself for one."""
-    if not classes:
-        return owl.Nothing
-    return classes[0] if len(classes) == 1 else owl.Or(classes)
-
-
-def _number_range(owl: types.ModuleType, attribute: NumericAttribute) -> object:
-    """``xsd:decimal``, restricted to ``[minimum, maximum]`` where the attribute has bounds."""
-    facets = {}
-    if attribute.minimum is not None:
-        facets["min_inclusive"] = attribute.minimum
-    if attribute.maximum is not None:
-        facets["max_inclusive"] = attribute.maximum
-    if not facets:
-        return float  # owlready2's name for xsd:decimal
-    return owl.ConstrainedDatatype(float, **facets)
-
-
-def build_ontology(
+def owl_triples(
     models: Iterable[FindingModel], base_iri: str = DEFAULT_BASE_IRI
-) -> tuple[owlready2.World, owlready2.Ontology]:
-    """The OWL ontology of ``models`` in a new owlready2 :class:`~owlready2.World` of its own.
+) -> list[ox.Triple]:
+    """The OWL 2 DL ontology of ``models`` as triples, grouped by subject in a fixed order.
 
     Findings, attributes and values are named ``{base_iri}{ID}``, as in the RDF graph; the
-    ontology is :func:`ontology_iri` of the base. Entities and logical axioms are made with
-    owlready2's API; the annotations are handed to owlready2's N-Triples parser in one batch
-    (much faster than one SQL insert per triple). Close the world when done
-    (``world.close()``).
+    ontology is :func:`ontology_iri` of the base. Every triple appears once. Raises
+    :class:`~ontomap.errors.ModelValidationError` for an attribute ID that is a choice attribute
+    in one model and a numeric one in another.
     """
-    import io
+    return _build(models, base_iri).triples
 
-    owl = require_owlready2()
+
+def _build(models: Iterable[FindingModel], base_iri: str) -> _Ontology:
     ordered = sorted(models, key=lambda m: m.oifm_id)
     uses = _attribute_uses(ordered)
-    world = owl.World()
-    try:
-        iri = ontology_iri(base_iri)
-        onto = world.get_ontology(iri)
-        _Axioms(onto, base_iri).add(ordered, uses)
-        annotations = _Annotations(base_iri)
-        annotations.header(iri)
-        annotations.add(ordered, uses)
-        data = io.BytesIO("".join(annotations.lines).encode())
-        onto.graph.parse(data, format="ntriples", delete_existing_triples=False)
-    except BaseException:
-        world.close()
-        raise
-    return world, onto
+    onto = _Ontology(base_iri)
+    _header(onto, ontology_iri(base_iri))
+    _properties(onto, uses)
+    disjoint = _classes(onto, ordered, uses)
+    onto.annotated_codes()
+    triples = onto.triples
+    for oifma_id, members in disjoint:
+        node = ox.BlankNode(f"{oifma_id}.disjoint")
+        cells: list[ox.Triple] = []
+        first = onto.list(f"{oifma_id}.disjoint", members, cells)
+        triples.append(ox.Triple(node, _TYPE, _ALL_DISJOINT_CLASSES))
+        triples.append(ox.Triple(node, _MEMBERS, first))
+        triples.extend(cells)
+    return onto
 
 
-def owl_ntriples(models: Iterable[FindingModel], base_iri: str = DEFAULT_BASE_IRI) -> list[str]:
-    """The OWL ontology of ``models`` (built by :func:`build_ontology`) as canonical N-Triples
-    lines, sorted.
-
-    Terms are written as Oxigraph writes canonical N-Triples; ``xsd:decimal`` literals are in
-    plain decimal notation (never ``1e-05``); owlready2's ``rdfs:subClassOf owl:Thing`` of
-    every class it creates is left out.
-    """
-    world, onto = build_ontology(models, base_iri)
-    try:
-        lines = _world_lines(world, onto)
-    finally:
-        world.close()
-    lines.sort()
-    return lines
+def _header(onto: _Ontology, iri: str) -> None:
+    """The ontology and the annotation properties."""
+    node = onto.iri(iri)
+    onto.uses(_ONTOLOGY, _ANNOTATION_PROPERTY, *_ANNOTATION_PROPERTIES)
+    onto.triples.append(ox.Triple(node, _TYPE, _ONTOLOGY))
+    onto.texts(node, _LABEL, (ONTOLOGY_LABEL,))
+    onto.texts(node, _COMMENT, (ONTOLOGY_COMMENT,))
+    labels = _vocabulary_labels()
+    for term in _ANNOTATION_PROPERTIES:
+        onto.triples.append(ox.Triple(term, _TYPE, _ANNOTATION_PROPERTY))
+        onto.texts(term, _LABEL, labels.get(term.value, ()))
 
 
-def _world_lines(world: owlready2.World, onto: owlready2.Ontology) -> list[str]:
-    """The triples of ``onto`` read from its quadstore, as canonical N-Triples lines.
+def _properties(onto: _Ontology, uses: dict[str, _AttributeUse]) -> None:
+    """Each attribute as a property: object properties, then data properties, by ID."""
+    choice = sorted(i for i, use in uses.items() if use.kind is ChoiceAttribute)
+    numeric = sorted(i for i, use in uses.items() if use.kind is not ChoiceAttribute)
+    triples = onto.triples
+    for oifma_id in choice + numeric:
+        use = uses[oifma_id]
+        node = onto.entity(oifma_id)
+        definitions = use.definitions
+        kind = _OBJECT_PROPERTY if use.kind is ChoiceAttribute else _DATATYPE_PROPERTY
+        triples.append(ox.Triple(node, _TYPE, kind))
+        if use.functional:
+            triples.append(ox.Triple(node, _TYPE, _FUNCTIONAL_PROPERTY))
+        onto.texts(node, _LABEL, dict.fromkeys(d.name for d in definitions))
+        descriptions = (d.description for d in definitions)
+        onto.texts(
+            node, DCTERMS.description, dict.fromkeys(d for d in descriptions if d is not None)
+        )
+        nested: list[ox.Triple] = []
+        findings = [onto.entity(f) for f in dict.fromkeys(use.findings)]
+        triples.append(ox.Triple(node, _DOMAIN, onto.union(f"{oifma_id}.domain", findings, nested)))
+        codes = (code for d in definitions for code in d.index_codes)
+        onto.codes(node, OIFM.hasIndexCode, dict.fromkeys(codes))
+        units = (d.unit for d in definitions if isinstance(d, NumericAttribute))
+        onto.texts(node, OIFM.unit, dict.fromkeys(u for u in units if u is not None))
+        triples.extend(nested)
 
-    This uses owlready2's low-level quadstore API (``_iter_triples``, ``_unabbreviate``), not
-    its writer, whose N-Triples leaves carriage returns unescaped.
-    """
-    unabbreviate = lru_cache(maxsize=None)(world._unabbreviate)
 
-    def node(storid: int) -> str:
-        return f"_:b{-storid}" if storid < 0 else nt_iri(unabbreviate(storid))
+def _classes(
+    onto: _Ontology, models: Sequence[FindingModel], uses: dict[str, _AttributeUse]
+) -> list[tuple[str, list[ox.NamedNode]]]:
+    """The two root classes, then each finding and each value as a class. Returns the value
+    classes of each attribute that has more than two, whose ``owl:AllDisjointClasses`` axioms
+    come last; of two values, the first is ``owl:disjointWith`` the second."""
+    labels = _vocabulary_labels()
+    triples = onto.triples
+    for root in (OIFM.FindingModel, OIFM.ChoiceValue):
+        triples.append(ox.Triple(root, _TYPE, _CLASS))
+        onto.texts(root, _LABEL, labels.get(root.value, ()))
 
-    string = world._abbreviate(_XSD_STRING)
-    skip = (world._abbreviate(_RDFS_SUBCLASS_OF), world._abbreviate(_OWL_THING))
-    lines = []
-    for s, p, o, d in onto.graph._iter_triples():
-        if d is None:
-            if (p, o) == skip:
-                continue
-            obj = node(o)
-        elif d == 0 or d == string:
-            obj = nt_literal(str(o))
-        elif isinstance(d, str):  # "@lang"
-            obj = nt_literal(str(o)) + d
+    values: dict[str, _Value] = {}
+    members_of: dict[str, list[str]] = {}
+    for oifma_id, use in uses.items():
+        if use.kind is not ChoiceAttribute:
+            continue
+        members: dict[str, None] = {}
+        for definition in use.definitions:
+            assert isinstance(definition, ChoiceAttribute)
+            for value in definition.values:
+                members[value.value_code] = None
+                found = values.get(value.value_code)
+                if found is None:
+                    found = values[value.value_code] = _Value()
+                found.names[value.name] = None
+                if value.description is not None:
+                    found.descriptions[value.description] = None
+                found.codes.update(dict.fromkeys(value.index_codes))
+        members_of[oifma_id] = sorted(members, key=_value_key)
+
+    for model in models:
+        _finding(onto, model, uses, members_of)
+
+    disjoint_with: dict[str, str] = {}
+    disjoint: list[tuple[str, list[ox.NamedNode]]] = []
+    for oifma_id in sorted(members_of):
+        partition = members_of[oifma_id]
+        if len(partition) == 2:
+            disjoint_with[partition[0]] = partition[1]
+        elif len(partition) > 2:
+            disjoint.append((oifma_id, [onto.entity(m) for m in partition]))
+    for value_code in sorted(values, key=_value_key):
+        value = values[value_code]
+        node = onto.entity(value_code)
+        triples.append(ox.Triple(node, _TYPE, _CLASS))
+        onto.texts(node, _LABEL, value.names)
+        onto.texts(node, DCTERMS.description, value.descriptions)
+        triples.append(ox.Triple(node, _SUBCLASS_OF, OIFM.ChoiceValue))
+        other = disjoint_with.get(value_code)
+        if other is not None:
+            triples.append(ox.Triple(node, _DISJOINT_WITH, onto.entity(other)))
+        onto.codes(node, OIFM.hasIndexCode, value.codes)
+    return disjoint
+
+
+def _finding(
+    onto: _Ontology,
+    model: FindingModel,
+    uses: dict[str, _AttributeUse],
+    members_of: dict[str, list[str]],
+) -> None:
+    """A finding's class, its restrictions and annotations, then the restrictions' blank nodes
+    (each restriction labelled ``{OIFM ID}.{OIFMA ID}.only``, ``.max`` or ``.min``)."""
+    triples = onto.triples
+    node = onto.entity(model.oifm_id)
+    triples.append(ox.Triple(node, _TYPE, _CLASS))
+    onto.texts(node, _LABEL, (model.name,))
+    onto.texts(node, SKOS.altLabel, dict.fromkeys(model.synonyms))
+    if model.description is not None:
+        onto.texts(node, DCTERMS.description, (model.description,))
+    triples.append(ox.Triple(node, _SUBCLASS_OF, OIFM.FindingModel))
+    nested: list[ox.Triple] = []
+    for attribute in model.attributes:
+        prop = onto.entity(attribute.oifma_id)
+        label = f"{model.oifm_id}.{attribute.oifma_id}"
+        inner: list[ox.Triple] = []
+        if isinstance(attribute, ChoiceAttribute):
+            classes = [onto.entity(m) for m in members_of[attribute.oifma_id]]
+            allowed = onto.union(f"{label}.values", classes, inner)
         else:
-            datatype = unabbreviate(d)
-            text = str(o)
-            if datatype == _XSD_DECIMAL:
-                text = _decimal(text)
-            obj = typed_literal(text, datatype)
-        lines.append(f"{node(s)} {nt_iri(unabbreviate(p))} {obj} .\n")
-    return lines
+            allowed = _number_range(onto, label, attribute, inner)
+        restrictions: list[tuple[str, ox.NamedNode, ox.NamedNode | ox.BlankNode | ox.Literal]]
+        restrictions = [("only", _ALL_VALUES_FROM, allowed)]
+        if (
+            isinstance(attribute, ChoiceAttribute)
+            and attribute.max_selected is not None
+            and not uses[attribute.oifma_id].functional
+        ):
+            most = ox.Literal(str(attribute.max_selected), datatype=_NON_NEGATIVE_INTEGER)
+            onto.uses(_NON_NEGATIVE_INTEGER)
+            restrictions.append(("max", _MAX_CARDINALITY, most))
+        if attribute.required:
+            restrictions.append(("min", _MIN_CARDINALITY, _ONE))
+            onto.uses(_NON_NEGATIVE_INTEGER)
+        for kind, predicate, obj in restrictions:
+            restriction = ox.BlankNode(f"{label}.{kind}")
+            triples.append(ox.Triple(node, _SUBCLASS_OF, restriction))
+            nested.append(ox.Triple(restriction, _TYPE, _RESTRICTION))
+            nested.append(ox.Triple(restriction, _ON_PROPERTY, prop))
+            nested.append(ox.Triple(restriction, predicate, obj))
+            nested.extend(inner)
+            inner = []
+    onto.codes(node, OIFM.hasIndexCode, dict.fromkeys(model.index_codes))
+    onto.codes(node, OIFM.anatomicLocation, dict.fromkeys(model.anatomic_locations))
+    onto.texts(node, OIFM.tag, dict.fromkeys(model.tags))
+    triples.extend(nested)
 
 
-def _decimal(text: str) -> str:
-    try:
-        return decimal_text(float(Decimal(text)))
-    except (InvalidOperation, ValueError):
-        return text
+def _number_range(
+    onto: _Ontology, label: str, attribute: NumericAttribute, out: list[ox.Triple]
+) -> ox.NamedNode | ox.BlankNode:
+    """``xsd:decimal``, restricted to ``[minimum, maximum]`` where the attribute has bounds:
+    the facets are ``xsd:decimal`` literals in plain notation, ``xsd:maxInclusive`` first; the
+    triples of the blank nodes are added to ``out``."""
+    facets: list[tuple[str, ox.NamedNode, int | float]] = []
+    if attribute.maximum is not None:
+        facets.append(("max", _MAX_INCLUSIVE, attribute.maximum))
+    if attribute.minimum is not None:
+        facets.append(("min", _MIN_INCLUSIVE, attribute.minimum))
+    onto.uses(XSD.decimal)
+    if not facets:
+        return XSD.decimal
+    node = ox.BlankNode(f"{label}.range")
+    cells: list[ox.NamedNode | ox.BlankNode] = []
+    bounds: list[ox.Triple] = []
+    for name, predicate, bound in facets:
+        facet = ox.BlankNode(f"{label}.range.{name}")
+        literal = ox.Literal(decimal_text(float(bound)), datatype=XSD.decimal)
+        bounds.append(ox.Triple(facet, predicate, literal))
+        cells.append(facet)
+    items: list[ox.Triple] = []
+    first = onto.list(f"{label}.range", cells, items)
+    out.append(ox.Triple(node, _TYPE, _DATATYPE))
+    out.append(ox.Triple(node, _ON_DATATYPE, XSD.decimal))
+    out.append(ox.Triple(node, _WITH_RESTRICTIONS, first))
+    out.extend(items)
+    out.extend(bounds)
+    return node
+
+
+# ------------------------------------------------------------------ writing
 
 
 def _base_of(graph: KnowledgeGraph) -> str:
@@ -465,7 +524,7 @@ def _base_of(graph: KnowledgeGraph) -> str:
     base = graph.prefixes.get("fm")
     if base:
         return base
-    marker = f"> <{_RDF_TYPE}> <{OIFM.FindingModel.value}> .\n"
+    marker = f"> <{RDF.type.value}> <{OIFM.FindingModel.value}> .\n"
     for line in graph.lines:
         if line.endswith(marker):
             subject = line[1 : line.index(">")]
@@ -475,209 +534,7 @@ def _base_of(graph: KnowledgeGraph) -> str:
     return DEFAULT_BASE_IRI
 
 
-# ------------------------------------------------------------------ canonical form
-#
-# Terms are N-Triples text: "<iri>", "_:label", or a literal ('"text"', '"text"@en',
-# '"text"^^<datatype>'), exactly as Oxigraph writes them.
-
-#: Order of top-level subjects by the kind their declaration gives them (OWL API's order).
-_KIND_RANK = {
-    f"<{OWL_NS}Ontology>": 0,
-    f"<{OWL_NS}AnnotationProperty>": 1,
-    f"<{OWL_NS}ObjectProperty>": 2,
-    f"<{OWL_NS}DatatypeProperty>": 3,
-    f"<{OWL_NS}Class>": 4,
-    f"<{OWL_NS}NamedIndividual>": 5,
-}
-_UNDECLARED_RANK = 6
-_BLANK_RANK = 7
-#: Predicates first within a subject, in this order; the others follow by IRI.
-_FIRST_PREDICATES = {
-    f"<{p}>": i
-    for i, p in enumerate(
-        (
-            _RDF_TYPE,
-            OWL_NS + "onProperty",
-            OWL_NS + "onDatatype",
-            RDFS.label.value,
-            SKOS.altLabel.value,
-            DCTERMS.description.value,
-            RDFS_NS + "comment",
-        )
-    )
-}
-_OTHER_PREDICATE = len(_FIRST_PREDICATES)
-#: Declaration types first among a subject's types.
-_TYPE_RANK = {t: i for i, t in enumerate(_KIND_RANK)}
-_TYPE = f"<{_RDF_TYPE}>"
-_FIRST = f"<{_RDF_FIRST}>"
-_REST = f"<{_RDF_REST}>"
-_NIL = f"<{_RDF_NIL}>"
-
-_Pairs = list[tuple[str, list[str]]]
-
-
-class _Canonical:
-    """The triples of an OWL ontology as trees: named subjects and root blank nodes, each with
-    its sorted (predicate, objects) pairs; every other blank node hangs under one parent.
-
-    Lists (``rdf:first``/``rdf:rest``) are kept as Python lists, their members sorted: every list
-    in the ontology (``owl:unionOf``, ``owl:members``, ``owl:withRestrictions``) denotes a set,
-    and the sort puts values in their ``.N`` order.
-    Blank-node labels never reach the output, so the result depends only on the triples.
-    """
-
-    def __init__(self, lines: Iterable[str]) -> None:
-        props: dict[str, list[tuple[str, str]]] = {}
-        references: dict[str, int] = {}
-        for line in lines:
-            subject, predicate, rest = line.split(" ", 2)
-            obj = rest[:-3]  # drop " .\n"
-            pairs = props.get(subject)
-            if pairs is None:
-                props[subject] = [(predicate, obj)]
-            else:
-                pairs.append((predicate, obj))
-            if obj[0] == "_":
-                references[obj] = references.get(obj, 0) + 1
-        for node, count in references.items():
-            if count > 1:
-                raise OwlExportError(f"blank node {node} is shared: the ontology is not a tree")
-        self.props = props
-        self.lists: dict[str, list[str]] = {}
-        tails = {o for pairs in props.values() for p, o in pairs if p == _REST}
-        for node, pairs in props.items():
-            if node[0] == "_" and node not in tails and pairs[0][0] in (_FIRST, _REST):
-                items = self._list(node)
-                if items is not None:
-                    self.lists[node] = items
-        self._signatures: dict[str, str] = {}
-        self._keys: dict[str, tuple] = {}
-        self._sorted: dict[str, _Pairs] = {}
-        roots = [n for n in props if n[0] != "_" or n not in references]
-        self.roots = sorted(roots, key=self._subject_key)
-
-    def _list(self, node: str) -> list[str] | None:
-        items: list[str] = []
-        current = node
-        while current[0] == "_":
-            pairs = self.props.get(current, [])
-            if len(pairs) != 2:
-                return None
-            first = [o for p, o in pairs if p == _FIRST]
-            rest = [o for p, o in pairs if p == _REST]
-            if len(first) != 1 or len(rest) != 1:
-                return None
-            items.append(first[0])
-            current = rest[0]
-        return items if current == _NIL else None
-
-    def members(self, node: str) -> list[str]:
-        """The members of a list node, sorted."""
-        return sorted(self.lists[node], key=self.key)
-
-    def key(self, term: str) -> tuple:
-        """Sort key of a term: IRIs (in :func:`term_key` order), literals, blank nodes."""
-        found = self._keys.get(term)
-        if found is None:
-            if term[0] == "<":
-                found = (0, term_key(term), term)
-            elif term[0] == '"':
-                found = (1, (0, term[1 : term.rindex('"')], 0), term)
-            else:
-                found = (2, (0, self.signature(term), 0), "")
-            self._keys[term] = found
-        return found
-
-    def signature(self, node: str) -> str:
-        """A text that only equal trees share (orders blank nodes without their labels)."""
-        found = self._signatures.get(node)
-        if found is None:
-            if node in self.lists:
-                found = "(" + " ".join(self._text(m) for m in self.members(node)) + ")"
-            else:
-                found = (
-                    "["
-                    + " ; ".join(
-                        f"{p} " + " , ".join(self._text(o) for o in objs)
-                        for p, objs in self.predicates(node)
-                    )
-                    + "]"
-                )
-            self._signatures[node] = found
-        return found
-
-    def _text(self, term: str) -> str:
-        return self.signature(term) if term[0] == "_" else term
-
-    def predicates(self, node: str) -> _Pairs:
-        """The node's predicates in canonical order, each with its sorted objects."""
-        found = self._sorted.get(node)
-        if found is None:
-            grouped: dict[str, list[str]] = {}
-            for predicate, obj in self.props.get(node, ()):
-                objects = grouped.get(predicate)
-                if objects is None:
-                    grouped[predicate] = [obj]
-                else:
-                    objects.append(obj)
-            found = []
-            for predicate in sorted(
-                grouped, key=lambda p: (_FIRST_PREDICATES.get(p, _OTHER_PREDICATE), p)
-            ):
-                objects = grouped[predicate]
-                if len(objects) > 1:
-                    objects = sorted(set(objects), key=self.key)
-                    if predicate == _TYPE:
-                        objects.sort(key=lambda o: _TYPE_RANK.get(o, len(_TYPE_RANK)))
-                found.append((predicate, objects))
-            self._sorted[node] = found
-        return found
-
-    def _subject_key(self, node: str) -> tuple:
-        if node[0] == "_":
-            return (_BLANK_RANK, False, (0, self.signature(node), 0), node)
-        rank = _UNDECLARED_RANK
-        for predicate, obj in self.props[node]:
-            if predicate == _TYPE:
-                rank = min(rank, _KIND_RANK.get(obj, _UNDECLARED_RANK))
-        key = self.key(node)[1]
-        return (rank, key[0] < 2, key, node)
-
-
-# ------------------------------------------------------------------ prefixes
-
-_LOCAL_TURTLE = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_\-])?")
-_LOCAL_XML = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
-
-
-class _Prefixes:
-    """Compacts IRIs to ``prefix:local`` and remembers which prefixes were used."""
-
-    def __init__(self, prefixes: dict[str, str], local: re.Pattern[str]) -> None:
-        self._by_namespace: dict[str, str] = {}
-        for name in sorted(prefixes, key=lambda n: (len(n), n)):
-            self._by_namespace.setdefault(prefixes[name], name)
-        self._namespace_of = {name: ns for ns, name in self._by_namespace.items()}
-        self._namespaces = sorted(self._by_namespace, key=len, reverse=True)
-        self._local = local
-        self.used: dict[str, str] = {}
-
-    def split(self, iri: str) -> tuple[str, str] | None:
-        """``(prefix, local)`` for ``iri``, or ``None`` where no declared prefix fits."""
-        cut = max(iri.rfind("/"), iri.rfind("#"), iri.rfind(":")) + 1
-        candidates = [iri[:cut]] if iri[:cut] in self._by_namespace else self._namespaces
-        for namespace in candidates:
-            local = iri[len(namespace) :]
-            if iri.startswith(namespace) and local and self._local.fullmatch(local):
-                name = self._by_namespace[namespace]
-                if name not in self.used:
-                    self.used[name] = namespace
-                return name, local
-        return None
-
-
-def _writer_prefixes(graph: KnowledgeGraph, base_iri: str) -> dict[str, str]:
+def _prefixes(graph: KnowledgeGraph, base_iri: str) -> dict[str, str]:
     prefixes = dict(graph.prefixes)
     prefixes.setdefault("fm", base_iri)
     prefixes["owl"] = OWL_NS
@@ -685,243 +542,112 @@ def _writer_prefixes(graph: KnowledgeGraph, base_iri: str) -> dict[str, str]:
     return prefixes
 
 
-# ------------------------------------------------------------------ Turtle
-
-_INDENT = "    "
-_WIDTH = 80
-
-
-class _TurtleWriter:
-    def __init__(self, canonical: _Canonical, prefixes: _Prefixes) -> None:
-        self.c = canonical
-        self.p = prefixes
-        self._names: dict[str, str] = {_TYPE: "a"}
-
-    def name(self, term: str) -> str:
-        """An IRI term as a prefixed name where one fits, else as ``<iri>``."""
-        found = self._names.get(term)
-        if found is None:
-            split = self.p.split(term[1:-1])
-            found = f"{split[0]}:{split[1]}" if split else term
-            self._names[term] = found
-        return found
-
-    def term(self, term: str, depth: int) -> str:
-        lead = term[0]
-        if lead == "<":
-            return self.name(term)
-        if lead == '"':
-            if term[-1] == ">":
-                text, _, datatype = term.rpartition("^^")
-                return f"{text}^^{self.name(datatype)}"
-            return term
-        if term in self.c.lists:
-            members = [self.term(m, depth + 1) for m in self.c.members(term)]
-            inline = "( " + " ".join(members) + " )"
-            if "\n" not in inline and len(inline) <= _WIDTH:
-                return inline
-            inner = _INDENT * (depth + 1)
-            return "(\n" + "".join(f"{inner}{m}\n" for m in members) + _INDENT * depth + ")"
-        pairs = [
-            (self.name(p), " , ".join(self.term(o, depth + 1) for o in objs))
-            for p, objs in self.c.predicates(term)
-        ]
-        inline = "[ " + " ; ".join(f"{p} {objs}" for p, objs in pairs) + " ]"
-        if "\n" not in inline and len(inline) <= _WIDTH:
-            return inline
-        inner = _INDENT * (depth + 1)
-        body = " ;\n".join(f"{inner}{p} {objs}" for p, objs in pairs)
-        return "[\n" + body + "\n" + _INDENT * depth + "]"
-
-    def subject(self, node: str) -> str:
-        head = "[]" if node[0] == "_" else self.name(node)
-        lines = [
-            f"{self.name(p)} " + " , ".join(self.term(o, 1) for o in objs)
-            for p, objs in self.c.predicates(node)
-        ]
-        return f"{head} " + f" ;\n{_INDENT}".join(lines) + " .\n"
+def _used(iris: Iterable[str], prefixes: dict[str, str]) -> dict[str, str]:
+    """The prefixes, sorted by name, whose namespace Oxigraph abbreviates in at least one of
+    ``iris``: the longest namespace that starts the IRI (Oxigraph escapes what a local name
+    cannot hold, so every such IRI is abbreviated)."""
+    by_namespace: dict[str, str] = {}
+    for name in sorted(prefixes, key=lambda n: (len(n), n)):
+        by_namespace.setdefault(prefixes[name], name)
+    # Most IRIs end in a local name after their namespace's last "/", "#" or ":"; a namespace
+    # that does not end so is tried on every IRI.
+    odd = sorted((ns for ns in by_namespace if ns[-1:] not in "/#:"), key=len, reverse=True)
+    used: set[str] = set()
+    for iri in iris:
+        cut = max(iri.rfind("/"), iri.rfind("#"), iri.rfind(":")) + 1
+        best = iri[:cut] if iri[:cut] in by_namespace else ""
+        for namespace in odd:
+            if len(namespace) > len(best) and iri.startswith(namespace):
+                best = namespace
+                break
+        if not best:
+            best = max((ns for ns in by_namespace if iri.startswith(ns)), key=len, default="")
+        if best:
+            used.add(by_namespace[best])
+    return {name: prefixes[name] for name in sorted(used)}
 
 
-def _turtle_bytes(canonical: _Canonical, prefixes: dict[str, str]) -> bytes:
-    compact = _Prefixes(prefixes, _LOCAL_TURTLE)
-    writer = _TurtleWriter(canonical, compact)
-    body = "\n".join(writer.subject(node) for node in canonical.roots)
-    header = "".join(f"@prefix {name}: <{compact.used[name]}> .\n" for name in sorted(compact.used))
-    return (header + ("\n" if header and body else "") + body).encode()
-
-
-# ------------------------------------------------------------------ RDF/XML
-
+#: What XML 1.0 cannot carry, even as a character reference.
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_NT_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))")
-_NT_CHARS = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
 
 
-def _unescape(match: re.Match[str]) -> str:
-    hex_code = match.group(1) or match.group(2)
-    return chr(int(hex_code, 16)) if hex_code else _NT_CHARS[match.group(3)]
+def _xml_attribute(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
 
 
-def _literal_parts(term: str) -> tuple[str, str | None, str | None]:
-    """Lexical form, datatype IRI (``None`` for ``xsd:string``) and language of a literal."""
-    end = term.rindex('"')
-    text = term[1:end]
-    if "\\" in text:
-        text = _NT_ESCAPE.sub(_unescape, text)
-    suffix = term[end + 1 :]
-    if suffix.startswith("^^<"):
-        return text, suffix[3:-1], None
-    if suffix.startswith("@"):
-        return text, None, suffix[1:]
-    return text, None, None
+def _serialize(graph: KnowledgeGraph, rdf_format: ox.RdfFormat) -> tuple[bytes, int]:
+    """The ontology of ``graph``'s models written by Oxigraph, and its number of triples.
+
+    Reading the models and building the ontology allocate some million small objects (each
+    pyoxigraph term and triple is one) that stay alive to the end and hold no reference cycle:
+    the cyclic garbage collector would walk them again and again and free nothing (that took
+    as long as the building itself on the corpus, measured). So it is paused until they are
+    freed, and enabled again only if it was enabled.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _written(graph, rdf_format)
+    finally:
+        if collecting:
+            gc.enable()
 
 
-def _xml_text(text: str, attribute: bool = False) -> str:
-    if _XML_FORBIDDEN.search(text):
-        raise OwlExportError(
-            f"the text {text[:40]!r} holds a control character that XML cannot carry; "
-            "export with --format owl-ttl instead"
-        )
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = text.replace("\r", "&#13;")
-    if attribute:
-        text = text.replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
-    return text
-
-
-class _XmlWriter:
-    def __init__(self, canonical: _Canonical, prefixes: _Prefixes) -> None:
-        self.c = canonical
-        self.p = prefixes
-        self.out: list[str] = []
-        self._qnames: dict[str, str | None] = {}
-
-    def qname(self, term: str) -> str | None:
-        """An IRI term as an XML qualified name, or ``None`` where no prefix fits."""
-        if term in self._qnames:
-            return self._qnames[term]
-        split = self.p.split(term[1:-1])
-        found = f"{split[0]}:{split[1]}" if split else None
-        self._qnames[term] = found
-        return found
-
-    def node(self, node: str, depth: int) -> None:
-        """A node element, typed by its first type where that has a qualified name."""
-        pad = _INDENT * depth
-        pairs = self.c.predicates(node)
-        element = "rdf:Description"
-        skip = None
-        if pairs and pairs[0][0] == _TYPE and pairs[0][1][0][0] == "<":
-            name = self.qname(pairs[0][1][0])
-            if name is not None:
-                element, skip = name, pairs[0][1][0]
-        opening = f"{pad}<{element}"
-        if node[0] == "<":
-            opening += f' rdf:about="{_xml_text(node[1:-1], True)}"'
-        children = [
-            (predicate, obj)
-            for predicate, objects in pairs
-            for obj in objects
-            if not (obj == skip and predicate == _TYPE)
-        ]
-        if not children:
-            self.out.append(opening + "/>\n")
-            return
-        self.out.append(opening + ">\n")
-        for predicate, obj in children:
-            self.property(predicate, obj, depth + 1)
-        self.out.append(f"{pad}</{element}>\n")
-
-    def property(self, predicate: str, obj: str, depth: int) -> None:
-        pad = _INDENT * depth
-        name = self.qname(predicate)
-        if name is None:
-            raise OwlExportError(f"no XML name for the property {predicate}: declare a prefix")
-        lead = obj[0]
-        if lead == "<":
-            self.out.append(f'{pad}<{name} rdf:resource="{_xml_text(obj[1:-1], True)}"/>\n')
-        elif lead == '"':
-            text, datatype, language = _literal_parts(obj)
-            if language is not None:
-                extra = f' xml:lang="{_xml_text(language, True)}"'
-            elif datatype is not None:
-                extra = f' rdf:datatype="{_xml_text(datatype, True)}"'
-            else:
-                extra = ""
-            self.out.append(f"{pad}<{name}{extra}>{_xml_text(text)}</{name}>\n")
-        elif obj in self.c.lists and not any(m[0] == '"' for m in self.c.lists[obj]):
-            self.out.append(f'{pad}<{name} rdf:parseType="Collection">\n')
-            for member in self.c.members(obj):
-                if member[0] == "<":
-                    about = _xml_text(member[1:-1], True)
-                    self.out.append(f'{pad}{_INDENT}<rdf:Description rdf:about="{about}"/>\n')
-                else:
-                    self.node(member, depth + 1)
-            self.out.append(f"{pad}</{name}>\n")
-        else:
-            self.out.append(f"{pad}<{name}>\n")
-            if obj in self.c.lists:  # a list holding literals: written as rdf:first/rdf:rest
-                self._list_node(self.c.members(obj), depth + 1)
-            else:
-                self.node(obj, depth + 1)
-            self.out.append(f"{pad}</{name}>\n")
-
-    def _list_node(self, members: list[str], depth: int) -> None:
-        pad = _INDENT * depth
-        self.out.append(f"{pad}<rdf:Description>\n")
-        self.property(_FIRST, members[0], depth + 1)
-        if len(members) == 1:
-            self.property(_REST, _NIL, depth + 1)
-        else:
-            self.out.append(f"{pad}{_INDENT}<rdf:rest>\n")
-            self._list_node(members[1:], depth + 2)
-            self.out.append(f"{pad}{_INDENT}</rdf:rest>\n")
-        self.out.append(f"{pad}</rdf:Description>\n")
-
-
-def _xml_bytes(canonical: _Canonical, prefixes: dict[str, str]) -> bytes:
-    compact = _Prefixes(prefixes, _LOCAL_XML)
-    writer = _XmlWriter(canonical, compact)
-    for node in canonical.roots:
-        writer.out.append("\n")
-        writer.node(node, 1)
-    compact.used["rdf"] = RDF_NS
-    declarations = "".join(
-        f'\n{_INDENT}xmlns:{name}="{_xml_text(compact.used[name], True)}"'
-        for name in sorted(compact.used)
-    )
-    head = f'<?xml version="1.0" encoding="utf-8"?>\n<rdf:RDF{declarations}>\n'
-    return (head + "".join(writer.out) + "</rdf:RDF>\n").encode()
-
-
-# ------------------------------------------------------------------ exporters
-
-
-def _write(
-    graph: KnowledgeGraph,
-    handle: BinaryIO,
-    render: Callable[[_Canonical, dict[str, str]], bytes],
-) -> int:
+def _written(graph: KnowledgeGraph, rdf_format: ox.RdfFormat) -> tuple[bytes, int]:
+    """See :func:`_serialize`. The prefixes used are declared, sorted by name: in Turtle those
+    of the IRIs it abbreviates, in RDF/XML those of its element names (the predicates, and the
+    node types: all ``owl:``, or ``rdfs:Datatype``)."""
     base = _base_of(graph)
-    lines = owl_ntriples(graph.models(), base)
-    canonical = _Canonical(lines)
-    handle.write(render(canonical, _writer_prefixes(graph, base)))
-    return len(lines)
+    onto = _build(models_of(graph), base)
+    triples = onto.triples
+    predicates = {t.predicate.value for t in triples}
+    if rdf_format == ox.RdfFormat.TURTLE:
+        predicates.discard(_TYPE.value)  # written "a"
+        iris = predicates | onto.iris.keys()
+    else:
+        iris = predicates | {_ONTOLOGY.value}
+    prefixes = _used(iris, _prefixes(graph, base))
+    if rdf_format == ox.RdfFormat.RDF_XML:
+        for text in onto.literals:  # the only texts of the ontology that can hold one
+            if _XML_FORBIDDEN.search(text):
+                raise OwlExportError(
+                    f"the text {text[:40]!r} holds a control character that XML cannot carry; "
+                    "export with --format owl-ttl instead"
+                )
+    data = ox.serialize(triples, format=rdf_format, prefixes=prefixes)
+    assert data is not None  # serialize returns the bytes when given no output
+    # Oxigraph declares the prefixes in an order of its own: they are written again, sorted.
+    if rdf_format == ox.RdfFormat.TURTLE:
+        start = 0
+        while data.startswith(b"@prefix ", start):
+            start = data.index(b"\n", start) + 1
+        header = "".join(f"@prefix {name}: <{ns}> .\n" for name, ns in prefixes.items())
+        return header.encode() + b"\n" + data[start:], len(triples)
+    start = data.index(b"<rdf:RDF")
+    end = data.index(b">", start) + 1
+    prefixes["rdf"] = RDF_NS
+    declarations = "".join(
+        f' xmlns:{name}="{_xml_attribute(prefixes[name])}"' for name in sorted(prefixes)
+    )
+    return data[:start] + f"<rdf:RDF{declarations}>".encode() + data[end:], len(triples)
 
 
 def write_owl_xml(graph: KnowledgeGraph, handle: BinaryIO) -> int:
-    """The finding models of ``graph`` as an OWL 2 DL ontology in RDF/XML (see docs/owl.md).
-
-    Subjects come in a fixed order (ontology, annotation properties, object properties, data
-    properties, classes, annotated code IRIs, ``owl:AllDisjointClasses`` axioms), blank nodes
-    are nested, and only the namespaces used are declared: same models, same bytes. Returns
-    how many triples the ontology has (not the graph's count: the OWL axioms are others).
-    """
-    return _write(graph, handle, _xml_bytes)
+    """The finding models of ``graph`` as an OWL 2 DL ontology in RDF/XML (see docs/owl.md),
+    written by Oxigraph from :func:`owl_triples`: same models, same bytes. Returns how many
+    triples the ontology has (not the graph's count: the OWL axioms are others). Raises
+    :class:`OwlExportError` for a text that XML cannot carry (a control character)."""
+    data, count = _serialize(graph, ox.RdfFormat.RDF_XML)
+    # Oxigraph writes a carriage return in a literal as it is, and XML parsers turn it into a
+    # line feed; as a character reference it survives. Oxigraph's own markup has no "\r".
+    handle.write(data.replace(b"\r", b"&#13;"))
+    return count
 
 
 def write_owl_turtle(graph: KnowledgeGraph, handle: BinaryIO) -> int:
-    """The finding models of ``graph`` as an OWL 2 DL ontology in Turtle (see docs/owl.md), in
-    the same canonical order as :func:`write_owl_xml`, with only the prefixes used; returns
-    how many triples it has."""
-    return _write(graph, handle, _turtle_bytes)
+    """The finding models of ``graph`` as an OWL 2 DL ontology in Turtle (see docs/owl.md),
+    written by Oxigraph from :func:`owl_triples` in the same order as :func:`write_owl_xml`,
+    declaring only the prefixes used; returns how many triples it has."""
+    data, count = _serialize(graph, ox.RdfFormat.TURTLE)
+    handle.write(data)
+    return count
