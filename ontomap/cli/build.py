@@ -26,6 +26,7 @@ from ontomap.errors import OntomapError
 from ontomap.exporters import EXPORTERS, Exporter, exporter_for
 from ontomap.exporters.streaming import STREAM_FORMATS, write_stream
 from ontomap.graph import Dataset, GraphBuilder, KnowledgeGraph, check_base_iri
+from ontomap.model import FindingModel
 from ontomap.progress import Activity, Progress
 from ontomap.readers import ModelStream, ReadReport
 from ontomap.readers.common import SourceModel
@@ -454,11 +455,14 @@ def export(
         what = _count(models_count, "model")
     elif sources:
         report = _read(sources, strict, quiet, max_file_size, max_messages)
-        builder = GraphBuilder(base_iri or DEFAULT_BASE_IRI)
         models = (s.model for s in report.models)
-        graph = builder.dataset(models) if exporter.dataset else builder.graph(models)
         models_count = report.model_count
         what = _count(models_count, "model")
+        if exporter.name in _OWL_FORMATS:  # the ontology is made from the models themselves
+            written = _write_owl(exporter, models, base_iri, None if to_stdout else output)
+        else:
+            builder = GraphBuilder(base_iri or DEFAULT_BASE_IRI)
+            graph = builder.dataset(models) if exporter.dataset else builder.graph(models)
     else:
         if base_iri is not None:
             fail(
@@ -489,6 +493,29 @@ def export(
         click.echo(f"{prefix}wrote {output} ({exporter.name}, {_count(written, unit)}, {what})")
     if report is not None and not report.ok:
         sys.exit(EXIT_INPUT_ERRORS)
+
+
+#: The exporters writing the OWL ontology, which is made from the models, not the graph.
+_OWL_FORMATS = ("owl", "owl-ttl")
+
+
+def _write_owl(
+    exporter: Exporter, models: Iterable[FindingModel], base_iri: str | None, output: Path | None
+) -> int:
+    """The OWL ontology of ``models`` to ``output`` (atomically) or standard output, without
+    building their graph first: the bytes the exporter writes for that graph."""
+    from ontomap.atomic import atomic_write
+    from ontomap.exporters.owl import write_owl_models
+
+    base = base_iri or DEFAULT_BASE_IRI
+    turtle = exporter.name == "owl-ttl"
+    with Activity(f"writing {exporter.name}", enabled=progress_enabled()):
+        if output is None:
+            written = write_owl_models(models, base, sys.stdout.buffer, turtle)
+            sys.stdout.flush()
+            return written
+        with atomic_write(output) as handle:
+            return write_owl_models(models, base, handle, turtle)
 
 
 def _stream_export(

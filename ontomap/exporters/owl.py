@@ -37,7 +37,7 @@ import pyoxigraph as ox
 
 from ontomap.errors import ExportError, ModelValidationError
 from ontomap.exporters.owl_models import models_of
-from ontomap.graph import KnowledgeGraph, decimal_text
+from ontomap.graph import KnowledgeGraph, decimal_text, known_prefixes
 from ontomap.model import ChoiceAttribute, FindingModel, IndexCode, NumericAttribute
 from ontomap.resources import ontologies_dir
 from ontomap.vocab import (
@@ -58,6 +58,7 @@ __all__ = [
     "OwlExportError",
     "ontology_iri",
     "owl_triples",
+    "write_owl_models",
     "write_owl_turtle",
     "write_owl_xml",
 ]
@@ -369,7 +370,7 @@ def _properties(onto: _Ontology, uses: dict[str, _AttributeUse]) -> None:
         findings = [onto.entity(f) for f in dict.fromkeys(use.findings)]
         triples.append(ox.Triple(node, _DOMAIN, onto.union(f"{oifma_id}.domain", findings, nested)))
         codes = (code for d in definitions for code in d.index_codes)
-        onto.codes(node, OIFM.hasIndexCode, dict.fromkeys(codes))
+        onto.codes(node, OIFM.hasIndexCode, _code_set(codes))
         units = (d.unit for d in definitions if isinstance(d, NumericAttribute))
         onto.texts(node, OIFM.unit, dict.fromkeys(u for u in units if u is not None))
         triples.extend(nested)
@@ -427,7 +428,7 @@ def _classes(
         other = disjoint_with.get(value_code)
         if other is not None:
             triples.append(ox.Triple(node, _DISJOINT_WITH, onto.entity(other)))
-        onto.codes(node, OIFM.hasIndexCode, value.codes)
+        onto.codes(node, OIFM.hasIndexCode, _code_set(value.codes))
     return disjoint
 
 
@@ -443,7 +444,7 @@ def _finding(
     node = onto.entity(model.oifm_id)
     triples.append(ox.Triple(node, _TYPE, _CLASS))
     onto.texts(node, _LABEL, (model.name,))
-    onto.texts(node, SKOS.altLabel, dict.fromkeys(model.synonyms))
+    onto.texts(node, SKOS.altLabel, sorted(set(model.synonyms)))
     if model.description is not None:
         onto.texts(node, DCTERMS.description, (model.description,))
     triples.append(ox.Triple(node, _SUBCLASS_OF, OIFM.FindingModel))
@@ -478,10 +479,15 @@ def _finding(
             nested.append(ox.Triple(restriction, predicate, obj))
             nested.extend(inner)
             inner = []
-    onto.codes(node, OIFM.hasIndexCode, dict.fromkeys(model.index_codes))
-    onto.codes(node, OIFM.anatomicLocation, dict.fromkeys(model.anatomic_locations))
-    onto.texts(node, OIFM.tag, dict.fromkeys(model.tags))
+    onto.codes(node, OIFM.hasIndexCode, _code_set(model.index_codes))
+    onto.codes(node, OIFM.anatomicLocation, _code_set(model.anatomic_locations))
+    onto.texts(node, OIFM.tag, sorted(set(model.tags)))
     triples.extend(nested)
+
+
+def _code_set(codes: Iterable[IndexCode]) -> list[IndexCode]:
+    """Index codes as the graph holds them: a set, in the order of system and code."""
+    return sorted(set(codes), key=lambda c: (c.system, c.code))
 
 
 def _number_range(
@@ -534,8 +540,8 @@ def _base_of(graph: KnowledgeGraph) -> str:
     return DEFAULT_BASE_IRI
 
 
-def _prefixes(graph: KnowledgeGraph, base_iri: str) -> dict[str, str]:
-    prefixes = dict(graph.prefixes)
+def _prefixes(known: dict[str, str], base_iri: str) -> dict[str, str]:
+    prefixes = dict(known)
     prefixes.setdefault("fm", base_iri)
     prefixes["owl"] = OWL_NS
     prefixes["xsd"] = XSD_NS
@@ -575,8 +581,11 @@ def _xml_attribute(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
 
 
-def _serialize(graph: KnowledgeGraph, rdf_format: ox.RdfFormat) -> tuple[bytes, int]:
-    """The ontology of ``graph``'s models written by Oxigraph, and its number of triples.
+def _serialize(
+    graph: KnowledgeGraph | tuple[Iterable[FindingModel], str], rdf_format: ox.RdfFormat
+) -> tuple[bytes, int]:
+    """The ontology of ``graph``'s models (or of models and their base IRI) written by
+    Oxigraph, and its number of triples.
 
     Reading the models and building the ontology allocate some million small objects (each
     pyoxigraph term and triple is one) that stay alive to the end and hold no reference cycle:
@@ -593,12 +602,20 @@ def _serialize(graph: KnowledgeGraph, rdf_format: ox.RdfFormat) -> tuple[bytes, 
             gc.enable()
 
 
-def _written(graph: KnowledgeGraph, rdf_format: ox.RdfFormat) -> tuple[bytes, int]:
+def _written(
+    graph: KnowledgeGraph | tuple[Iterable[FindingModel], str], rdf_format: ox.RdfFormat
+) -> tuple[bytes, int]:
     """See :func:`_serialize`. The prefixes used are declared, sorted by name: in Turtle those
     of the IRIs it abbreviates, in RDF/XML those of its element names (the predicates, and the
     node types: all ``owl:``, or ``rdfs:Datatype``)."""
-    base = _base_of(graph)
-    onto = _build(models_of(graph), base)
+    if isinstance(graph, KnowledgeGraph):
+        base = _base_of(graph)
+        onto = _build(models_of(graph), base)
+        known = graph.prefixes
+    else:
+        models, base = graph
+        onto = _build(models, base)
+        known = known_prefixes(base)
     triples = onto.triples
     predicates = {t.predicate.value for t in triples}
     if rdf_format == ox.RdfFormat.TURTLE:
@@ -606,7 +623,7 @@ def _written(graph: KnowledgeGraph, rdf_format: ox.RdfFormat) -> tuple[bytes, in
         iris = predicates | onto.iris.keys()
     else:
         iris = predicates | {_ONTOLOGY.value}
-    prefixes = _used(iris, _prefixes(graph, base))
+    prefixes = _used(iris, _prefixes(known, base))
     if rdf_format == ox.RdfFormat.RDF_XML:
         for text in onto.literals:  # the only texts of the ontology that can hold one
             if _XML_FORBIDDEN.search(text):
@@ -641,6 +658,19 @@ def write_owl_xml(graph: KnowledgeGraph, handle: BinaryIO) -> int:
     # Oxigraph writes a carriage return in a literal as it is, and XML parsers turn it into a
     # line feed; as a character reference it survives. Oxigraph's own markup has no "\r".
     handle.write(data.replace(b"\r", b"&#13;"))
+    return count
+
+
+def write_owl_models(
+    models: Iterable[FindingModel], base_iri: str, handle: BinaryIO, turtle: bool = False
+) -> int:
+    """The ontology of ``models`` (named under ``base_iri``) in RDF/XML, or in Turtle with
+    ``turtle``: the bytes :func:`write_owl_xml` and :func:`write_owl_turtle` write for their
+    graph, without building the graph first. Returns how many triples it has."""
+    data, count = _serialize(
+        (models, base_iri), ox.RdfFormat.TURTLE if turtle else ox.RdfFormat.RDF_XML
+    )
+    handle.write(data if turtle else data.replace(b"\r", b"&#13;"))
     return count
 
 
