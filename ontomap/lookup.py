@@ -74,6 +74,7 @@ from ontomap.crosswalk import (
 )
 from ontomap.errors import ExitCode, OntomapError
 from ontomap.model import IndexCode
+from ontomap.namespaces import Compactor
 from ontomap.terminology import GENERIC_CODE_NAMESPACE, CodeSystem, default_registry
 
 if TYPE_CHECKING:
@@ -207,11 +208,17 @@ def _namespaces() -> tuple[tuple[str, CodeSystem], ...]:
     return tuple(sorted(pairs, key=lambda pair: len(pair[0]), reverse=True))
 
 
+@cache
+def _code_compactor() -> Compactor:
+    """Each known system's key → its code namespace (the longest that fits wins)."""
+    return Compactor({system.key: namespace for namespace, system in _namespaces()})
+
+
 def code_from_iri(value: str) -> IndexCode | None:
     """The code a concept IRI names (a known system's namespace, or ontomap's generic one)."""
-    for namespace, system in _namespaces():
-        if value.startswith(namespace) and len(value) > len(namespace):
-            return IndexCode.of(system.key, unquote(value[len(namespace) :]))
+    split = _code_compactor().split(value)
+    if split is not None:
+        return IndexCode.of(split[0], unquote(split[1]))
     if value.startswith(GENERIC_CODE_NAMESPACE):
         key, _, code = value[len(GENERIC_CODE_NAMESPACE) :].partition("/")
         if key and code:

@@ -52,7 +52,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,7 +147,7 @@ def _store_graphs(store: Store, names: list[str]) -> Iterator[_Graph]:
         yield _Graph(name, lines_of(data))  # type: ignore[arg-type]
 
 
-def _prefetch(steps: Iterator[_Step], depth: int = 2) -> Iterator[_Step]:
+def _prefetch(steps: Iterator[_Step], depth: int = 2) -> Generator[_Step, None, None]:
     """``steps`` computed by a background thread, up to ``depth`` ahead: the next request is
     read from the store and written while the endpoint works on the current one."""
     buffer: queue.Queue[_Step | BaseException | None] = queue.Queue(depth)

@@ -29,7 +29,6 @@ from ontomap.generations import (
 from ontomap.graph import (
     CODES_GRAPH,
     META_GRAPH,
-    RELEASE_GRAPH_NS,
     Dataset,
     GraphBuilder,
     KnowledgeGraph,
@@ -39,7 +38,8 @@ from ontomap.graph import (
 from ontomap.model import IndexCode
 from ontomap.ntriples import iri, lines_of, literal, typed_literal
 from ontomap.readers.common import SourceModel
-from ontomap.vocab import DEFAULT_BASE_IRI, GRAPH_NS, OIFM, RDF, SKOS, XSD
+from ontomap.sparql import sparql_text
+from ontomap.vocab import DEFAULT_BASE_IRI, OIFM, RDF, XSD
 
 __all__ = [
     "STORE_ENV",
@@ -99,27 +99,16 @@ class SourceInfo:
 _META = f"<{META_GRAPH.value}>"
 _CODES = f"<{CODES_GRAPH.value}>"
 
-_PRUNE_CODES = f"""
-PREFIX skos: <{SKOS.iri}>
-DELETE {{ GRAPH {_CODES} {{ ?concept ?p ?o }} }}
-WHERE {{
-  GRAPH {_CODES} {{ ?concept a skos:Concept ; ?p ?o }}
-  FILTER NOT EXISTS {{
-    GRAPH ?g {{ ?entity ?link ?concept }}
-    FILTER (?g != {_CODES} && !STRSTARTS(STR(?g), "{RELEASE_GRAPH_NS}"))
-  }}
-}};
-DELETE {{ GRAPH {_CODES} {{ ?scheme ?p ?o }} }}
-WHERE {{
-  GRAPH {_CODES} {{ ?scheme a skos:ConceptScheme ; ?p ?o }}
-  FILTER NOT EXISTS {{ GRAPH {_CODES} {{ ?concept skos:inScheme ?scheme }} }}
-}}
-"""
-
+#: Removes the concepts no model links to any more, then the schemes left without a concept.
+_PRUNE_CODES = sparql_text("ontomap", "store-prune-codes.rq")
+#: Each model's OIFM ID, source file and format.
+_SOURCES = sparql_text("ontomap", "store-sources.rq")
+#: One model's graph (``?graph``) with the concepts and schemes it uses.
+_MODEL_GRAPH = sparql_text("ontomap", "store-model-graph.rq")
 #: The models' graphs, asked of the named graphs that :func:`is_model_content` keeps (not the
 #: bookkeeping, crosswalk and release graphs: a query that filtered ``?g`` would read every
 #: quad of the releases too).
-_UNION = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
+_UNION = sparql_text("ontomap", "store-models.rq")
 
 
 class Store:
@@ -142,6 +131,7 @@ class Store:
         read_only: bool = False,
         generation: str | None = None,
     ) -> None:
+        self._store: ox.Store | None = None  # None once closed
         self.path = Path(path) if path is not None else default_store_path()
         self.read_only = read_only
         self._read: ReadLease | None = None
@@ -191,7 +181,7 @@ class Store:
 
     def close(self) -> None:
         """Release the store; a writable store commits its new generation first."""
-        if getattr(self, "_store", None) is None:
+        if self._store is None:
             return
         if self.read_only:
             self._release()
@@ -201,29 +191,29 @@ class Store:
     def commit(self) -> str:
         """Make what was written the store's current generation, atomically; returns its name.
         The store is closed afterwards."""
-        if self._write is None or getattr(self, "_store", None) is None:
+        if self._write is None or self._store is None:
             raise StoreError(f"the store at {self.path} is not open for writing")
-        self._store.flush()
-        self._store = None  # type: ignore[assignment]
+        self.oxigraph.flush()
+        self._store = None
         return self._write.commit()
 
     def abort(self) -> None:
         """Discard what was written (the current generation stays as it was) and close."""
-        if getattr(self, "_store", None) is None:
+        if self._store is None:
             return
-        self._store = None  # type: ignore[assignment]
+        self._store = None
         if self._write is not None:
             self._write.abort()
 
     def _release(self) -> None:
-        self._store = None  # type: ignore[assignment]
+        self._store = None
         if self._read is not None:
             self._read.release()
 
     @property
     def oxigraph(self) -> ox.Store:
         """The underlying :class:`pyoxigraph.Store` (for SPARQL and advanced use)."""
-        if getattr(self, "_store", None) is None:
+        if self._store is None:
             raise StoreError(f"the store at {self.path} is closed")
         return self._store
 
@@ -232,21 +222,15 @@ class Store:
     @property
     def base_iri(self) -> str | None:
         """The base IRI the store's models were built with (``None`` for an empty store)."""
-        for quad in self._store.quads_for_pattern(META_GRAPH, OIFM.baseIri, None, META_GRAPH):
-            return quad.object.value
+        for quad in self.oxigraph.quads_for_pattern(META_GRAPH, OIFM.baseIri, None, META_GRAPH):
+            if not isinstance(quad.object, ox.Triple):  # an xsd:anyURI literal, as built
+                return quad.object.value
         return None
 
     def sources(self) -> dict[str, SourceInfo]:
         """Each model's OIFM ID → the file and format it was loaded from."""
-        query = f"""
-            PREFIX oifm: <{OIFM.iri}>
-            SELECT ?id ?file ?format WHERE {{
-              GRAPH {_META} {{ ?record oifm:describes ?finding ; oifm:sourceFile ?file ;
-                                        oifm:sourceFormat ?format . }}
-              BIND (STRAFTER(STR(?record), "{GRAPH_NS}") AS ?id)
-            }}"""
         out = {}
-        for row in self._store.query(query):  # type: ignore[union-attr]
+        for row in _select(self.oxigraph.query(_SOURCES)):
             oifm_id = row["id"].value
             out[oifm_id] = SourceInfo(oifm_id, row["file"].value, row["format"].value)
         return dict(sorted(out.items()))
@@ -257,7 +241,7 @@ class Store:
 
     def __len__(self) -> int:
         """Number of quads in the store (all graphs)."""
-        return len(self._store)
+        return len(self.oxigraph)
 
     # -------------------------------------------------------------- writing
 
@@ -331,14 +315,14 @@ class Store:
         # that the previous crosswalk graph keeps no unused concept alive.
         crosswalk.apply()
         if replaced:
-            self._store.update(_PRUNE_CODES)
-        self._store.flush()
+            self.oxigraph.update(_PRUNE_CODES)
+        self.oxigraph.flush()
         return LoadSummary(added, replaced, quads)
 
     def _bulk_load(self, data: bytes) -> None:
         # The graph builder only writes terms it has checked (OIFM ID patterns, the base IRI,
         # percent-encoded codes, escaped literals), so Oxigraph's own re-validation is skipped.
-        self._store.bulk_load(data, format=ox.RdfFormat.N_QUADS, lenient=True)
+        self.oxigraph.bulk_load(data, format=ox.RdfFormat.N_QUADS, lenient=True)
 
     def drop_graphs(self, graphs: Iterable[ox.NamedNode]) -> None:
         """Remove named graphs from the generation being written.
@@ -352,20 +336,21 @@ class Store:
         if self._write is None or self.read_only:
             raise StoreError(f"the store at {self.path} is open read-only")
         wanted = {g.value for g in graphs}
-        present = [g for g in self._store.named_graphs() if g.value in wanted]
+        present = [g for g in self.oxigraph.named_graphs() if g.value in wanted]
         if not present:
             return
         limit = self.REWRITE_ABOVE
         size = 0
         for graph in present:
             size += sum(
-                1 for _ in islice(self._store.quads_for_pattern(None, None, None, graph), limit + 1)
+                1
+                for _ in islice(self.oxigraph.quads_for_pattern(None, None, None, graph), limit + 1)
             )
             if size > limit:
                 self._rewrite_without({g.value for g in present})
                 return
         for graph in present:
-            self._store.remove_graph(graph)
+            self.oxigraph.remove_graph(graph)
 
     #: Quads above which :meth:`drop_graphs` rewrites the generation rather than deleting.
     REWRITE_ABOVE = 20_000
@@ -376,20 +361,20 @@ class Store:
         fresh_dir = directory.with_name(directory.name.removesuffix(".part") + ".rewrite.part")
         shutil.rmtree(fresh_dir, ignore_errors=True)
         try:
-            _copy_graphs(self._store, fresh_dir, dropped, self.REWRITE_ABOVE)
+            _copy_graphs(self.oxigraph, fresh_dir, dropped, self.REWRITE_ABOVE)
         except BaseException:
             shutil.rmtree(fresh_dir, ignore_errors=True)
             raise
-        self._store = None  # type: ignore[assignment]  # closes the old database
+        self._store = None  # closes the old database
         shutil.rmtree(directory)
         os.replace(fresh_dir, directory)
         self._store = self._open(directory, read_only=False)
 
     def _drop_model(self, oifm_id: str) -> None:
         graph = model_graph_iri(oifm_id)
-        self._store.remove_graph(graph)
-        for quad in list(self._store.quads_for_pattern(graph, None, None, META_GRAPH)):
-            self._store.remove(quad)
+        self.oxigraph.remove_graph(graph)
+        for quad in list(self.oxigraph.quads_for_pattern(graph, None, None, META_GRAPH)):
+            self.oxigraph.remove(quad)
 
     @staticmethod
     def _base_line(base: str) -> str:
@@ -419,38 +404,43 @@ class Store:
     def graph(self) -> KnowledgeGraph:
         """Everything the store holds about its models (bookkeeping and crosswalk excluded), as
         one graph."""
-        graphs = [g for g in self._store.named_graphs() if is_model_content(g)]
+        graphs = [g for g in self.oxigraph.named_graphs() if is_model_content(g)]
         if not graphs:
             return KnowledgeGraph((), self.base_iri)
-        result = self._store.query(_UNION, named_graphs=graphs)
-        data = result.serialize(format=ox.RdfFormat.N_TRIPLES)  # type: ignore[union-attr]
-        return KnowledgeGraph(lines_of(data), self.base_iri)
+        result = self.oxigraph.query(_UNION, named_graphs=graphs)
+        return KnowledgeGraph(_ntriples(result), self.base_iri)
 
     def dataset(self) -> Dataset:
         """The store's models as it holds them: one named graph per model and the codes graph
         (bookkeeping, crosswalk and releases excluded)."""
         lines: list[str] = []
-        for graph in self._store.named_graphs():
+        for graph in self.oxigraph.named_graphs():
             if is_model_content(graph):
-                quads = self._store.quads_for_pattern(None, None, None, graph)
-                lines.extend(lines_of(ox.serialize(quads, format=ox.RdfFormat.N_QUADS)))
+                quads = self.oxigraph.quads_for_pattern(None, None, None, graph)
+                data = ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+                assert data is not None  # written to bytes when no output is given
+                lines.extend(lines_of(data))
         return Dataset(lines, self.base_iri)
 
     def model_graph(self, oifm_id: str) -> KnowledgeGraph:
         """One model's graph: its own named graph plus the concepts and schemes it uses."""
         graph = model_graph_iri(oifm_id)
-        query = f"""
-            CONSTRUCT {{ ?s ?p ?o }} WHERE {{
-              {{ GRAPH <{graph.value}> {{ ?s ?p ?o }} }}
-              UNION
-              {{ GRAPH <{graph.value}> {{ ?e ?link ?concept }}
-                 GRAPH {_CODES} {{ ?concept ?p ?o . BIND (?concept AS ?s) }} }}
-              UNION
-              {{ GRAPH <{graph.value}> {{ ?e ?link ?concept }}
-                 GRAPH {_CODES} {{ ?concept <{SKOS.inScheme.value}> ?s . ?s ?p ?o }} }}
-            }}"""
-        data = self._store.query(query).serialize(format=ox.RdfFormat.N_TRIPLES)  # type: ignore[union-attr]
-        return KnowledgeGraph(lines_of(data), self.base_iri)
+        result = self.oxigraph.query(_MODEL_GRAPH, substitutions={ox.Variable("graph"): graph})
+        return KnowledgeGraph(_ntriples(result), self.base_iri)
+
+
+def _select(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples) -> ox.QuerySolutions:
+    """The solutions of one of the store's own SELECT queries."""
+    assert isinstance(result, ox.QuerySolutions)
+    return result
+
+
+def _ntriples(result: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples) -> list[str]:
+    """The triples of one of the store's own CONSTRUCT queries, as N-Triples lines."""
+    assert isinstance(result, ox.QueryTriples)
+    data = result.serialize(format=ox.RdfFormat.N_TRIPLES)
+    assert data is not None  # written to bytes when no output is given
+    return lines_of(data)
 
 
 def _copy_graphs(old: ox.Store, directory: Path, dropped: set[str], big: int) -> None:

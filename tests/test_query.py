@@ -498,19 +498,46 @@ def test_the_queries_beside_the_modules_parse_and_name_the_graphs_of_the_store()
     import re
     from pathlib import Path
 
-    from ontomap.graph import CROSSWALK_GRAPH, META_GRAPH
-    from ontomap.vocab import STANDARD_PREFIXES
+    from ontomap.graph import CODES_GRAPH, CROSSWALK_GRAPH, META_GRAPH, RELEASE_GRAPH_NS
+    from ontomap.vocab import GRAPH_NS, STANDARD_PREFIXES
 
     package = Path(__file__).resolve().parents[1] / "ontomap"
-    files = sorted(package.glob("*.rq"))
-    assert {f.name for f in files} >= {"crosswalk-codes.rq", "backends-base-iri.rq"}
-    graphs = {CROSSWALK_GRAPH.value, META_GRAPH.value}
+    # the named queries of ontomap/query/ are checked by the tests of named queries
+    files = sorted(p for p in package.rglob("*.rq") if p.parent.name != "query")
+    names = {str(f.relative_to(package)) for f in files}
+    assert names >= {
+        "crosswalk-codes.rq",
+        "backends-base-iri.rq",
+        "store-prune-codes.rq",
+        "store-sources.rq",
+        "store-model-graph.rq",
+        "store-models.rq",
+        "mcp/findings.rq",
+        "mcp/model-graph.rq",
+        "releases/ancestors.rq",
+        "releases/descendants.rq",
+        "releases/concept-facts.rq",
+        "releases/preferred-terms.rq",
+        "releases/names.rq",
+        "releases/deprecated.rq",
+    }
+    graphs = {CROSSWALK_GRAPH.value, META_GRAPH.value, CODES_GRAPH.value}
     for path in files:
         text = path.read_text(encoding="utf-8")
-        ox.Store().query(text, prefixes=dict(STANDARD_PREFIXES))  # raises on a syntax error
+        if leading_keyword(text) in ("DELETE", "INSERT"):
+            ox.Store().update(text)  # raises on a syntax error (and changes an empty store)
+        else:
+            ox.Store().query(text, prefixes=dict(STANDARD_PREFIXES))  # raises on a syntax error
         named = set(re.findall(r"GRAPH <([^>]+)>", text))
         assert named <= graphs, (path.name, named - graphs)
-        assert "{" in text and "%s" not in text and "{}" not in text.replace("VALUES ?s {}", "")
+        # the only placeholder is an empty VALUES block of one variable, filled in with terms
+        placeholders = re.findall(r"VALUES \?\w+ \{\}", text)
+        assert len(placeholders) <= 1, path.name
+        bare = text.replace(placeholders[0], "") if placeholders else text
+        assert "{" in text and "%s" not in text and "{}" not in bare, path.name
+        # the namespaces written out in a query are those of ontomap.graph and ontomap.vocab
+        for written in re.findall(r'"(https?://[^"]+)"', text):
+            assert written in (RELEASE_GRAPH_NS, GRAPH_NS), (path.name, written)
 
 
 def test_the_wheel_carries_the_queries_beside_the_modules() -> None:

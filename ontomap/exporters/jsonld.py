@@ -8,6 +8,7 @@ from typing import Any, BinaryIO
 import pyoxigraph as ox
 
 from ontomap.graph import KnowledgeGraph
+from ontomap.namespaces import Compactor, Term
 
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -16,28 +17,30 @@ _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 def write_jsonld(graph: KnowledgeGraph, handle: BinaryIO) -> None:
     """JSON-LD 1.1 in compacted form: ``@context`` maps the prefixes used, ``@graph`` lists one
     node per subject in canonical order; literals keep their datatype."""
-    namespaces = sorted(graph.prefixes.items(), key=lambda item: -len(item[1]))
+    split = Compactor(graph.prefixes).split
     used: set[str] = set()
 
     def compact(value: str) -> str:
-        for name, namespace in namespaces:
-            if value.startswith(namespace) and len(value) > len(namespace):
-                used.add(name)
-                return f"{name}:{value[len(namespace) :]}"
-        return value
+        """``value`` as a CURIE (any non-empty local name), else the IRI itself."""
+        found = split(value)
+        if found is None:
+            return value
+        used.add(found[0])
+        return f"{found[0]}:{found[1]}"
 
     nodes: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
-    current_subject: ox.Term | None = None
+    current_subject: Term | None = None
     for triple in graph.triples():
         if triple.subject != current_subject:
             current_subject = triple.subject
             subject = triple.subject
-            label = (
-                compact(subject.value)
-                if isinstance(subject, ox.NamedNode)
-                else f"_:{subject.value}"
-            )
+            if isinstance(subject, ox.NamedNode):
+                label = compact(subject.value)
+            elif isinstance(subject, ox.BlankNode):
+                label = f"_:{subject.value}"
+            else:
+                raise _triple_term(subject)
             current = {"@id": label}
             nodes.append(current)
         assert current is not None
@@ -50,6 +53,8 @@ def write_jsonld(graph: KnowledgeGraph, handle: BinaryIO) -> None:
             value: Any = {"@id": compact(obj.value)}
         elif isinstance(obj, ox.BlankNode):
             value = {"@id": f"_:{obj.value}"}
+        elif not isinstance(obj, ox.Literal):
+            raise _triple_term(obj)
         elif obj.language:
             value = {"@value": obj.value, "@language": obj.language}
         elif obj.datatype.value == _XSD_STRING:
@@ -61,3 +66,8 @@ def write_jsonld(graph: KnowledgeGraph, handle: BinaryIO) -> None:
     document = {"@context": context, "@graph": nodes}
     handle.write(json.dumps(document, indent=1, ensure_ascii=False).encode())
     handle.write(b"\n")
+
+
+def _triple_term(term: ox.Triple) -> ValueError:
+    # The graph builder writes no RDF-star triple terms, and JSON-LD 1.1 has no syntax for them.
+    return ValueError(f"JSON-LD cannot write the triple term {term}")

@@ -733,20 +733,12 @@ class Tools:
 
             models = models_from_triples(_model_triples(store, oifm_id))
         else:
-            from ontomap.graph import CODES_GRAPH, model_graph_iri
+            from ontomap.graph import model_graph_iri
             from ontomap.query import run_query
 
-            # As _model_triples reads a store: the model's graph, and the codes graph's facts
-            # of the concepts it links to and of their schemes (every pattern in a named
-            # graph, so an endpoint answers it from its indexes).
-            graph, codes = model_graph_iri(oifm_id).value, CODES_GRAPH.value
-            result = run_query(
-                target,
-                f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} UNION "
-                f"{{ GRAPH <{graph}> {{ ?e ?link ?s }} GRAPH <{codes}> {{ ?s ?p ?o }} }} UNION "
-                f"{{ GRAPH <{graph}> {{ ?e ?link ?c }} "
-                f"GRAPH <{codes}> {{ ?c skos:inScheme ?s . ?s ?p ?o }} }} }}",
-            )
+            # As _model_triples reads a store, in one query (mcp/model-graph.rq).
+            graph = model_graph_iri(oifm_id)
+            result = run_query(target, _model_graph_query(), {"graph": graph})
             models = result.graph.models()  # type: ignore[union-attr]
         found = [m for m in models if m.oifm_id == oifm_id]
         if not found:
@@ -1029,4 +1021,13 @@ class _QueryFailed(OntomapError):
 
 @cache
 def _findings_query() -> str:
-    return (Path(__file__).with_name("findings.rq")).read_text(encoding="utf-8")
+    from ontomap.sparql import sparql_text
+
+    return sparql_text("ontomap.mcp", "findings.rq")
+
+
+@cache
+def _model_graph_query() -> str:
+    from ontomap.sparql import sparql_text
+
+    return sparql_text("ontomap.mcp", "model-graph.rq")

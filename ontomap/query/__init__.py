@@ -55,6 +55,7 @@ import pyoxigraph as ox
 
 from ontomap.graph import KnowledgeGraph, known_prefixes
 from ontomap.lookup import parse_code
+from ontomap.namespaces import Compactor
 from ontomap.sparql import (
     GRAPH_FORMATS,
     RESULT_FORMATS,
@@ -110,6 +111,7 @@ __all__ = [
     "render_term",
     "run_query",
     "select",
+    "table_compactor",
 ]
 
 QUERY_DIR = Path(__file__).resolve().parent
@@ -414,20 +416,23 @@ _NUMERIC_DATATYPES = frozenset(XSD_NS + name for name in ("integer", "decimal", 
 _LOCAL = re.compile(r"[\w%-]*(?:[\w.%-]*[\w%-])?")
 
 
-def compact(iri: str, prefix_map: Mapping[str, str]) -> str:
-    """``iri`` as a CURIE with the longest matching prefix, else ``<iri>``."""
-    best: tuple[str, str] | None = None
-    for name, namespace in prefix_map.items():
-        if iri.startswith(namespace) and (best is None or len(namespace) > len(best[1])):
-            local = iri[len(namespace) :]
-            if _LOCAL.fullmatch(local):
-                best = (name, namespace)
-    if best is None:
-        return f"<{iri}>"
-    return f"{best[0]}:{iri[len(best[1]) :]}"
+def compact(iri: str, prefix_map: Mapping[str, str] | Compactor) -> str:
+    """``iri`` as a CURIE with the longest matching prefix whose local name is plain (word
+    characters, ``%``, ``-``, inner dots), else ``<iri>``. Give a :class:`Compactor` built
+    with :func:`table_compactor` to compact many IRIs with one prefix map."""
+    compactor = prefix_map if isinstance(prefix_map, Compactor) else table_compactor(prefix_map)
+    curie = compactor.compact(iri)
+    return f"<{iri}>" if curie is None else curie
 
 
-def render_term(term: Term | None, prefix_map: Mapping[str, str], max_width: int = 60) -> str:
+def table_compactor(prefix_map: Mapping[str, str]) -> Compactor:
+    """The compactor of query tables: ``prefix_map`` with the local names of :func:`compact`."""
+    return Compactor(prefix_map, _LOCAL)
+
+
+def render_term(
+    term: Term | None, prefix_map: Mapping[str, str] | Compactor, max_width: int = 60
+) -> str:
     """A term as one line for a table: IRIs as CURIEs where a prefix fits, literals by their
     value (cut at ``max_width`` characters; ``@lang`` or ``^^type`` where not plain)."""
     if term is None:
@@ -456,7 +461,8 @@ def format_table(
     if isinstance(result, AskResult):
         return "true" if result.value else "false"
     header = [f"?{name}" for name in result.variables]
-    cells = [[render_term(term, prefix_map, max_width) for term in row] for row in result.rows]
+    compactor = table_compactor(prefix_map)
+    cells = [[render_term(term, compactor, max_width) for term in row] for row in result.rows]
     numeric = [
         bool(result.rows)
         and all(

@@ -226,6 +226,7 @@ def nesting(text: str, stop_above: int | None = None) -> Nesting:
         match = match_at(text, position)
         assert match is not None  # the last alternatives match any character or the end
         kind = match.lastgroup
+        assert kind is not None  # every alternative is a named group
         start, position = match.start(kind), match.end()
         if kind == "iri" and levels and current.expression and previous in ("term", "name"):
             kind, position = "op", start + 1  # less-than: Oxigraph reads an operator here

@@ -29,7 +29,7 @@ from ontomap.releases.common import CHUNK, ChildIndex, Hierarchy, NameIndex, Nam
 from ontomap.releases.owl import Profile
 from ontomap.releases.readers import open_release
 from ontomap.releases.rf2 import ASSOCIATIONS
-from ontomap.sparql import Term
+from ontomap.sparql import Term, sparql_text
 from ontomap.store import Store
 from ontomap.terminology import SCHEME_NAMESPACE, CodeSystem, default_registry
 from ontomap.vocab import DCTERMS, OIFM, OWL, RDF, SKOS, XSD
@@ -238,15 +238,14 @@ _INTEGER_FIELDS = {
     OIFM.replacementCount.value: "replacements",
     OIFM.tripleCount.value: "triples",
 }
-_DESCENDANTS = f"""
-SELECT DISTINCT ?d ?c ?g WHERE {{ GRAPH ?g {{ ?d <{SKOS.broader.value}>+ ?c }} }}
-"""
-_ANCESTORS = f"""
-SELECT DISTINCT ?a ?c ?g WHERE {{ GRAPH ?g {{ ?c <{SKOS.broader.value}>+ ?a }} }}
-"""
-#: Bulk reads (:meth:`Releases.concepts`): ``VALUES ?c {}`` is filled with IRIs as terms.
-_CONCEPT_FACTS = "SELECT ?c ?p ?o WHERE { VALUES ?c {} ?c ?p ?o }"
-_PREFERRED_TERMS = f"SELECT ?c ?label WHERE {{ VALUES ?c {{}} ?c <{SKOS.prefLabel.value}> ?label }}"
+_DESCENDANTS = sparql_text("ontomap.releases", "descendants.rq")
+_ANCESTORS = sparql_text("ontomap.releases", "ancestors.rq")
+#: Bulk reads (:meth:`Releases.concepts`): the empty ``VALUES ?c {}`` block is filled with IRIs
+#: as terms (:meth:`Releases._values_query`).
+_CONCEPT_FACTS = sparql_text("ontomap.releases", "concept-facts.rq")
+_PREFERRED_TERMS = sparql_text("ontomap.releases", "preferred-terms.rq")
+#: The placeholder of the bulk reads.
+_EMPTY_VALUES = "VALUES ?c {}"
 #: IRIs per bulk query (a SPARQL text of a few hundred kilobytes at most).
 _VALUES_CHUNK = 5000
 
@@ -464,7 +463,7 @@ class Releases:
         IRI), never from the codes' text; there is no other way to bind many values at once."""
         for start in range(0, len(iris), _VALUES_CHUNK):
             terms = " ".join(str(ox.NamedNode(i)) for i in iris[start : start + _VALUES_CHUNK])
-            text = query.replace("VALUES ?c {}", f"VALUES ?c {{ {terms} }}", 1)
+            text = query.replace(_EMPTY_VALUES, f"VALUES ?c {{ {terms} }}", 1)
             yield from self._ox.query(text, default_graph=graph)  # type: ignore[misc]
 
     def _make_concept(

@@ -80,8 +80,9 @@ from ontomap.mappings import (
 from ontomap.model import ChoiceAttribute, FindingModel, IndexCode
 from ontomap.releases.api import ReleaseInfo, Releases
 from ontomap.releases.common import NameIndex, Names
+from ontomap.sparql import sparql_text
 from ontomap.terminology import CodeSystem, default_registry
-from ontomap.vocab import DEFAULT_BASE_IRI, OIFM, OIFM_NS, OWL, RDFS_NS, SKOS
+from ontomap.vocab import DEFAULT_BASE_IRI, OIFM, OIFM_NS, RDFS_NS, SKOS
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -126,10 +127,12 @@ _RANK = {match: n for n, match in enumerate(PREDICATES)}
 _PREF, _FSN, _ALT = 0, 1, 2
 _PROPERTIES = (SKOS.prefLabel, OIFM.fullySpecifiedName, SKOS.altLabel)
 _FIELD_CURIES = ("skos:prefLabel", "oifm:fullySpecifiedName", "skos:altLabel")
-#: The names of each property, and the deprecated concepts, of the release graph (the query's
-#: default graph). The IRIs are ontomap's own vocabulary, never user input.
-_QUERIES = tuple(f"SELECT ?c ?l WHERE {{ ?c <{p.value}> ?l }}" for p in _PROPERTIES)
-_DEPRECATED = f"SELECT ?c WHERE {{ ?c <{OWL.deprecated.value}> true }}"
+#: The names of one property (``?property``), and the deprecated concepts, of the release graph
+#: (the query's default graph).
+_NAMES = sparql_text("ontomap.releases", "names.rq")
+#: The placeholder of :data:`_NAMES`.
+_NAMES_VALUES = "VALUES ?property {}"
+_DEPRECATED = sparql_text("ontomap.releases", "deprecated.rq")
 
 # ------------------------------------------------------------------ the entities
 
@@ -205,6 +208,11 @@ def candidate_entities(models: Iterable[FindingModel], system: str) -> list[Enti
 # ------------------------------------------------------------------ the release
 
 
+def _names_query(prop: ox.NamedNode) -> str:
+    """The names of ``prop``: the block filled in with the term (never with text)."""
+    return _NAMES.replace(_NAMES_VALUES, f"VALUES ?property {{ {prop} }}", 1)
+
+
 def _csv_data(store: ox.Store, query: str, graph: ox.NamedNode) -> bytes:
     """A SELECT over ``graph`` serialised by the store as SPARQL CSV (values only: IRIs
     plain, literals their lexical form)."""
@@ -212,7 +220,10 @@ def _csv_data(store: ox.Store, query: str, graph: ox.NamedNode) -> bytes:
         results = store.query(query, default_graph=graph)
     except (RuntimeError, OSError) as exc:
         raise StoreError(f"cannot read the release graph {graph.value}: {exc}") from None
-    return results.serialize(format=ox.QueryResultsFormat.CSV)  # type: ignore[union-attr,no-any-return]
+    assert isinstance(results, ox.QuerySolutions)
+    data = results.serialize(format=ox.QueryResultsFormat.CSV)
+    assert data is not None  # written to bytes when no output is given
+    return data
 
 
 def _csv_reader(data: bytes) -> Iterator[list[str]]:
@@ -288,7 +299,7 @@ class ReleaseIndex:
         def names(pool: ThreadPoolExecutor) -> Iterable[tuple[str, int, str]]:
             # The store evaluates and serialises a query without the GIL: the next query
             # runs while the rows of this one are indexed.
-            pending = [pool.submit(_csv_data, store, query, graph) for query in _QUERIES]
+            pending = [pool.submit(_csv_data, store, _names_query(p), graph) for p in _PROPERTIES]
             for prop, future in enumerate(pending):
                 for subject, text in _csv_reader(future.result()):
                     code = code_of(subject)
@@ -501,15 +512,15 @@ def suggest(
         key = (form, is_name)
         if key not in ranked:
             best: dict[str, _Hit] = {}
-            found = [
+            found: list[tuple[Match, float, str, str, int]] = [
                 ("label" if is_name and prop != _ALT else "synonym", 1.0, code, form, prop)
                 for code, prop in index.hits(form)
             ]
-            found += [
+            found.extend(
                 ("fuzzy", score, code, other, prop)
                 for other, score in similar[form]
                 for code, prop in index.hits(other)
-            ]
+            )
             for match, score, code, matched, prop in found:
                 hit = (
                     _order(match, score, code, not is_name, prop),
