@@ -53,7 +53,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote
 
@@ -75,7 +75,7 @@ from ontomap.crosswalk import (
 from ontomap.errors import ExitCode, OntomapError
 from ontomap.model import IndexCode
 from ontomap.namespaces import Compactor
-from ontomap.terminology import GENERIC_CODE_NAMESPACE, CodeSystem, default_registry
+from ontomap.terminology import GENERIC_CODE_NAMESPACE, CodeSystem, Registry, default_registry
 
 if TYPE_CHECKING:
     from ontomap.backends import SparqlBackend
@@ -186,7 +186,7 @@ class CodeNotFoundError(CodeLookupError):
 
     def __init__(self, text: str, code: IndexCode, *, descendants: bool = False) -> None:
         self.code = code
-        under = ", nor is any code under it in the release," if descendants else ""
+        under = ", nor is any code under it in the release" if descendants else ""
         super().__init__(
             text,
             f"{_plain(code.curie)} ({_plain(code.system)} {_plain(code.code)}) is not used by any "
@@ -201,22 +201,23 @@ _IRI = re.compile(r"^<?([A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"]*)>?$")
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
-@cache
-def _namespaces() -> tuple[tuple[str, CodeSystem], ...]:
-    """Code namespaces of the known systems, longest first (some nest in the generic one)."""
-    pairs = [(system.namespace, system) for system in default_registry().systems]
+def _namespaces(registry: Registry) -> tuple[tuple[str, CodeSystem], ...]:
+    """Code namespaces of the registry's systems, longest first (some nest in the generic
+    one)."""
+    pairs = [(system.namespace, system) for system in registry.systems]
     return tuple(sorted(pairs, key=lambda pair: len(pair[0]), reverse=True))
 
 
-@cache
-def _code_compactor() -> Compactor:
-    """Each known system's key → its code namespace (the longest that fits wins)."""
-    return Compactor({system.key: namespace for namespace, system in _namespaces()})
+@lru_cache(maxsize=8)
+def _code_compactor(registry: Registry) -> Compactor:
+    """Each system's key → its code namespace (the longest that fits wins), per registry (the
+    one in use may change: :func:`~ontomap.terminology.use_registry`)."""
+    return Compactor({system.key: namespace for namespace, system in _namespaces(registry)})
 
 
 def code_from_iri(value: str) -> IndexCode | None:
     """The code a concept IRI names (a known system's namespace, or ontomap's generic one)."""
-    split = _code_compactor().split(value)
+    split = _code_compactor(default_registry()).split(value)
     if split is not None:
         return IndexCode.of(split[0], unquote(split[1]))
     if value.startswith(GENERIC_CODE_NAMESPACE):
@@ -284,7 +285,7 @@ def parse_code(text: str) -> IndexCode:
             ) from None
         code = code_from_iri(iri_match.group(1))
         if code is None:
-            spaces = ", ".join(ns for ns, _ in _namespaces())
+            spaces = ", ".join(ns for ns, _ in _namespaces(default_registry()))
             raise UnrecognizedCodeError(
                 text, f"{_plain(value)} is in no known code namespace; expected one of: {spaces}"
             )

@@ -131,14 +131,12 @@ def test_a_missing_code_in_the_examples_is_not_found(examples: Store) -> None:
     assert caught.value.code == IndexCode.of("SNOMED", "404684003")
 
 
-@pytest.mark.xfail(strict=True, reason="the descendants wording ends in ',;'")
 def test_not_found_with_descendants_reads_as_one_sentence() -> None:
     code = IndexCode.of("SNOMED", "263768009")
     message = str(CodeNotFoundError("sct:263768009", code, descendants=True))
     assert "nor is any code under it in the release; check the code" in message
 
 
-@pytest.mark.xfail(strict=True, reason="code IRIs are read with the first registry in use")
 def test_a_code_iri_is_read_with_the_registry_in_use(tmp_path: Path) -> None:
     """``use_registry`` names codes for its block (ontomap.terminology); a concept IRI of a
     system of that registry is read inside it, and not after it."""
