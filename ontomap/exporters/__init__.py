@@ -104,7 +104,7 @@ EXPORTERS: FormatRegistry[Exporter] = FormatRegistry(
             (".owl", ".rdf"),
             ("application/rdf+xml",),
             (),
-            "OWL 2 DL ontology in RDF/XML (owlready2; see docs/owl.md)",
+            "OWL 2 DL ontology in RDF/XML (see docs/owl.md)",
         ),
         Exporter(
             "owl-ttl",
@@ -112,7 +112,7 @@ EXPORTERS: FormatRegistry[Exporter] = FormatRegistry(
             (),
             ("text/turtle",),
             ("owl-turtle",),
-            "OWL 2 DL ontology in Turtle (owlready2; see docs/owl.md)",
+            "OWL 2 DL ontology in Turtle (see docs/owl.md)",
         ),
     ]
 )
