@@ -19,7 +19,7 @@ from ontomap.model import (
     Organization,
     Person,
 )
-from ontomap.readers.json_reader import read_json
+from ontomap.readers.json_reader import json_model, read_json, read_json_record
 
 BROKEN = RESOURCES / "broken"
 
@@ -100,6 +100,7 @@ def test_example_json_covers_numeric_multiselect_person_and_locations() -> None:
         "mm",
         (IndexCode("SNOMED", "246115007", "Size (attribute)"),),
     )
+    assert isinstance(size, NumericAttribute)
     assert isinstance(size.minimum, int) and isinstance(size.maximum, float)
     assert isinstance(location, ChoiceAttribute) and location.max_selected == 2
     assert all(v.description is None and v.index_codes == () for v in location.values)
@@ -116,7 +117,7 @@ def test_example_json_covers_numeric_multiselect_person_and_locations() -> None:
 def _codes(entries: list[dict[str, Any]] | None) -> tuple[IndexCode, ...]:
     folded = {"SNOMEDCT": "SNOMED"}
     return tuple(
-        IndexCode(folded.get(e["system"], e["system"]), e["code"], e.get("display") or None)
+        IndexCode(folded.get(e["system"]) or e["system"], e["code"], e.get("display") or None)
         for e in entries or ()
     )
 
@@ -363,3 +364,45 @@ def test_value_codes_are_read_by_position_with_a_warning(tmp_path: Path) -> None
     assert [w.line for w in warnings] == [line('"absent"'), line("1" * 5000), line('"all"')]
     assert all(len(w.message) < 300 for w in warnings)
     assert 'no "value_code": read as OIFMA_TEST_000001.0' in warnings[0].message
+
+
+# -- the record -----------------------------------------------------------------------------
+
+#: A small model; the line numbers below are counted by hand on it.
+RECORD_TEXT = """{
+  "oifm_id": "OIFM_ABC_123456",
+  "name": "Hepatic lesion",
+  "attributes": [
+    {
+      "oifma_id": "OIFMA_ABC_000001",
+      "name": "presence",
+      "type": "choice",
+      "values": [{"value_code": "OIFMA_ABC_000001.0", "name": "absent"}]
+    }
+  ]
+}
+"""
+
+
+def test_the_record_locates_items_on_the_first_question() -> None:
+    record = read_json_record(Path("m.fm.json"), RECORD_TEXT)
+    assert record.error is None and record.data == json.loads(RECORD_TEXT)
+    assert record.line(("name",)) == 3
+    assert record.line(("attributes", 0, "type")) == 8
+    assert record.line(("attributes", 0, "values", 0, "name")) == 9
+    assert record.line(("attributes", 0, "missing")) == 5  # the enclosing object
+
+
+def test_a_record_compares_and_shows_without_its_locator() -> None:
+    asked = read_json_record(Path("m.fm.json"), RECORD_TEXT)
+    assert asked.line(("name",)) == 3
+    assert asked == read_json_record(Path("m.fm.json"), RECORD_TEXT)
+    assert "_locator" not in repr(asked) and "JsonLocator" not in repr(asked)
+
+
+def test_a_record_of_bad_json_keeps_the_error() -> None:
+    record = read_json_record(Path("m.fm.json"), '{"oifm_id": }')
+    assert record.data is None and record.error is not None and record.error.line == 1
+    with pytest.raises(ModelReadError) as info:
+        json_model(record)
+    assert info.value is record.error

@@ -161,6 +161,7 @@ def test_lines_of_gives_the_lines_oxigraph_writes() -> None:
         for i, c in enumerate(ALL_BREAKS)
     ]
     data = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+    assert data is not None  # no output file given: the bytes
     lines = lines_of(data)
     assert len(lines) == len(triples)
     parsed = [

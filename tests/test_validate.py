@@ -526,7 +526,7 @@ def _oracle_normal(display: str) -> str:
     return " ".join(sorted([w for w in words if w not in ORACLE_FILLER] or words))
 
 
-def _oracle_entities(folder: Path):  # type: ignore[no-untyped-def]
+def _oracle_entities(folder: Path):
     """(file name, entity ID, index codes) of every finding, attribute and value."""
     for path in sorted(folder.glob("*.fm.json")):
         data = json.loads(path.read_text("utf-8"))
@@ -894,8 +894,8 @@ def test_json_locator() -> None:
 
 def test_markdown_locator() -> None:
     text = SEED_MD.read_text("utf-8")
-    locator, model = read_markdown_record(SEED_MD, text)
-    assert model is not None and not locator.problems
+    locator = read_markdown_record(SEED_MD, text)
+    assert not locator.problems
     assert isinstance(locator, MarkdownLocator)
     lines = text.splitlines()
     assert locator.title == (1, "OIFM_GMTS_005529")

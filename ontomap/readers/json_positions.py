@@ -12,7 +12,9 @@ import contextlib
 import json
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 from json import scanner
+from typing import cast
 
 Path = tuple[str | int, ...]
 
@@ -32,6 +34,8 @@ class Lines:
 
 
 _WS = re.compile(r"[ \t\n\r]*")
+#: :data:`_WS`'s ``match``, typed as what it is: it matches (perhaps nothing) at any offset.
+_ws = cast("Callable[[str, int], re.Match[str]]", _WS.match)
 #: A JSON string (the text was accepted by :func:`json.loads`, so every string is well formed).
 #: Field names are decoded by :func:`json.loads` where they hold an escape. Measured on the
 #: corpus (2,382 files, every position): 0.66 s against 0.59 s with the private
@@ -87,7 +91,7 @@ class JsonLocator:
             self._lines = Lines(self.text)
             # not valid JSON after all: keep the positions found so far
             with contextlib.suppress(IndexError, ValueError, RecursionError):
-                self._scan(_WS.match(self.text, 0).end(), ())  # type: ignore[union-attr]
+                self._scan(_ws(self.text, 0).end(), ())
         assert self._lines is not None
         for depth in range(len(path), -1, -1):
             offset = self._positions.get(path[:depth])
@@ -97,7 +101,7 @@ class JsonLocator:
 
     def _scan(self, i: int, path: Path) -> int:
         """Record positions in the value starting at ``i``; return the offset after it."""
-        text, positions, ws = self.text, self._positions, _WS.match
+        text, positions, ws = self.text, self._positions, _ws
         assert positions is not None
         positions.setdefault(path, i)
         char = text[i]

@@ -29,12 +29,10 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from ontomap.errors import InvalidIdentifierError, ModelReadError, ModelValidationError
 from ontomap.model import (
-    OIFM_ID_PATTERN,
-    OIFMA_ID_PATTERN,
     Attribute,
     ChoiceAttribute,
     ChoiceValue,
@@ -56,6 +54,28 @@ from ontomap.readers.json_positions import JsonLocator, Lines, depth_offset, lit
 from ontomap.readers.json_positions import Path as ItemPath
 from ontomap.readers.limits import MAX_JSON_DEPTH, MAX_NUMBER_LENGTH
 from ontomap.readers.located import JsonRecord
+from ontomap.readers.schema import (
+    ANCHORS,
+    ATTRIBUTE,
+    CHOICE,
+    CODE,
+    FINDING,
+    NUMERIC,
+    OIFM_RE,
+    OIFMA_RE,
+    ORGANIZATION,
+    PERSON,
+    TYPE_NAMES,
+    VALUE,
+    Field,
+    anchor,
+    code_reading,
+    has_type,
+    is_person,
+    json_type,
+    max_selected_reading,
+    value_code_reading,
+)
 
 __all__ = [
     "REFERENCE_READING",
@@ -124,17 +144,6 @@ def _float(literal: str) -> float:
     return value
 
 
-def json_type(value: Any) -> str:
-    """The JSON type of a parsed value, for messages: ``a string``, ``a list``, ``null``…"""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true or false"
-    if isinstance(value, int | float):
-        return "a number"
-    return {str: "a string", list: "a list", dict: "an object"}.get(type(value), "a value")
-
-
 def parse_json(path: Path, text: str) -> Any:
     """The value of a strict JSON text; raises :class:`ModelReadError` naming file and line.
 
@@ -175,12 +184,15 @@ def parse_json(path: Path, text: str) -> Any:
 _SUSPECT_ESCAPE = re.compile(r"\\(?:[uU](?:00[01]|[dD][89a-fA-F]|[fF]{3}[eEfF])|[bf])")
 
 
+#: A parent's link and a key or index (``None`` at the top): a path built only when needed.
+_Link: TypeAlias = "tuple[_Link, str | int] | None"
+
+
 def _bad_string(data: Any) -> tuple[str, ItemPath] | None:
     """The first (in document order) string or field name holding a forbidden character."""
     # each entry: a value and its link (the parent's link and the key or index), so that only
     # the path of a bad string is ever built
-    Link = tuple[Any, str | int] | None
-    stack: list[tuple[Any, Link]] = [(data, None)]
+    stack: list[tuple[Any, _Link]] = [(data, None)]
     while stack:
         value, link = stack.pop()
         if isinstance(value, str):
@@ -250,38 +262,41 @@ def json_model(record: JsonRecord) -> tuple[FindingModel, list[Diagnostic]]:
     return model, warnings
 
 
-# -- typed access -------------------------------------------------------------------------------
+# -- typed access: the fields of ontomap.readers.schema, stopping at the first problem -------
+
+#: Where the reader points for something missing: an object's ID, else its name, else its start.
+_ANCHORS = (*ANCHORS, "name")
 
 
 def _anchor(obj: dict[str, Any], at: ItemPath) -> ItemPath:
-    """Where to point for something missing from ``obj``: its ID's line, else its start."""
-    for key in ("value_code", "oifma_id", "oifm_id", "system", "name"):
-        if isinstance(obj.get(key), str):
-            return (*at, key)
-    return at
+    return anchor(obj, at, _ANCHORS)
 
 
-def _str(
-    obj: dict[str, Any], key: str, at: ItemPath, where: str, required: bool = True
-) -> str | None:
+def _str(obj: dict[str, Any], field: Field, at: ItemPath, where: str) -> str | None:
+    """``obj``'s string ``field``, ``None`` where it is absent (an error where it is
+    :attr:`~Field.needed`)."""
+    key = field.name
     value = obj.get(key)
     if type(value) is str:
         return value
     if value is None:
-        if required:
+        if field.needed:
             raise _Located(f'{where}: missing "{key}"', _anchor(obj, at))
         return None
-    if not isinstance(value, str):
-        raise _Located(f'{where}: "{key}" must be a string, not {json_type(value)}', (*at, key))
-    return value
+    raise _Located(
+        f'{where}: "{key}" must be {TYPE_NAMES[field.type]}, not {json_type(value)}', (*at, key)
+    )
 
 
-def _list(obj: dict[str, Any], key: str, at: ItemPath, where: str) -> list[Any]:
-    value = obj.get(key)
+def _list(obj: dict[str, Any], field: Field, at: ItemPath, where: str) -> list[Any]:
+    """``obj``'s list ``field``, empty where it is absent."""
+    value = obj.get(field.name)
     if value is None:
         return []
     if not isinstance(value, list):
-        raise _Located(f'{where}: "{key}" must be a list, not {json_type(value)}', (*at, key))
+        raise _Located(
+            f'{where}: "{field.name}" must be a list, not {json_type(value)}', (*at, field.name)
+        )
     return value
 
 
@@ -291,21 +306,26 @@ def _object(value: Any, what: str, at: ItemPath) -> dict[str, Any]:
     return value
 
 
-def _strings(obj: dict[str, Any], key: str, at: ItemPath, where: str) -> tuple[str, ...]:
-    items = _list(obj, key, at, where)
+def _strings(obj: dict[str, Any], field: Field, at: ItemPath, where: str) -> tuple[str, ...]:
+    """``obj``'s list ``field`` whose items are strings (:attr:`Field.items`)."""
+    items = _list(obj, field, at, where)
+    kind = field.items or "string"
     for i, item in enumerate(items):
-        if not isinstance(item, str):
+        if not has_type(item, kind):
             raise _Located(
-                f'{where}: every entry of "{key}" must be a string, not {json_type(item)}',
-                (*at, key, i),
+                f'{where}: every entry of "{field.name}" must be {TYPE_NAMES[kind]}, '
+                f"not {json_type(item)}",
+                (*at, field.name, i),
             )
     return tuple(items)
 
 
-def _codes(obj: dict[str, Any], key: str, at: ItemPath, where: str) -> tuple[IndexCode, ...]:
+def _codes(obj: dict[str, Any], field: Field, at: ItemPath, where: str) -> tuple[IndexCode, ...]:
     codes = []
-    for i, raw in enumerate(_list(obj, key, at, where)):
+    key = field.name
+    for i, raw in enumerate(_list(obj, field, at, where)):
         if type(raw) is dict:
+            # the rules of CODE for the common case, inline: each index code is read here
             system, code, display = raw.get("system"), raw.get("code"), raw.get("display")
             if (
                 type(system) is str
@@ -317,40 +337,38 @@ def _codes(obj: dict[str, Any], key: str, at: ItemPath, where: str) -> tuple[Ind
                 continue
         here = (*at, key, i)
         entry = _object(raw, f'{where}: each of "{key}" (with system and code)', here)
-        system = _str(entry, "system", here, f"{where}, {key}") or ""
+        system = _str(entry, CODE["system"], here, f"{where}, {key}") or ""
         label = _cut(system)
         code = entry.get("code")
-        if isinstance(code, int) and not isinstance(code, bool):
-            code = str(code)
-        if code is None or (isinstance(code, str) and not code.strip()):
+        reading = code_reading(code)
+        if reading == "missing":
             raise _Located(
                 f'{where}, {key}: an index code of {label} has no "code"', _anchor(entry, here)
             )
-        if not isinstance(code, str):
+        if reading == "mistyped":
             raise _Located(
                 f'{where}, {key}: "code" of {label} must be a string, not {json_type(code)}',
                 (*here, "code"),
             )
-        display = _str(entry, "display", here, f"{where}, {key}", required=False)
-        codes.append(IndexCode.of(system, code, display))
+        display = _str(entry, CODE["display"], here, f"{where}, {key}")
+        codes.append(IndexCode.of(system, str(code), display))
     return tuple(codes)
 
 
-def _number(obj: dict[str, Any], key: str, at: ItemPath, where: str) -> int | float | None:
-    value = obj.get(key)
+def _number(obj: dict[str, Any], field: Field, at: ItemPath, where: str) -> int | float | None:
+    value = obj.get(field.name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Located(f'{where}: "{key}" must be a number, not {json_type(value)}', (*at, key))
+    if not has_type(value, "number"):
+        raise _Located(
+            f'{where}: "{field.name}" must be a number, not {json_type(value)}', (*at, field.name)
+        )
     return value
 
 
-_PATTERNS = {pattern: re.compile(pattern) for pattern in (OIFM_ID_PATTERN, OIFMA_ID_PATTERN)}
-
-
-def _identifier(kind: str, value: str, pattern: str, at: ItemPath) -> None:
-    if _PATTERNS[pattern].fullmatch(value) is None:
-        raise _Located(_invalid(InvalidIdentifierError(kind, value, pattern)), at)
+def _identifier(kind: str, value: str, pattern: re.Pattern[str], at: ItemPath) -> None:
+    if pattern.fullmatch(value) is None:
+        raise _Located(_invalid(InvalidIdentifierError(kind, value, pattern.pattern)), at)
 
 
 def _cut(text: str, width: int = 60) -> str:
@@ -368,23 +386,20 @@ def _invalid(exc: InvalidIdentifierError) -> str:
 
 def _contributor(raw: Any, at: ItemPath, where: str) -> Contributor:
     entry = _object(raw, f"{where}: each contributor", at)
-    name = _str(entry, "name", at, f"{where}, contributor") or ""
-    if "email" in entry or "github_username" in entry or "organization_code" in entry:
+    name = _str(entry, PERSON["name"], at, f"{where}, contributor") or ""
+    if is_person(entry):
         return Person(
             name=name,
-            email=_str(entry, "email", at, where, required=False),
-            github_username=_str(entry, "github_username", at, where, required=False),
-            organization_code=_str(entry, "organization_code", at, where, required=False),
-            url=_str(entry, "url", at, where, required=False),
+            email=_str(entry, PERSON["email"], at, where),
+            github_username=_str(entry, PERSON["github_username"], at, where),
+            organization_code=_str(entry, PERSON["organization_code"], at, where),
+            url=_str(entry, PERSON["url"], at, where),
         )
     return Organization(
         name=name,
-        code=_str(entry, "code", at, where, required=False),
-        url=_str(entry, "url", at, where, required=False),
+        code=_str(entry, ORGANIZATION["code"], at, where),
+        url=_str(entry, ORGANIZATION["url"], at, where),
     )
-
-
-_VALUE_CODE = re.compile(rf"(?P<attribute>{OIFMA_ID_PATTERN})\.(?P<n>[0-9]+)")
 
 
 def _value(
@@ -392,7 +407,8 @@ def _value(
 ) -> ChoiceValue:
     value = _object(raw, f"{here}: each value", at)
     expected = f"{oifma_id}.{position}"
-    if value.get("value_code") is None:
+    reading = value_code_reading(value.get("value_code"), oifma_id, position)
+    if reading == "missing":
         name = value.get("name")
         named = f" ({shown(name)})" if isinstance(name, str) else ""
         notes.append(
@@ -404,9 +420,8 @@ def _value(
         )
         code = expected
     else:
-        code = _str(value, "value_code", at, f"{here}, value") or ""
-        match = _VALUE_CODE.fullmatch(code)
-        if match is not None and match["attribute"] == oifma_id and match["n"] != str(position):
+        code = _str(value, VALUE["value_code"], at, f"{here}, value") or ""
+        if reading == "renumbered":
             notes.append(
                 (
                     f"{here}: value code {shown(code)} is value {position} in the list: read as "
@@ -416,9 +431,9 @@ def _value(
             )
             code = expected
     label = f"value {_cut(code)}"
-    name = _str(value, "name", at, label) or ""
-    description = _str(value, "description", at, label, required=False)
-    index_codes = _codes(value, "index_codes", at, label)
+    name = _str(value, VALUE["name"], at, label) or ""
+    description = _str(value, VALUE["description"], at, label)
+    index_codes = _codes(value, VALUE["index_codes"], at, label)
     try:
         return ChoiceValue(code, name, description, index_codes)
     except InvalidIdentifierError as exc:
@@ -430,28 +445,25 @@ def _max_selected(
 ) -> int | None:
     """``max_selected`` as the reference reads it (``"all"``, ``0`` and too many filled in)."""
     max_selected = entry.get("max_selected", 1)
-    if max_selected is None:
-        return None
+    reading, read = max_selected_reading(max_selected, count)
     where = (*at, "max_selected")
-    if max_selected == "all":
+    if reading == "all":
         notes.append(
             (
-                f'{here}: "max_selected": "all" read as {max(count, 1)}, the number of values, '
+                f'{here}: "max_selected": "all" read as {read}, the number of values, '
                 f"{REFERENCE_READING}",
                 where,
             )
         )
-        return max(count, 1)
-    if isinstance(max_selected, bool) or not isinstance(max_selected, int):
+    elif reading == "mistyped":
         raise _Located(
             f'{here}: "max_selected" must be a whole number or "all", not '
             f"{json_type(max_selected)}",
             where,
         )
-    if max_selected == 0:
+    elif reading == "zero":
         notes.append((f'{here}: "max_selected": 0 read as 1, {REFERENCE_READING}', where))
-        return 1
-    if count and max_selected > count:
+    elif reading == "above":
         notes.append(
             (
                 f'{here}: "max_selected": {max_selected} with {count} values read as {count}, '
@@ -459,38 +471,40 @@ def _max_selected(
                 where,
             )
         )
-        return count
-    return max_selected
+    return read
 
 
 def _attribute(raw: Any, at: ItemPath, where: str, notes: _Notes) -> Attribute:
     entry = _object(raw, f"{where}: each attribute", at)
-    oifma_id = _str(entry, "oifma_id", at, f"{where}, attribute") or ""
-    _identifier("attribute ID", oifma_id, OIFMA_ID_PATTERN, (*at, "oifma_id"))
+    oifma_id = _str(entry, ATTRIBUTE["oifma_id"], at, f"{where}, attribute") or ""
+    _identifier("attribute ID", oifma_id, OIFMA_RE, (*at, "oifma_id"))
     here = f"attribute {oifma_id}"
-    name = _str(entry, "name", at, here) or ""
+    name = _str(entry, ATTRIBUTE["name"], at, here) or ""
     kind = entry.get("type")
     required = entry.get("required", False)
-    if not isinstance(required, bool):
+    if not has_type(required, "boolean"):
         raise _Located(
             f'{here}: "required" must be true or false, not {json_type(required)}',
             (*at, "required"),
         )
-    common = dict(
-        oifma_id=oifma_id,
-        name=name,
-        description=_str(entry, "description", at, here, required=False),
-        required=required,
-        index_codes=_codes(entry, "index_codes", at, here),
-    )
+    description = _str(entry, ATTRIBUTE["description"], at, here)
+    index_codes = _codes(entry, ATTRIBUTE["index_codes"], at, here)
     if kind == "choice":
         values = tuple(
             _value(value, (*at, "values", i), here, oifma_id, i, notes)
-            for i, value in enumerate(_list(entry, "values", at, here))
+            for i, value in enumerate(_list(entry, CHOICE["values"], at, here))
         )
         max_selected = _max_selected(entry, len(values), at, here, notes)
         try:
-            return ChoiceAttribute(values=values, max_selected=max_selected, **common)
+            return ChoiceAttribute(
+                oifma_id=oifma_id,
+                name=name,
+                values=values,
+                description=description,
+                required=required,
+                max_selected=max_selected,
+                index_codes=index_codes,
+            )
         except ModelValidationError as exc:
             codes = [value.value_code for value in values]
             position = _nth(codes, exc.value, exc.occurrence)
@@ -498,10 +512,14 @@ def _attribute(raw: Any, at: ItemPath, where: str, notes: _Notes) -> Attribute:
             raise _Located(str(exc), where_at) from None
     if kind == "numeric":
         return NumericAttribute(
-            minimum=_number(entry, "minimum", at, here),
-            maximum=_number(entry, "maximum", at, here),
-            unit=_str(entry, "unit", at, here, required=False),
-            **common,
+            oifma_id=oifma_id,
+            name=name,
+            description=description,
+            required=required,
+            minimum=_number(entry, NUMERIC["minimum"], at, here),
+            maximum=_number(entry, NUMERIC["maximum"], at, here),
+            unit=_str(entry, NUMERIC["unit"], at, here),
+            index_codes=index_codes,
         )
     if kind is None:
         raise _Located(f'{here}: missing "type" (write "choice" or "numeric")', _anchor(entry, at))
@@ -524,19 +542,19 @@ def _model(data: dict[str, Any], notes: _Notes) -> FindingModel:
     oifm_id = data["oifm_id"]
     if not isinstance(oifm_id, str):
         raise _Located(f'"oifm_id" must be a string, not {json_type(oifm_id)}', ("oifm_id",))
-    _identifier("OIFM ID", oifm_id, OIFM_ID_PATTERN, ("oifm_id",))
+    _identifier("OIFM ID", oifm_id, OIFM_RE, ("oifm_id",))
     where = oifm_id
-    name = _str(data, "name", (), where) or ""
-    description = _str(data, "description", (), where, required=False)
-    synonyms = _strings(data, "synonyms", (), where)
-    tags = _strings(data, "tags", (), where)
+    name = _str(data, FINDING["name"], (), where) or ""
+    description = _str(data, FINDING["description"], (), where)
+    synonyms = _strings(data, FINDING["synonyms"], (), where)
+    tags = _strings(data, FINDING["tags"], (), where)
     contributors = tuple(
         _contributor(c, ("contributors", i), where)
-        for i, c in enumerate(_list(data, "contributors", (), where))
+        for i, c in enumerate(_list(data, FINDING["contributors"], (), where))
     )
     attributes = tuple(
         _attribute(a, ("attributes", i), where, notes)
-        for i, a in enumerate(_list(data, "attributes", (), where))
+        for i, a in enumerate(_list(data, FINDING["attributes"], (), where))
     )
     try:
         return FindingModel(
@@ -547,8 +565,8 @@ def _model(data: dict[str, Any], notes: _Notes) -> FindingModel:
             tags=tags,
             contributors=contributors,
             attributes=attributes,
-            index_codes=_codes(data, "index_codes", (), where),
-            anatomic_locations=_codes(data, "anatomic_locations", (), where),
+            index_codes=_codes(data, FINDING["index_codes"], (), where),
+            anatomic_locations=_codes(data, FINDING["anatomic_locations"], (), where),
         )
     except (InvalidIdentifierError, ModelValidationError) as exc:
         ids = [attribute.oifma_id for attribute in attributes]

@@ -2,9 +2,10 @@
 
 Each input format has one parser, and it yields a located raw record: the file's content as
 it is (for JSON, the parsed value before any check; for Markdown, what the reader found on
-every line) with the line of every item, plus the problems met on the way. The model is made
-from the record (:func:`~ontomap.readers.json_reader.read_json`,
-:func:`~ontomap.readers.markdown_reader.read_markdown`), and ``ontomap validate`` runs its
+every line: names, descriptions, codes as written, values, bounds) with the line of every item,
+plus the problems met on the way. The model is made from the record alone
+(:func:`~ontomap.readers.json_reader.json_model`,
+:func:`~ontomap.readers.markdown_reader.markdown_model`), and ``ontomap validate`` runs its
 rules on the same record, asking it where an item is written.
 
 A *path* names an item the way the OIFM JSON nests it: ``("attributes", 2, "values", 1,
@@ -27,9 +28,16 @@ __all__ = [
     "ItemPath",
     "JsonRecord",
     "Locator",
-    "MarkdownAttributeLines",
+    "MarkdownAttribute",
+    "MarkdownContributor",
     "MarkdownRecord",
+    "MarkdownValue",
+    "WrittenCode",
 ]
+
+#: An index code as a Markdown line writes it: the system as spelled, the code, the display
+#: (``None`` where there is none).
+WrittenCode = tuple[str, str, str | None]
 
 
 class Locator(Protocol):
@@ -60,8 +68,32 @@ class JsonRecord:
 
 
 @dataclass(slots=True)
-class MarkdownAttributeLines:
-    """Where one attribute of a Markdown rendering is written."""
+class MarkdownValue:
+    """One value bullet ``- **name**: description`` of a Markdown rendering, as written."""
+
+    name: str
+    #: Its description's lines (the text after ``:`` on the bullet, then continuation lines).
+    description: list[str] = field(default_factory=list)
+    #: Its codes, from the line ``_SYSTEM code display_`` under it.
+    codes: list[WrittenCode] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class MarkdownContributor:
+    """One contributor bullet, as written: a person (with an email or a link) or an
+    organisation."""
+
+    name: str
+    person: bool
+    #: A person's organisation, or an organisation's own code, in parentheses.
+    code: str | None = None
+    email: str | None = None
+    url: str | None = None
+
+
+@dataclass(slots=True)
+class MarkdownAttribute:
+    """One attribute of a Markdown rendering: what is written, and where."""
 
     #: The line of its heading ``### Name—`OIFMA_…```.
     heading: int
@@ -74,19 +106,38 @@ class MarkdownAttributeLines:
     values: list[int] = field(default_factory=list)
     #: Value position → the first line of its codes ``_SYSTEM code display_``.
     value_codes: dict[int, int] = field(default_factory=dict)
+    #: Its name as the heading writes it.
+    name: str = ""
+    #: ``"choice"`` or ``"numeric"``, as its lines say; ``None`` where they say neither or
+    #: both (a problem of the record) or the heading stands where no attribute can be.
+    kind: str | None = None
+    #: Its description's lines.
+    description: list[str] = field(default_factory=list)
+    #: Its codes, from ``**Codes**:`` lines.
+    codes: list[WrittenCode] = field(default_factory=list)
+    #: ``N`` of ``*(Select up to N)*``, ``1`` for ``*(Select one)*``, ``None`` without the line.
+    max_selected: int | None = None
+    #: Its value bullets, in order.
+    choices: list[MarkdownValue] = field(default_factory=list)
+    #: ``minimum``, ``maximum`` (a number, or ``None`` for ``None`` or nothing) and ``unit``
+    #: (text or ``None``), where their lines are given.
+    numeric: dict[str, int | float | str | None] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class MarkdownRecord:
-    """A Markdown source file: its lines, where each item is, and the problems met.
+    """A Markdown source file: what each line says, where each item is, and the problems met.
 
-    The Markdown reader fills it in as it reads each line; a problem on one line is recorded
-    (``problems``, each a :class:`ModelReadError` with its line) and reading goes on, so that
-    the record locates every item of a file even where the model cannot be made (the reader
-    raises the first problem).
+    The Markdown reader fills it in as it reads each line (the one parse of the layout); a
+    problem on one line is recorded (``problems``, each a :class:`ModelReadError` with its
+    line) and reading goes on, so that the record locates every item of a file even where the
+    model cannot be made. The model is made from the record alone, where it has no problem
+    (else the reader raises the first).
     """
 
     path: Path
+    #: The file's text, as given to the reader.
+    text: str
     #: The file's lines, split at ``\\n`` only (U+2028, U+0085 and the like are text), with a
     #: byte-order mark dropped; a line may end with ``\\r`` (CRLF files).
     raw_lines: list[str]
@@ -95,9 +146,21 @@ class MarkdownRecord:
     #: The first line of each field of the finding's header: ``synonyms``, ``tags``,
     #: ``index_codes``, ``description``.
     header: dict[str, int] = field(default_factory=dict)
-    attributes: list[MarkdownAttributeLines] = field(default_factory=list)
+    attributes: list[MarkdownAttribute] = field(default_factory=list)
     #: The line of each contributor bullet, in order.
     contributors: list[int] = field(default_factory=list)
+    #: The finding's name as the title writes it (``None`` without a title).
+    name: str | None = None
+    #: The items of ``**Synonyms:**`` and ``**Tags:**`` (the last such line of each).
+    synonyms: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    #: The lines of the finding's description.
+    description: list[str] = field(default_factory=list)
+    #: The finding's codes, from ``**Codes:**`` lines.
+    codes: list[WrittenCode] = field(default_factory=list)
+    #: Each contributor bullet, as written, in order (one per entry of :attr:`contributors`
+    #: that could be read).
+    people: list[MarkdownContributor] = field(default_factory=list)
     #: Line → code → the system name written before it there (``SNOMEDCT`` in
     #: ``SNOMEDCT 12345 …``; the model keeps only the registry key).
     spellings: dict[int, dict[str, str]] = field(default_factory=dict)

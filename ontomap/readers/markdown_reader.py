@@ -78,7 +78,13 @@ from ontomap.model import (
 )
 from ontomap.readers.common import Diagnostic, check_text, shown, unknown_system_warnings
 from ontomap.readers.limits import MAX_NUMBER_LENGTH
-from ontomap.readers.located import MarkdownAttributeLines, MarkdownRecord
+from ontomap.readers.located import (
+    MarkdownAttribute,
+    MarkdownContributor,
+    MarkdownRecord,
+    MarkdownValue,
+    WrittenCode,
+)
 from ontomap.terminology import default_registry
 
 _TITLE_FORM = "'# Name—`OIFM_XXX_NNNNNN`'"
@@ -119,36 +125,19 @@ _DIGIT_RE = re.compile(r"[0-9]")
 
 
 class _Attr:
-    """Internal: an attribute being read (mutable until the next heading closes it)."""
+    """Internal: the reading state of an attribute (until the next heading closes it)."""
 
-    __slots__ = (
-        "codes",
-        "description",
-        "line",
-        "lines",
-        "name",
-        "numeric",
-        "numeric_line",
-        "oifma_id",
-        "seen_structure",
-        "select",
-        "values",
-    )
+    __slots__ = ("numeric_line", "record", "seen_structure")
 
-    def __init__(self, oifma_id: str, name: str, line: int) -> None:
-        self.oifma_id = oifma_id
-        self.name = name
-        self.line = line
-        self.description: list[str] = []
-        self.codes: list[IndexCode] = []
-        self.select: int | None = None
-        # each value: (name, description lines, index codes, line of its bullet)
-        self.values: list[tuple[str, list[str], list[IndexCode], int]] = []
-        self.numeric: dict[str, int | float | str | None] = {}
+    def __init__(self, record: MarkdownAttribute) -> None:
+        #: What the attribute's lines say, and where (part of the file's record).
+        self.record = record
         self.numeric_line = 0
         self.seen_structure = False
-        #: Where its items are written (part of the file's record).
-        self.lines = MarkdownAttributeLines(line, oifma_id)
+
+    @property
+    def oifma_id(self) -> str:
+        return self.record.oifma_id
 
 
 def read_markdown(path: Path, text: str) -> tuple[FindingModel, list[Diagnostic]]:
@@ -160,18 +149,97 @@ def read_markdown(path: Path, text: str) -> tuple[FindingModel, list[Diagnostic]
     is an error; every other character is kept, U+0085 and U+2028 among them. The error is the
     first problem of the file's record (:func:`read_markdown_record`).
     """
-    record, model = read_markdown_record(path, text)
-    if model is None:
-        raise record.problems[0]
-    return model, unknown_system_warnings(path, model, text)
+    return markdown_model(read_markdown_record(path, text))
 
 
-def read_markdown_record(path: Path, text: str) -> tuple[MarkdownRecord, FindingModel | None]:
-    """The located record of a Markdown file, and its model (``None`` where the record has
-    problems). Never raises for bad input: a problem on one line is recorded with its line and
-    reading goes on, so the record locates every item of the file."""
+def read_markdown_record(path: Path, text: str) -> MarkdownRecord:
+    """The located record of a Markdown file: what each line says and where each item is.
+    Never raises for bad input: a problem on one line is recorded with its line and reading
+    goes on, so the record locates every item of the file."""
     parser = _Parser(path, text)
-    return parser.record, parser.parse(text)
+    parser.parse(text)
+    return parser.record
+
+
+def markdown_model(record: MarkdownRecord) -> tuple[FindingModel, list[Diagnostic]]:
+    """The model of a Markdown record, and the reader's warnings; raises the record's first
+    problem (a :class:`ModelReadError` naming file and line) where it has any."""
+    path = record.path
+    if record.problems:
+        raise record.problems[0]
+    if record.title is None or record.name is None:  # a record made by hand
+        raise NotAModelError(path, f"not a finding model: no heading of the form {_TITLE_FORM}", 1)
+    attributes = tuple(_attribute(path, attribute) for attribute in record.attributes)
+    title_line, oifm_id = record.title
+    try:
+        model = FindingModel(
+            oifm_id=oifm_id,
+            name=record.name,
+            description=_text(record.description),
+            synonyms=record.synonyms,
+            tags=record.tags,
+            contributors=tuple(_contributor(entry) for entry in record.people),
+            attributes=attributes,
+            index_codes=_codes(record.codes),
+        )
+    except (InvalidIdentifierError, ModelValidationError) as exc:
+        raise ModelReadError(path, str(exc), title_line) from None
+    return model, unknown_system_warnings(path, model, record.text)
+
+
+def _codes(written: list[WrittenCode]) -> tuple[IndexCode, ...]:
+    return tuple(IndexCode.of(system, code, display) for system, code, display in written)
+
+
+def _contributor(entry: MarkdownContributor) -> Contributor:
+    if entry.person:
+        return Person(
+            name=entry.name,
+            email=entry.email or None,
+            organization_code=entry.code or None,
+            url=entry.url or None,
+        )
+    return Organization(name=entry.name, code=entry.code or None, url=entry.url or None)
+
+
+def _attribute(path: Path, attribute: MarkdownAttribute) -> Attribute:
+    """The model of an attribute of a record without problems (so its kind is known)."""
+    description = _text(attribute.description)
+    oifma_id = attribute.oifma_id
+    try:
+        if attribute.kind == "choice":
+            values = tuple(
+                ChoiceValue(
+                    value_code=f"{oifma_id}.{position}",
+                    name=value.name,
+                    description=_text(value.description),
+                    index_codes=_codes(value.codes),
+                )
+                for position, value in enumerate(attribute.choices)
+            )
+            return ChoiceAttribute(
+                oifma_id=oifma_id,
+                name=attribute.name,
+                values=values,
+                description=description,
+                required=None,
+                max_selected=attribute.max_selected if attribute.max_selected is not None else 1,
+                index_codes=_codes(attribute.codes),
+            )
+        numeric = attribute.numeric
+        unit = numeric.get("unit")
+        return NumericAttribute(
+            oifma_id=oifma_id,
+            name=attribute.name,
+            description=description,
+            required=None,
+            minimum=_num(numeric.get("minimum")),
+            maximum=_num(numeric.get("maximum")),
+            unit=unit if isinstance(unit, str) else None,
+            index_codes=_codes(attribute.codes),
+        )
+    except (InvalidIdentifierError, ModelValidationError) as exc:
+        raise ModelReadError(path, str(exc), attribute.heading) from None
 
 
 class _Parser:
@@ -180,13 +248,13 @@ class _Parser:
         self.lines = text.split("\n")
         if self.lines[0].startswith("\ufeff"):
             self.lines[0] = self.lines[0][1:]
-        self.record = MarkdownRecord(path, self.lines)
+        self.record = MarkdownRecord(path, text, self.lines)
 
     def error(self, reason: str, line: int) -> ModelReadError:
         return ModelReadError(self.path, reason, line)
 
-    def parse(self, text: str) -> FindingModel | None:
-        """Fill in :attr:`record`; the model, or ``None`` where the record has problems."""
+    def parse(self, text: str) -> None:
+        """Fill in :attr:`record`."""
         record = self.record
         problems = record.problems
         try:
@@ -228,22 +296,18 @@ class _Parser:
                 None,
             )
             if found is None:
-                return None
+                return
             index, title = found
             title_line = index + 1
         oifm_id = title["id"].strip()
         record.title = (title_line, oifm_id)
+        record.name = title["name"]
         try:
             self.check_id("OIFM ID", oifm_id, _OIFM_RE, title_line)
         except ModelReadError as exc:
             problems.append(exc)
 
-        synonyms: tuple[str, ...] = ()
-        tags: tuple[str, ...] = ()
-        description: list[str] = []
-        finding_codes: list[IndexCode] = []
-        contributors: list[Contributor] = []
-        attributes: list[Attribute] = []
+        description = record.description
         attr_lines: dict[str, int] = {}
         attr: _Attr | None = None
         header = record.header
@@ -265,13 +329,11 @@ class _Parser:
                         continue
                     if section == "contributors" and head == "-":
                         record.contributors.append(number)
-                        contributors.append(self.contributor(line, number))
+                        record.people.append(self.contributor(line, number))
                         continue
                     if head == "#" and (match := ATTRIBUTE_RE.fullmatch(line)) is not None:
                         # out of place, but an attribute heading all the same (its ID is checked)
-                        record.attributes.append(
-                            MarkdownAttributeLines(number, match["id"].strip())
-                        )
+                        record.attributes.append(MarkdownAttribute(number, match["id"].strip()))
                     raise self.error(
                         f"unexpected text after the attributes: {stripped[:60]!r} (expected "
                         "'**Contributors**' followed by lines '- [Organisation](url) (CODE)' or "
@@ -282,7 +344,7 @@ class _Parser:
                 if head == "#" and _HEADING_RE.match(line):
                     if line.startswith("### "):
                         if attr is not None:
-                            self.close(attr, attributes)
+                            self.close(attr)
                         match = ATTRIBUTE_RE.fullmatch(line)
                         if match is None:
                             raise self.error(
@@ -290,14 +352,16 @@ class _Parser:
                                 f"(expected {_ATTRIBUTE_FORM})",
                                 number,
                             )
-                        attr = _Attr(match["id"].strip(), match["name"], number)
-                        record.attributes.append(attr.lines)
+                        attr = _Attr(
+                            MarkdownAttribute(number, match["id"].strip(), name=match["name"])
+                        )
+                        record.attributes.append(attr.record)
                         section = "attributes"
                         self.attribute_id(attr, attr_lines)
                         continue
                     if stripped == "## Attributes":
                         if attr is not None:
-                            self.close(attr, attributes)
+                            self.close(attr)
                             attr = None
                         section = "attributes"
                         continue
@@ -310,7 +374,7 @@ class _Parser:
                     stripped == "---" and section == "attributes"
                 ) or stripped == "**Contributors**":
                     if attr is not None:
-                        self.close(attr, attributes)
+                        self.close(attr)
                         attr = None
                     if stripped == "---":
                         section = "footer"
@@ -328,17 +392,17 @@ class _Parser:
                         match = _CODES_RE.fullmatch(line)
                         if match:
                             header.setdefault("index_codes", number)
-                            finding_codes.extend(self.codes(match["codes"], number))
+                            record.codes.extend(self.codes(match["codes"], number))
                             continue
                         match = _SYNONYMS_RE.fullmatch(line)
                         if match:
                             header.setdefault("synonyms", number)
-                            synonyms = _split_list(match["items"].rstrip())
+                            record.synonyms = _split_list(match["items"].rstrip())
                             continue
                         match = _TAGS_RE.fullmatch(line)
                         if match:
                             header.setdefault("tags", number)
-                            tags = _split_list(match["items"].rstrip())
+                            record.tags = _split_list(match["items"].rstrip())
                             continue
                     if stripped and head != "#" and stripped != "---":
                         header.setdefault("description", number)
@@ -372,36 +436,38 @@ class _Parser:
                 problems.append(exc)
 
         if attr is not None:
-            self.close(attr, attributes)
-        if problems:
-            return None
-        try:
-            return FindingModel(
-                oifm_id=oifm_id,
-                name=title["name"],
-                description=_text(description),
-                synonyms=synonyms,
-                tags=tags,
-                contributors=tuple(contributors),
-                attributes=tuple(attributes),
-                index_codes=tuple(finding_codes),
-            )
-        except (InvalidIdentifierError, ModelValidationError) as exc:
-            problems.append(self.error(str(exc), title_line))
-            return None
+            self.close(attr)
 
     # -- attributes ------------------------------------------------------------------------
 
-    def close(self, attr: _Attr, attributes: list[Attribute]) -> None:
-        """Make the attribute that ``attr`` read (a problem is recorded)."""
-        try:
-            attributes.append(self.attribute(attr))
-        except ModelReadError as exc:
-            self.record.problems.append(exc)
+    def close(self, attr: _Attr) -> None:
+        """Settle the kind of the attribute that ``attr`` read (a problem is recorded)."""
+        located = attr.record
+        is_choice = located.max_selected is not None or bool(located.choices)
+        if is_choice and located.numeric:
+            self.record.problems.append(
+                self.error(
+                    f"attribute {located.oifma_id} is both a choice ('*(Select …)*' or value "
+                    f"bullets) and numeric ('Minimum:'/'Maximum:'/'Unit:' at line "
+                    f"{attr.numeric_line}); it must be one of the two",
+                    located.heading,
+                )
+            )
+        elif is_choice or located.numeric:
+            located.kind = "choice" if is_choice else "numeric"
+        else:
+            self.record.problems.append(
+                self.error(
+                    f"attribute {located.oifma_id} is neither a choice (no '*(Select one)*' / "
+                    "'*(Select up to N)*' line and no '- **value**' bullets) nor numeric (no "
+                    "'Minimum:', 'Maximum:' or 'Unit:' lines)",
+                    located.heading,
+                )
+            )
 
     def attribute_id(self, attr: _Attr, seen: dict[str, int]) -> None:
         """Check the ID of a new attribute heading (valid, not seen before)."""
-        oifma_id, number = attr.oifma_id, attr.line
+        oifma_id, number = attr.oifma_id, attr.record.heading
         self.check_id("attribute ID", oifma_id, _OIFMA_RE, number)
         if oifma_id in seen:
             raise self.error(
@@ -412,7 +478,7 @@ class _Parser:
         seen[oifma_id] = number
 
     def attribute_line(self, attr: _Attr, line: str, stripped: str, head: str, number: int) -> None:
-        located = attr.lines
+        located = attr.record
         if head == "-" and line.startswith("- **"):
             located.values.append(number)
             match = _VALUE_RE.fullmatch(line)
@@ -423,28 +489,28 @@ class _Parser:
                     number,
                 )
             described = match["description"]
-            attr.values.append(
-                (match["name"], [described] if described is not None else [], [], number)
+            located.choices.append(
+                MarkdownValue(match["name"], [described] if described is not None else [])
             )
             attr.seen_structure = True
             return
         if head == "_":
             match = _VALUE_CODES_RE.fullmatch(line)
             if match is not None and _starts_entry(match["codes"]):
-                if not attr.values:
+                if not located.choices:
                     raise self.error(
                         f"a code line outside a value: in attribute {attr.oifma_id} a line "
                         "'_SYSTEM code display_' must follow a value bullet '- **name**: …'",
                         number,
                     )
-                located.value_codes.setdefault(len(attr.values) - 1, number)
-                attr.values[-1][2].extend(self.codes(match["codes"], number))
+                located.value_codes.setdefault(len(located.choices) - 1, number)
+                located.choices[-1].codes.extend(self.codes(match["codes"], number))
                 return
         elif head == "*":
             match = _CODES_RE.fullmatch(line)
             if match is not None:
                 located.fields.setdefault("index_codes", number)
-                attr.codes.extend(self.codes(match["codes"], number))
+                located.codes.extend(self.codes(match["codes"], number))
                 attr.seen_structure = True
                 return
             if line.startswith("*(Select"):
@@ -463,24 +529,24 @@ class _Parser:
                         f"digits: at most {MAX_NUMBER_LENGTH} are accepted",
                         number,
                     )
-                attr.select = int(digits) if digits else 1
+                located.max_selected = int(digits) if digits else 1
                 attr.seen_structure = True
                 return
         elif head and head in "MU":
             match = _NUMERIC_RE.fullmatch(line)
-            if match is not None and not attr.values:
+            if match is not None and not located.choices:
                 self.numeric_field(attr, match["field"], match["value"].strip(), number)
                 attr.seen_structure = True
                 return
-        if attr.values:
+        if located.choices:
             # a continuation line of the last value's description
-            attr.values[-1][1].append(line)
+            located.choices[-1].description.append(line)
             return
         if stripped:
             located.fields.setdefault("description", number)
         if not attr.seen_structure:
-            if stripped or attr.description:
-                attr.description.append(line)
+            if stripped or located.description:
+                located.description.append(line)
         elif stripped:
             raise self.error(
                 f"unexpected text {stripped[:60]!r} in attribute {attr.oifma_id}: expected "
@@ -491,16 +557,17 @@ class _Parser:
 
     def numeric_field(self, attr: _Attr, field: str, raw: str, number: int) -> None:
         key = {"Mininum": "minimum", "Minimum": "minimum"}.get(field, field.lower())
-        attr.lines.fields.setdefault(key, number)
-        if key in attr.numeric:
+        numeric = attr.record.numeric
+        attr.record.fields.setdefault(key, number)
+        if key in numeric:
             raise self.error(f"{field} is given twice in attribute {attr.oifma_id}", number)
         if not attr.numeric_line:
             attr.numeric_line = number
         if key == "unit":
-            attr.numeric[key] = raw or None
+            numeric[key] = raw or None
             return
         if not raw or raw == "None":
-            attr.numeric[key] = None
+            numeric[key] = None
             return
         if _DECIMAL_RE.fullmatch(raw) is None:
             raise self.error(
@@ -521,58 +588,7 @@ class _Parser:
                 "is about 1.8e308)",
                 number,
             )
-        attr.numeric[key] = value
-
-    def attribute(self, attr: _Attr) -> Attribute:
-        is_choice = attr.select is not None or bool(attr.values)
-        if is_choice and attr.numeric:
-            raise self.error(
-                f"attribute {attr.oifma_id} is both a choice ('*(Select …)*' or value bullets) "
-                f"and numeric ('Minimum:'/'Maximum:'/'Unit:' at line {attr.numeric_line}); "
-                "it must be one of the two",
-                attr.line,
-            )
-        description = _text(attr.description)
-        try:
-            if is_choice:
-                values = tuple(
-                    ChoiceValue(
-                        value_code=f"{attr.oifma_id}.{position}",
-                        name=name,
-                        description=_text(lines),
-                        index_codes=tuple(codes),
-                    )
-                    for position, (name, lines, codes, _line) in enumerate(attr.values)
-                )
-                return ChoiceAttribute(
-                    oifma_id=attr.oifma_id,
-                    name=attr.name,
-                    values=values,
-                    description=description,
-                    required=None,
-                    max_selected=attr.select if attr.select is not None else 1,
-                    index_codes=tuple(attr.codes),
-                )
-            if attr.numeric:
-                unit = attr.numeric.get("unit")
-                return NumericAttribute(
-                    oifma_id=attr.oifma_id,
-                    name=attr.name,
-                    description=description,
-                    required=None,
-                    minimum=_num(attr.numeric.get("minimum")),
-                    maximum=_num(attr.numeric.get("maximum")),
-                    unit=unit if isinstance(unit, str) else None,
-                    index_codes=tuple(attr.codes),
-                )
-        except (InvalidIdentifierError, ModelValidationError) as exc:
-            raise self.error(str(exc), attr.line) from None
-        raise self.error(
-            f"attribute {attr.oifma_id} is neither a choice (no '*(Select one)*' / "
-            "'*(Select up to N)*' line and no '- **value**' bullets) nor numeric (no "
-            "'Minimum:', 'Maximum:' or 'Unit:' lines)",
-            attr.line,
-        )
+        numeric[key] = value
 
     # -- pieces ----------------------------------------------------------------------------
 
@@ -582,7 +598,7 @@ class _Parser:
                 f"invalid {kind} {shown(value)}: expected the pattern {regex.pattern}", number
             )
 
-    def codes(self, text: str, number: int) -> list[IndexCode]:
+    def codes(self, text: str, number: int) -> list[WrittenCode]:
         """Index codes of ``SYSTEM code display; SYSTEM code display``."""
         text = text.strip()
         if not text:
@@ -603,7 +619,7 @@ class _Parser:
                 last.append(piece)
             else:
                 entries.append([piece])
-        out = []
+        out: list[WrittenCode] = []
         spelled = self.record.spellings.setdefault(number, {})
         for pieces in entries:
             entry = ";".join(pieces)
@@ -622,19 +638,16 @@ class _Parser:
                 raise self.error(
                     f"code of system {system} has no code: expected {_CODES_FORM}", number
                 )
-            out.append(IndexCode.of(system, parts[1], parts[2] if len(parts) > 2 else None))
+            out.append((system, parts[1], parts[2] if len(parts) > 2 else None))
             spelled.setdefault(parts[1], system)
         return out
 
-    def contributor(self, line: str, number: int) -> Contributor:
+    def contributor(self, line: str, number: int) -> MarkdownContributor:
         line = line.rstrip()
         match = _PERSON_RE.fullmatch(line)
         if match is not None and (match["email"] is not None or match["url"] is not None):
-            return Person(
-                name=match["name"],
-                email=match["email"] or None,
-                organization_code=match["org"] or None,
-                url=match["url"] or None,
+            return MarkdownContributor(
+                match["name"], True, code=match["org"], email=match["email"], url=match["url"]
             )
         match = _ORG_LINK_RE.fullmatch(line) or _ORG_PLAIN_RE.fullmatch(line)
         if match is None:
@@ -644,8 +657,8 @@ class _Parser:
                 number,
             )
         groups = match.groupdict()
-        return Organization(
-            name=groups["name"], code=groups["code"] or None, url=groups.get("url") or None
+        return MarkdownContributor(
+            groups["name"], False, code=groups["code"], url=groups.get("url")
         )
 
 

@@ -70,7 +70,7 @@ def apply_markdown_losses(model: FindingModel) -> FindingModel:
         else:
             changes["maximum"] = attribute.maximum or None
             changes["unit"] = attribute.unit or None
-        attributes.append(dataclasses.replace(attribute, **changes))  # type: ignore[arg-type]
+        attributes.append(dataclasses.replace(attribute, **changes))
     contributors = []
     for contributor in model.contributors:
         if isinstance(contributor, Person):
@@ -103,7 +103,7 @@ def normalize_markdown_model(model: FindingModel) -> FindingModel:
                 dataclasses.replace(value, index_codes=_code_set(value.index_codes))
                 for value in attribute.values
             )
-        attributes.append(dataclasses.replace(attribute, **changes))  # type: ignore[arg-type]
+        attributes.append(dataclasses.replace(attribute, **changes))
     return dataclasses.replace(
         model, attributes=tuple(attributes), index_codes=_code_set(model.index_codes)
     )

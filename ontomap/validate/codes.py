@@ -90,7 +90,8 @@ def _code_uses(record: Record) -> Iterator[CodeUse]:
     if data is None:
         return
     registry = default_registry()
-    finding = data.get("oifm_id") if isinstance(data.get("oifm_id"), str) else "?"
+    oifm_id = data.get("oifm_id")
+    finding: str = oifm_id if isinstance(oifm_id, str) else "?"
 
     def uses(obj: dict[str, Any], key: str, path: ItemPath, entity: str, kind: str):
         entries = obj.get(key)

@@ -2,8 +2,9 @@
 
 The structural checks need what the file says *before* the reader's own checks (a reader stops at
 the first invalid ID; validation reports every one), so a JSON record keeps the parsed JSON as
-it is. A Markdown record has no such raw form: it carries the model the Markdown reader made,
-in the JSON shape (:func:`model_as_data`), with the system names as the file spells them.
+it is. A Markdown file's located record (what each line says, the one parse of its layout)
+locates its items; the checks run on the model made from it, in the JSON shape
+(:func:`model_as_data`), with the system names as the file spells them.
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from ontomap.readers import (
     read_stdin,
     read_text,
 )
-from ontomap.readers.common import Diagnostic, display_path, unknown_system_warnings
+from ontomap.readers.common import Diagnostic, display_path
 from ontomap.readers.json_reader import json_model, read_json_record
 from ontomap.readers.limits import DEFAULT_MAX_FILE_SIZE
-from ontomap.readers.markdown_reader import read_markdown_record
+from ontomap.readers.markdown_reader import markdown_model, read_markdown_record
 from ontomap.validate.locate import Locator, MarkdownLocator
 from ontomap.validate.locate import Path as ItemPath
 
@@ -125,20 +126,20 @@ def _record(path: Path, fmt: str, text: str) -> Record:
             error = Diagnostic.from_error(exc)
             return Record(path, fmt, _object(located.data), located, None, error)
         return Record(path, fmt, _object(located.data), located, model, None, tuple(found))
-    markdown, model = read_markdown_record(path, text)
-    if model is None:
-        problem = markdown.problems[0]
+    markdown = read_markdown_record(path, text)
+    try:
+        model, found = markdown_model(markdown)
+    except ModelReadError as exc:
         return Record(
             path,
             fmt,
             None,
             markdown,
             None,
-            Diagnostic.from_error(problem),
-            not_a_model=isinstance(problem, NotAModelError),
+            Diagnostic.from_error(exc),
+            not_a_model=isinstance(exc, NotAModelError),
         )
-    warnings = tuple(unknown_system_warnings(path, model, text))
-    return Record(path, fmt, model_as_data(model, markdown), markdown, model, None, warnings)
+    return Record(path, fmt, model_as_data(model, markdown), markdown, model, None, tuple(found))
 
 
 def _object(data: Any) -> dict[str, Any] | None:

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ontomap.readers.schema import (
+    ATTRIBUTE_DESCRIPTION_MAX,
+    ATTRIBUTE_DESCRIPTION_MIN,
+    ATTRIBUTE_NAME_MAX,
+    ATTRIBUTE_NAME_MIN,
+    FINDING_DESCRIPTION_MIN,
+    FINDING_NAME_MIN,
+    MIN_CHOICE_VALUES,
+)
 from ontomap.validate.report import Finding, Severity
-
-#: Limits from the OIFM JSON schema
-#: (openimagingdata/findingmodels, schema/finding_model.schema.json).
-FINDING_NAME_MIN = 5
-FINDING_DESCRIPTION_MIN = 5
-ATTRIBUTE_NAME_MIN, ATTRIBUTE_NAME_MAX = 3, 100
-ATTRIBUTE_DESCRIPTION_MIN, ATTRIBUTE_DESCRIPTION_MAX = 5, 500
-VALUE_NAME_MIN = 1
-MIN_CHOICE_VALUES = 2
 
 
 @dataclass(frozen=True, slots=True)
