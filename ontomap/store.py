@@ -36,7 +36,7 @@ from ontomap.graph import (
     model_graph_iri,
 )
 from ontomap.model import IndexCode
-from ontomap.ntriples import iri, lines_of, literal, typed_literal
+from ontomap.ntriples import Block, canonical_order, iri, lines_of, literal, typed_literal
 from ontomap.readers.common import SourceModel
 from ontomap.sparql import sparql_text
 from ontomap.vocab import DEFAULT_BASE_IRI, OIFM, RDF, XSD
@@ -409,6 +409,24 @@ class Store:
             return KnowledgeGraph((), self.base_iri)
         result = self.oxigraph.query(_UNION, named_graphs=graphs)
         return KnowledgeGraph(_ntriples(result), self.base_iri)
+
+    def blocks(self) -> Iterator[Block]:
+        """What :meth:`graph` holds, one graph at a time, as subject blocks (each in canonical
+        order; a subject in several graphs comes in several blocks): for writing the graph in
+        bounded memory (:func:`ontomap.exporters.streaming.write_blocks`)."""
+        for graph in self.oxigraph.named_graphs():
+            if not is_model_content(graph):
+                continue
+            quads = self.oxigraph.quads_for_pattern(None, None, None, graph)
+            data = ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+            assert data is not None  # written to bytes when no output is given
+            cut = len(f" {graph} .\n")
+            groups: dict[str, list[str]] = {}
+            for line in lines_of(data):
+                triple = line[:-cut] + " .\n"
+                groups.setdefault(triple[: triple.index(" ")], []).append(triple)
+            for subject, lines in groups.items():
+                yield subject, canonical_order(lines)
 
     def dataset(self) -> Dataset:
         """The store's models as it holds them: one named graph per model and the codes graph

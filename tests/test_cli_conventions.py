@@ -180,8 +180,15 @@ def test_export_from_a_store_shows_its_steps_with_v(store: Path, tmp_path: Path)
     done = run("export", "--store", store, "-o", tmp_path / "kg.nt", "-v")
     assert done.exit_code == 0, done.stderr
     steps = done.stderr.splitlines()
-    assert f"reading the store {store}…" in steps and "writing ntriples…" in steps
-    assert any(re.fullmatch(r"writing ntriples: \d+\.\d\d s", line) for line in steps)
+    # Turtle and N-Triples are read from the store and written graph by graph: one step
+    assert f"writing ntriples from the store {store}…" in steps
+    assert any(
+        re.fullmatch(rf"writing ntriples from the store {re.escape(str(store))}: \d+\.\d\d s", line)
+        for line in steps
+    )
+    jsonld = run("export", "--store", store, "-o", tmp_path / "kg.jsonld", "-v")
+    steps = jsonld.stderr.splitlines()
+    assert f"reading the store {store}…" in steps and "writing jsonld…" in steps
     silent = run("export", "--store", store, "-o", tmp_path / "kg2.nt")
     assert silent.stderr == ""  # not a terminal, no -v: no progress
 

@@ -114,7 +114,7 @@ def test_work_grows_about_linearly(measured: dict, step: str) -> None:
     assert three <= GROWTH_LIMIT * one, f"{step}: {three:.2f} s CPU for 3x, {one:.2f} s for 1x"
 
 
-@pytest.mark.parametrize("step", ["nt", "ttl"])
+@pytest.mark.parametrize("step", ["nt", "ttl", "store-nt"])
 def test_export_memory_is_bounded(measured: dict, step: str) -> None:
     for n in (1, COPIES):
         _, peak = measured[(step, n)]

@@ -223,3 +223,27 @@ def test_a_stream_keeping_no_models_warns_of_a_rendering_that_differs(
         (warning,) = stream.report.warnings
         assert f"the Markdown rendering of {oifm_id} differs" in warning.message
         assert warning.path == tmp_path / "b" / markdown.name
+
+
+def test_a_store_written_graph_by_graph_is_its_graph_exported(
+    corpus_store, corpus_whole: dict[str, bytes], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Store.blocks through write_blocks: the same bytes as the corpus exported from its files,
+    however many runs go to disk."""
+    from ontomap.exporters.streaming import write_blocks
+    from ontomap.store import Store
+
+    with Store(corpus_store, read_only=True) as store:
+        for fmt in ("ntriples", "turtle"):
+            for spill_lines in (10_000_000, 30_000):
+                out = io.BytesIO()
+                write_blocks(
+                    store.blocks(),
+                    fmt,
+                    out,
+                    store.base_iri,
+                    spill_lines=spill_lines,
+                    directory=str(tmp_path),
+                )
+                assert out.getvalue() == corpus_whole[fmt], (fmt, spill_lines)
+    assert list(tmp_path.iterdir()) == []

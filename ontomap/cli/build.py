@@ -24,7 +24,7 @@ from ontomap.cli.options import (
 )
 from ontomap.errors import OntomapError
 from ontomap.exporters import EXPORTERS, Exporter, exporter_for
-from ontomap.exporters.streaming import STREAM_FORMATS, write_stream
+from ontomap.exporters.streaming import STREAM_FORMATS, write_blocks, write_stream
 from ontomap.graph import Dataset, GraphBuilder, KnowledgeGraph, check_base_iri
 from ontomap.model import FindingModel
 from ontomap.progress import Activity, Progress
@@ -470,10 +470,17 @@ def export(
                 EXIT_USAGE,
             )
         with Store(store_path, read_only=True) as store:
-            with Activity(f"reading the store {store.path}", enabled=progress_enabled()):
-                graph = store.dataset() if exporter.dataset else store.graph()
-                models_count = len(store.model_ids())
+            models_count = len(store.model_ids())
             what = f"{_count(models_count, 'model')} from {store.path}"
+            if exporter.name in STREAM_FORMATS:  # graph by graph, in bounded memory
+                with Activity(
+                    f"writing {exporter.name} from the store {store.path}",
+                    enabled=progress_enabled(),
+                ):
+                    written = _write_blocks(exporter, store, None if to_stdout else output)
+            else:
+                with Activity(f"reading the store {store.path}", enabled=progress_enabled()):
+                    graph = store.dataset() if exporter.dataset else store.graph()
     if written is None:
         with Activity(f"writing {exporter.name}", enabled=progress_enabled()):
             written = _write_graph(exporter, graph, None if to_stdout else output)
@@ -516,6 +523,19 @@ def _write_owl(
             return written
         with atomic_write(output) as handle:
             return write_owl_models(models, base, handle, turtle)
+
+
+def _write_blocks(exporter: Exporter, store: Store, output: Path | None) -> int:
+    """The store's graph to ``output`` (atomically) or standard output, read and written graph
+    by graph (see :mod:`ontomap.exporters.streaming`)."""
+    from ontomap.atomic import atomic_write
+
+    if output is None:
+        written = write_blocks(store.blocks(), exporter.name, sys.stdout.buffer, store.base_iri)
+        sys.stdout.flush()
+        return written
+    with atomic_write(output) as handle:
+        return write_blocks(store.blocks(), exporter.name, handle, store.base_iri)
 
 
 def _stream_export(

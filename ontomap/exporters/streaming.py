@@ -27,7 +27,7 @@ from ontomap.ntriples import Block, BlockSorter, sorted_key, subject_key
 from ontomap.sources import SourceModel
 from ontomap.vocab import DEFAULT_BASE_IRI
 
-__all__ = ["DEFAULT_SPILL_LINES", "STREAM_FORMATS", "write_stream"]
+__all__ = ["DEFAULT_SPILL_LINES", "STREAM_FORMATS", "write_blocks", "write_stream"]
 
 #: The formats :func:`write_stream` writes.
 STREAM_FORMATS = ("ntriples", "turtle")
@@ -83,11 +83,34 @@ def write_stream(
         raise ValueError(f"write_stream writes {' or '.join(STREAM_FORMATS)}, not {fmt}")
     builder = GraphBuilder(base_iri)
     codes: dict[IndexCode, None] = {}
+
+    def blocks() -> Iterator[Block]:
+        for model_blocks in _model_blocks(sources, builder, codes):
+            yield from model_blocks
+        yield from builder.code_blocks(codes)
+
+    return write_blocks(
+        blocks(), fmt, handle, base_iri, spill_lines=spill_lines, directory=directory
+    )
+
+
+def write_blocks(
+    blocks: Iterable[Block],
+    fmt: str,
+    handle: BinaryIO,
+    base_iri: str | None = DEFAULT_BASE_IRI,
+    *,
+    spill_lines: int = DEFAULT_SPILL_LINES,
+    directory: str | None = None,
+) -> int:
+    """Write the graph made of subject ``blocks`` (each in canonical order, a subject possibly
+    in several; e.g. :meth:`ontomap.store.Store.blocks`) as ``fmt``, in bounded memory; the
+    same bytes as the whole graph's exporter. Returns how many triples it has."""
+    if fmt not in STREAM_FORMATS:
+        raise ValueError(f"write_blocks writes {' or '.join(STREAM_FORMATS)}, not {fmt}")
     key = sorted_key if fmt == "ntriples" else subject_key
     with BlockSorter(key, spill_lines=spill_lines, directory=directory) as sorter:
-        for blocks in _model_blocks(sources, builder, codes):
-            sorter.extend(blocks)
-        sorter.extend(builder.code_blocks(codes))
+        sorter.extend(blocks)
         if fmt == "ntriples":
             return _write_ntriples(sorter, handle)
         return _write_turtle(sorter, known_prefixes(base_iri), handle, directory)
