@@ -5,8 +5,9 @@ from __future__ import annotations
 import shlex
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO, TypeVar
 
 import click
 
@@ -33,6 +34,8 @@ from ontomap.readers.common import SourceModel
 from ontomap.readers.limits import DEFAULT_MAX_FILE_SIZE, MAX_FILE_SIZE_ENV, format_size, parse_size
 from ontomap.store import Store, current_generation, default_store_path, is_store
 from ontomap.vocab import DEFAULT_BASE_IRI
+
+_T = TypeVar("_T")
 
 #: Errors and warnings printed by default before the rest are only counted.
 DEFAULT_MAX_MESSAGES = 50
@@ -506,36 +509,38 @@ def export(
 _OWL_FORMATS = ("owl", "owl-ttl")
 
 
+def _write_to(output: Path | None, write: Callable[[BinaryIO], _T]) -> _T:
+    """``write(handle)`` to ``output`` (atomically: it appears complete or not at all) or, for
+    ``None``, to standard output; what ``write`` returns."""
+    from ontomap.atomic import atomic_write
+
+    if output is None:
+        written = write(sys.stdout.buffer)
+        sys.stdout.flush()
+        return written
+    with atomic_write(output) as handle:
+        return write(handle)
+
+
 def _write_owl(
     exporter: Exporter, models: Iterable[FindingModel], base_iri: str | None, output: Path | None
 ) -> int:
-    """The OWL ontology of ``models`` to ``output`` (atomically) or standard output, without
-    building their graph first: the bytes the exporter writes for that graph."""
-    from ontomap.atomic import atomic_write
+    """The OWL ontology of ``models`` to ``output`` or standard output, without building their
+    graph first: the bytes the exporter writes for that graph."""
     from ontomap.exporters.owl import write_owl_models
 
     base = base_iri or DEFAULT_BASE_IRI
     turtle = exporter.name == "owl-ttl"
     with Activity(f"writing {exporter.name}", enabled=progress_enabled()):
-        if output is None:
-            written = write_owl_models(models, base, sys.stdout.buffer, turtle)
-            sys.stdout.flush()
-            return written
-        with atomic_write(output) as handle:
-            return write_owl_models(models, base, handle, turtle)
+        return _write_to(output, lambda handle: write_owl_models(models, base, handle, turtle))
 
 
 def _write_blocks(exporter: Exporter, store: Store, output: Path | None) -> int:
-    """The store's graph to ``output`` (atomically) or standard output, read and written graph
-    by graph (see :mod:`ontomap.exporters.streaming`)."""
-    from ontomap.atomic import atomic_write
-
-    if output is None:
-        written = write_blocks(store.blocks(), exporter.name, sys.stdout.buffer, store.base_iri)
-        sys.stdout.flush()
-        return written
-    with atomic_write(output) as handle:
-        return write_blocks(store.blocks(), exporter.name, handle, store.base_iri)
+    """The store's graph to ``output`` or standard output, read and written graph by graph
+    (see :mod:`ontomap.exporters.streaming`)."""
+    return _write_to(
+        output, lambda handle: write_blocks(store.blocks(), exporter.name, handle, store.base_iri)
+    )
 
 
 def _stream_export(
@@ -551,18 +556,13 @@ def _stream_export(
     the diagnostics (``limits``: quiet, the file-size limit, the message cap); returns the
     report of reading and the number of triples written."""
     quiet, max_file_size, max_messages = limits
-    from ontomap.atomic import atomic_write
-
     stream = ModelStream(sources, strict=strict, max_file_size=max_file_size, keep_models=False)
     progress = reading_progress(stream, f"reading and writing {exporter.name}")
     base = base_iri or DEFAULT_BASE_IRI
     try:
-        if output is None:
-            written = write_stream(stream, exporter.name, sys.stdout.buffer, base)
-            sys.stdout.flush()
-        else:
-            with atomic_write(output) as handle:
-                written = write_stream(stream, exporter.name, handle, base)
+        written = _write_to(
+            output, lambda handle: write_stream(stream, exporter.name, handle, base)
+        )
     finally:
         progress.close()
         print_diagnostics(stream.report, quiet, max_messages)
@@ -570,15 +570,8 @@ def _stream_export(
 
 
 def _write_graph(exporter: Exporter, graph: KnowledgeGraph | Dataset, output: Path | None) -> int:
-    """Write ``graph`` to ``output`` (atomically) or, for ``None``, to standard output; the
-    number of triples (quads) written: the writer's own count where it writes other triples
-    than the graph's (the OWL ontology), else the graph's."""
-    from ontomap.atomic import atomic_write
-
-    if output is None:
-        written = exporter.write(graph, sys.stdout.buffer)
-        sys.stdout.flush()
-    else:
-        with atomic_write(output) as handle:
-            written = exporter.write(graph, handle)
+    """Write ``graph`` to ``output`` or standard output; the number of triples (quads) written:
+    the writer's own count where it writes other triples than the graph's (the OWL ontology),
+    else the graph's."""
+    written = _write_to(output, lambda handle: exporter.write(graph, handle))
     return written if isinstance(written, int) else len(graph)

@@ -79,8 +79,6 @@ def write_stream(
     """Write the graph of ``sources`` to ``handle`` as ``fmt`` (one of :data:`STREAM_FORMATS`)
     and return how many triples it has. Runs (and a large Turtle body) go to temporary files
     in ``directory`` (default: the system's), removed when done."""
-    if fmt not in STREAM_FORMATS:
-        raise ValueError(f"write_stream writes {' or '.join(STREAM_FORMATS)}, not {fmt}")
     builder = GraphBuilder(base_iri)
     codes: dict[IndexCode, None] = {}
 
@@ -107,7 +105,7 @@ def write_blocks(
     in several; e.g. :meth:`ontomap.store.Store.blocks`) as ``fmt``, in bounded memory; the
     same bytes as the whole graph's exporter. Returns how many triples it has."""
     if fmt not in STREAM_FORMATS:
-        raise ValueError(f"write_blocks writes {' or '.join(STREAM_FORMATS)}, not {fmt}")
+        raise ValueError(f"a stream is written as {' or '.join(STREAM_FORMATS)}, not {fmt}")
     key = sorted_key if fmt == "ntriples" else subject_key
     with BlockSorter(key, spill_lines=spill_lines, directory=directory) as sorter:
         sorter.extend(blocks)
