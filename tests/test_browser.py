@@ -375,6 +375,54 @@ def test_sparql_results_show_curies_that_link(page, corpus_server: Served) -> No
     assert _in_view(page, "#lookup-result")
 
 
+def test_long_values_are_cut_to_the_page_with_their_whole_text_kept(
+    page,  # type: ignore[no-untyped-def]
+    corpus_server: Served,
+    corpus_defs: Path,
+    corpus_models: list[dict],
+) -> None:
+    # source files as the store records them: each model's JSON file, resolved
+    files = {
+        model["oifm_id"]: str(path.resolve())
+        for model, path in zip(corpus_models, sorted(corpus_defs.glob("*.json")), strict=True)
+    }
+    first = sorted(files)[:5]
+    page.goto(corpus_server.url)
+    page.fill(
+        "#sparql",
+        "SELECT ?record ?file ?format WHERE { GRAPH <https://w3id.org/ontomap/graph/_meta> {"
+        " ?record oifm:sourceFile ?file ; oifm:sourceFormat ?format } }"
+        " ORDER BY ?record LIMIT 5",
+    )
+    page.click("#run")
+    assert _ran(page).startswith("5 rows")
+    # the table fits the page: no column runs off its right edge
+    widths = page.evaluate(
+        "[document.getElementById('sparql-table').getBoundingClientRect().right,"
+        " document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1]
+    records = page.locator("#sparql-table tbody tr td:nth-child(1) .cut")
+    paths = page.locator("#sparql-table tbody tr td:nth-child(2) .cut")
+    graph = "https://w3id.org/ontomap/graph/"
+    for n, oifm_id in enumerate(first):
+        record = records.nth(n)
+        # an IRI no prefix fits: whole in the tooltip and in what a copy takes, its last
+        # segment shown in full
+        assert record.get_attribute("title") == graph + oifm_id
+        assert record.text_content() == graph + oifm_id
+        local = record.locator(".local")
+        assert local.inner_text() == oifm_id
+        assert local.evaluate("(e) => e.scrollWidth <= e.clientWidth")
+        # a long literal: cut with an ellipsis, whole in the tooltip
+        path = paths.nth(n)
+        assert path.get_attribute("title") == files[oifm_id]
+        assert path.text_content() == files[oifm_id]
+        if len(files[oifm_id]) > 60:
+            assert path.evaluate("(e) => e.scrollWidth > e.clientWidth")
+    assert _column(page, "sparql-table", 3) == ["json"] * 5
+
+
 def test_the_pages_prefixes_and_systems_are_the_registrys(page, corpus_server: Served) -> None:  # type: ignore[no-untyped-def]
     page.goto(corpus_server.url)
     assert page.evaluate("PREFIXES") == known_prefixes(DEFAULT_BASE_IRI)
