@@ -23,6 +23,7 @@ from conftest import EXAMPLES, ROOT
 from servers import (
     ENV,
     Served,
+    default_sigint,
     free_port,
     ontomap_cli,
     ontomap_server,
@@ -730,6 +731,52 @@ def test_ctrl_c_stops_the_server(examples_store: Path, logs: Path) -> None:
     server.process.send_signal(signal.SIGINT)
     assert server.process.wait(15) == 0
     assert "Traceback" not in server.log()
+
+
+def test_ctrl_c_while_the_server_starts_ends_with_one_line(examples_store: Path) -> None:
+    """Ctrl-C at a terminal reaches the whole process group (the front end, the fork server
+    and the workers) at any moment of the start: while Python imports ontomap, while the
+    workers start, while they open the store. Each time: one line and exit code 130 (or 0
+    once serving), never a traceback from any of the processes nor click's "Aborted!"."""
+    command = [sys.executable, "-m", "ontomap", "serve", "--store", str(examples_store)]
+
+    def started(port: int) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [*command, "--port", str(port), "--workers", "2"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+            cwd=ROOT,
+            preexec_fn=default_sigint,
+            start_new_session=True,  # its own process group, as a terminal's foreground job
+        )
+
+    # how long a start takes here, to spread the Ctrl-Cs over it
+    began = time.monotonic()
+    with started(free_port()) as process:
+        assert process.stderr is not None
+        while "press Ctrl-C" not in process.stderr.readline():
+            assert process.poll() is None, "ontomap serve did not start"
+        start = time.monotonic() - began
+        os.killpg(process.pid, signal.SIGINT)
+        process.communicate(timeout=30)
+    seen = []
+    for step in range(10):
+        with started(free_port()) as process:
+            time.sleep(start * step / 10)
+            os.killpg(process.pid, signal.SIGINT)
+            _out, err = process.communicate(timeout=30)
+        seen.append((process.returncode, err))
+        for word in ("Traceback", "KeyboardInterrupt", "Aborted!"):
+            assert word not in err, (step, err)
+        if process.returncode == 130:
+            assert err.strip().splitlines()[-1].startswith("ontomap: error: interrupted"), err
+        else:
+            # Python itself stopped before ontomap's code ran: it dies of the signal, as
+            # Unix programs do (a shell shows 130)
+            assert process.returncode in (0, -signal.SIGINT), (step, err)
+    assert sum(code == 130 for code, _err in seen) >= 5, seen
 
 
 def _children(pid: int) -> list[int]:

@@ -121,9 +121,31 @@ def _context() -> multiprocessing.context.ForkServerContext | multiprocessing.co
     worker started from a request's thread would die with that thread)."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["ontomap.server.workers"])
+        # the first preload makes the fork server, and every worker forked from it, ignore
+        # Ctrl-C from the start: the terminal sends it to the whole process group, and the
+        # front end alone handles it
+        context.set_forkserver_preload(["ontomap._ignore_ctrl_c", "ontomap.server.workers"])
+        _start_fork_server()
         return context
     return multiprocessing.get_context("spawn")
+
+
+def _start_fork_server() -> None:
+    """Start the fork server, if it is not running, with SIGINT ignored from its first
+    instruction (an ignored signal stays ignored across ``exec``, and Python then installs no
+    KeyboardInterrupt handler): its interpreter start-up, before any preload, cannot die of
+    a Ctrl-C with a traceback. Only the main thread can set the handler back, so elsewhere
+    the start is left to the first worker (the preload still covers the rest). A Ctrl-C in
+    the few milliseconds of the ``fork``/``exec`` is lost; the next one is not."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    import multiprocessing.forkserver
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 # ------------------------------------------------------------------ in the worker process
