@@ -68,7 +68,8 @@ RULES: dict[str, Rule] = _rules(
         "error",
         "the file cannot be read as a finding model (not UTF-8, invalid JSON, a Markdown "
         "layout the reader does not know, no model ID…)",
-        "fix the file at the line given; the message says what the reader expected",
+        "fix the file at the line given, or the path when there is no such file or folder; "
+        "the message says what the reader expected",
     ),
     Rule(
         "read/warning",
