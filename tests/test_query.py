@@ -460,6 +460,11 @@ def test_code_pairs_agree_with_the_json(corpus: Store, corpus_json: list[dict]) 
     assert got[("RID5791", "263768009")] == (1994, 1994)
     # pairs whose entities outnumber their findings: a finding's attributes or values share them
     assert any(e > f for e, f in got.values())
+    counts = [int(r[4].value) for r in result.rows]  # type: ignore[union-attr]
+    assert counts == sorted(counts, reverse=True)  # most supported pairs first
+    # within one system, a code never pairs with itself
+    same = select(corpus, named_query("code-pairs"), {"source": "RADLEX", "target": "RADLEX"})
+    assert same.rows and all(r[2] != r[3] for r in same.rows)  # type: ignore[union-attr]
 
 
 def test_findings_by_tag_agrees_with_the_json(corpus: Store, corpus_json: list[dict]) -> None:
@@ -472,13 +477,14 @@ def test_attributes_without_codes_agree_with_the_json(
     corpus: Store, corpus_json: list[dict]
 ) -> None:
     expected = {
-        a["oifma_id"]
+        (m["oifm_id"], a["oifma_id"], a["type"])
         for m in corpus_json
         for a in m.get("attributes") or []
         if not a.get("index_codes")
     }
     result = select(corpus, named_query("attributes-without-codes"))
-    assert {r[1].value for r in result.rows} == expected  # type: ignore[union-attr]
+    assert {(r[0].value, r[1].value, r[3].value) for r in result.rows} == expected  # type: ignore[union-attr]
+    assert {t for _f, _a, t in expected} == {"choice", "numeric"}
 
 
 def test_codes_by_system_agrees_with_the_json(corpus: Store, corpus_json: list[dict]) -> None:
