@@ -243,8 +243,10 @@ def main() -> None:
         print(f"| suggest over the corpus ({rows:,} rows), s | {summary(runs, 'seconds')} |")
         print(f"| suggest CPU (user + system), s | {summary(runs, 'cpu')} |")
         print(f"| suggest peak RSS, MB | {summary(runs, 'rss_mb')} |")
-        print(f"| baseline: names read out of the store (no record), s | "
-              f"{summary(baseline, 'seconds')} |")
+        print(
+            f"| baseline: names read out of the store (no record), s | "
+            f"{summary(baseline, 'seconds')} |"
+        )
         print(f"| baseline CPU, s | {summary(baseline, 'cpu')} |")
         print(f"| baseline peak RSS, MB | {summary(baseline, 'rss_mb')} |")
         print(f"| speed-up of the record (median wall) | {ratio:.2f}× |")

@@ -152,9 +152,7 @@ def test_the_generated_module_is_up_to_date() -> None:
         (vocab.OWL, "Class"),
     ],
 )
-def test_closed_namespaces_reject_undeclared_names(
-    namespace: vocab.Namespace, name: str
-) -> None:
+def test_closed_namespaces_reject_undeclared_names(namespace: vocab.Namespace, name: str) -> None:
     with pytest.raises(AttributeError) as info:
         getattr(namespace, name)
     assert name in str(info.value) and "oifm.ttl" in str(info.value)
