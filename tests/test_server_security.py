@@ -407,6 +407,7 @@ def test_a_query_of_8_mib_of_spaces_is_answered_within_the_timeout(served: Serve
         "SELECT * WHERE {   ?s   ?p ?o . # a comment { ?x ?y ?z }\n\n   ?o ?q ?r }",
         "ASK {\r\n  ?s <http://x/p> ?o # ends here\r\n  FILTER (?o != <http://x/o>)\t\t}",
         "PREFIX x: <http://x/>\n\n\nSELECT ?s { ?s x:p 1 }  # trailing\n",
+        "SELECT * {\n  ?s ?p ?o  # two  spaces { ?x ?y ?z }\n  OPTIONAL { ?o ?q ?r } }",
     ],
 )
 def test_squeezing_spaces_keeps_what_a_query_means(query: str) -> None:
