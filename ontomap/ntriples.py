@@ -14,6 +14,7 @@ import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from operator import itemgetter
 
 _ESCAPES = {i: f"\\u{i:04X}" for i in (*range(0x20), 0x7F, 0xFFFE, 0xFFFF)}
 _ESCAPES.update({0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r"})
@@ -154,12 +155,19 @@ def ordered_lines(blocks: Iterable[Block]) -> list[str]:
     return out
 
 
+#: Blocks per record of a run on disk, each record its length and :func:`marshal.dumps` of a
+#: list of blocks. ``marshal.load`` from a file calls the file's ``readinto`` for every string:
+#: on the 3x corpus (2 runs, 123 k blocks, 983 k lines) reading the runs took 1.9 s that way,
+#: 0.2 s as records read whole. Merging holds one record per run in memory (about 1 MB).
+_RUN_BATCH = 1024
+
+
 class BlockSorter:
     """Sorts subject blocks of any number of triples in bounded memory: an external sort.
 
     Blocks are added in any order (:meth:`add`); while they hold fewer than ``spill_lines``
     lines they stay in memory, beyond that each full buffer is sorted and written to a
-    temporary file (a *run*, :mod:`marshal` records), and :meth:`lines` merges the runs
+    temporary file (a *run* of :mod:`marshal` records), and :meth:`blocks` merges the runs
     (:func:`heapq.merge`). Blocks of one subject are merged (their lines made a set, in
     canonical order) wherever they meet. ``key`` orders the subjects: :func:`subject_key`
     (canonical order) or :func:`sorted_key` (sorted text, each block's lines then sorted as
@@ -221,22 +229,22 @@ class BlockSorter:
     def _spill(self) -> None:
         handle, path = tempfile.mkstemp(prefix="ontomap-sort-", suffix=".run", dir=self.directory)
         self._runs.append(path)
+        buffer, key = self._buffer, self.key
+        # each block with its key, so that merging the runs need not compute it again
+        keyed = sorted((key(subject), subject, lines) for subject, lines in buffer.items())
         with os.fdopen(handle, "wb", buffering=1 << 20) as out:
-            dump = marshal.dump
-            for block in self._sorted_buffer():
-                dump(block, out)
+            for start in range(0, len(keyed), _RUN_BATCH):
+                record = marshal.dumps(keyed[start : start + _RUN_BATCH])
+                out.write(len(record).to_bytes(8, "little"))
+                out.write(record)
         self._buffer = {}
         self._buffered = 0
 
     @staticmethod
-    def _read(path: str) -> Iterator[Block]:
+    def _read(path: str) -> Iterator[tuple[TermKey | str, str, list[str]]]:
         with open(path, "rb", buffering=1 << 20) as handle:
-            load = marshal.load
-            while True:
-                try:
-                    yield load(handle)
-                except EOFError:
-                    return
+            while size := int.from_bytes(handle.read(8), "little"):
+                yield from marshal.loads(handle.read(size))
 
     def blocks(self) -> Iterator[Block]:
         """Every subject once, in order, with its lines (canonical order within a subject;
@@ -248,16 +256,15 @@ class BlockSorter:
             return
         if self._buffer:
             self._spill()
-        key = self.key
-        merged = heapq.merge(*(self._read(path) for path in self._runs), key=lambda b: key(b[0]))
+        merged = heapq.merge(*(self._read(path) for path in self._runs), key=itemgetter(0))
         current: Block | None = None
-        for block in merged:
-            if current is not None and current[0] == block[0]:
-                current = (current[0], _merge(current[1], block[1]))
+        for _key, subject, lines in merged:
+            if current is not None and current[0] == subject:
+                current = (subject, _merge(current[1], lines))
                 continue
             if current is not None:
                 yield current[0], sorted(current[1]) if plain else current[1]
-            current = (block[0], list(block[1]))
+            current = (subject, lines)
         if current is not None:
             yield current[0], sorted(current[1]) if plain else current[1]
 

@@ -19,6 +19,8 @@ _XML_FORBIDDEN = re.compile(b"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
 def used_prefixes(body: bytes, prefixes: dict[str, str]) -> dict[str, str]:
     """The prefixes whose ``name:`` starts a prefixed name in a Turtle body (string literals
     left out), sorted by name."""
+    if not any(name.encode() + b":" in body for name in prefixes):
+        return {}  # the common case of a chunk once its prefixes are known: no scan
     names = set(
         re.findall(rb"(?:^|[\s,;(\[]|\^\^)([A-Za-z][\w.-]*):", _STRING.sub(b'""', body), re.M)
     )

@@ -141,7 +141,8 @@ def _write_turtle(
             text = ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=prefixes)
             assert text is not None  # serialize returns the bytes when given no output
             part = _body(text)
-            used.update(used_prefixes(bytes(part), prefixes))
+            unseen = {name: prefixes[name] for name in prefixes.keys() - used.keys()}
+            used.update(used_prefixes(bytes(part), unseen))
             body.write(part)
             written += len(chunk)
         header = "".join(f"@prefix {name}: <{used[name]}> .\n" for name in sorted(used))
