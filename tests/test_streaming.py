@@ -9,14 +9,15 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 import rdflib
 from conftest import EXAMPLES
 
 from ontomap.exporters import EXPORTERS
-from ontomap.exporters.streaming import write_stream
+from ontomap.exporters.streaming import write_blocks, write_stream
 from ontomap.graph import GraphBuilder
-from ontomap.ntriples import BlockSorter, canonical_order, sorted_key
+from ontomap.ntriples import BlockSorter, canonical_order, sorted_key, subject_key
 from ontomap.readers import ModelStream, read_models
 from ontomap.sources import SourceModel
 
@@ -178,6 +179,45 @@ def test_sorter_with_sorted_key_gives_text_order(spill_lines: int) -> None:
         sorter.extend(_blocks(LINES))
         got = [line for chunk in sorter.chunks(2) for line in chunk]
     assert got == sorted(LINES)
+
+
+def test_sorter_runs_of_several_records_come_back_whole_and_in_order(tmp_path: Path) -> None:
+    """Runs longer than one record on disk (1,024 blocks): 3,000 values of one attribute,
+    added shuffled, come back once each in numeric order (canonical order) and as sorted text."""
+    label = "<http://www.w3.org/2000/01/rdf-schema#label>"
+    lines = {i: f'<http://e/OIFMA_XYZ_000002.{i}> {label} "{i}" .\n' for i in range(1, 3001)}
+    shuffled = sorted(lines, key=lambda i: (i * 7919) % 3001)
+    for key, expected in (
+        (subject_key, [lines[i] for i in range(1, 3001)]),
+        (sorted_key, sorted(lines.values())),
+    ):
+        with BlockSorter(key, spill_lines=2_500, directory=str(tmp_path)) as sorter:
+            sorter.extend((lines[i].split(" ", 1)[0], [lines[i]]) for i in shuffled)
+            got = [line for _subject, block in sorter.blocks() for line in block]
+            assert sorter.runs == 2
+        assert got == expected
+
+
+def test_a_prefix_used_only_in_the_first_turtle_chunk_is_declared() -> None:
+    """Turtle goes to Oxigraph 50,000 lines at a time: a prefix only the first chunk uses
+    (``dcterms``) is declared all the same, checked by parsing the output with Oxigraph."""
+    base = "https://w3id.org/ontomap/id/"
+    label = "<http://www.w3.org/2000/01/rdf-schema#label>"
+    described = "<http://purl.org/dc/terms/description>"
+    blocks = []
+    for i in range(1, 25_001):
+        subject = f"<{base}OIFM_XYZ_{i:06d}>"
+        blocks.append(
+            (subject, [f'{subject} {label} "f{i}" .\n', f'{subject} {described} "d" .\n'])
+        )
+    for i in range(1, 25_001):
+        subject = f"<{base}OIFMA_XYZ_{i:06d}>"
+        blocks.append((subject, [f'{subject} {label} "a{i}" .\n']))
+    out = io.BytesIO()
+    assert write_blocks(blocks, "turtle", out, base) == 75_000
+    lines = "".join(line for _subject, block in blocks for line in block).encode()
+    expected = set(ox.parse(lines, format=ox.RdfFormat.N_TRIPLES))
+    assert set(ox.parse(out.getvalue(), format=ox.RdfFormat.TURTLE)) == expected
 
 
 # -- a stream that keeps no models --------------------------------------------------------------
