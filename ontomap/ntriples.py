@@ -161,6 +161,9 @@ def ordered_lines(blocks: Iterable[Block]) -> list[str]:
 #: 0.2 s as records read whole. Merging holds one record per run in memory (about 1 MB).
 _RUN_BATCH = 1024
 
+#: A block with its sort key, as a run holds it.
+_Keyed = tuple[tuple[TermKey, str] | str, str, list[str]]
+
 
 class BlockSorter:
     """Sorts subject blocks of any number of triples in bounded memory: an external sort.
@@ -222,16 +225,16 @@ class BlockSorter:
         for subject, lines in blocks:
             self.add(subject, lines)
 
-    def _sorted_buffer(self) -> list[Block]:
-        buffer = self._buffer
-        return [(subject, buffer[subject]) for subject in sorted(buffer, key=self.key)]
+    def _sorted_buffer(self) -> list[_Keyed]:
+        """The buffered blocks in order, each with its key (so that merging runs need not
+        compute it again)."""
+        key = self.key
+        return sorted((key(subject), subject, lines) for subject, lines in self._buffer.items())
 
     def _spill(self) -> None:
         handle, path = tempfile.mkstemp(prefix="ontomap-sort-", suffix=".run", dir=self.directory)
         self._runs.append(path)
-        buffer, key = self._buffer, self.key
-        # each block with its key, so that merging the runs need not compute it again
-        keyed = sorted((key(subject), subject, lines) for subject, lines in buffer.items())
+        keyed = self._sorted_buffer()
         with os.fdopen(handle, "wb", buffering=1 << 20) as out:
             for start in range(0, len(keyed), _RUN_BATCH):
                 record = marshal.dumps(keyed[start : start + _RUN_BATCH])
@@ -241,7 +244,7 @@ class BlockSorter:
         self._buffered = 0
 
     @staticmethod
-    def _read(path: str) -> Iterator[tuple[TermKey | str, str, list[str]]]:
+    def _read(path: str) -> Iterator[_Keyed]:
         with open(path, "rb", buffering=1 << 20) as handle:
             while size := int.from_bytes(handle.read(8), "little"):
                 yield from marshal.loads(handle.read(size))
@@ -251,7 +254,7 @@ class BlockSorter:
         sorted as text with :func:`sorted_key`)."""
         plain = self.key is sorted_key
         if not self._runs:
-            for subject, lines in self._sorted_buffer():
+            for _key, subject, lines in self._sorted_buffer():
                 yield subject, sorted(lines) if plain else lines
             return
         if self._buffer:
