@@ -1442,8 +1442,9 @@ class CrosswalkUpdate:
     and finishes the crosswalk as soon as the last model has passed, while the load is still
     converting and writing the models; :meth:`apply` writes it. When the store held models
     this load did not bring, the crosswalk is computed from the store instead, once the load
-    has written everything (:func:`entities_of`). A model given twice keeps its later version,
-    as in the store.
+    has written everything (:func:`entities_of`), and so it is when a model comes twice in
+    the load (the store keeps its later version). Only the models' IDs are kept, never the
+    models: a load of 238,000 models holds none of them past their own batch.
     """
 
     def __init__(self, store: Store) -> None:
@@ -1454,35 +1455,31 @@ class CrosswalkUpdate:
             for q in describes
             if isinstance(q.subject, ox.NamedNode)
         }
-        self._models: dict[str, FindingModel] = {}
-        self._builder = _Builder()
-        self._repeated = False
+        self._ids: set[str] = set()
+        self._builder: _Builder | None = _Builder()
         self._lines: list[str] | None = None
 
     def watch(self, sources: Iterable[SourceModel]) -> Iterator[SourceModel]:
         """``sources``, unchanged, each model counted on the way."""
+        ids = self._ids
         for source in sources:
             model = source.model
-            if model.oifm_id in self._models:
-                self._repeated = True
-            self._models[model.oifm_id] = model
-            if not self._repeated:
+            if model.oifm_id in ids:  # given again: counted from the store once it is written
+                self._builder = None
+            ids.add(model.oifm_id)
+            if self._builder is not None:
                 self._builder.add(entities_of_model(model))
             yield source
-        if self._before <= self._models.keys():
-            builder = self._builder
-            if self._repeated:
-                builder = _Builder()
-                for model in self._models.values():
-                    builder.add(entities_of_model(model))
-            self._lines = crosswalk_lines(builder.crosswalk())
+        if self._builder is not None and self._before <= ids:
+            self._lines = crosswalk_lines(self._builder.crosswalk())
+        self._builder = None
 
     def apply(self) -> int:
         """Write the crosswalk of every model in the store; returns the quads written (0 when
         the load brought no model and the store's crosswalk is of the current rules)."""
         if self._lines is not None:
             return _write(self.store, self._lines)
-        if not self._models and CrosswalkReader(self.store).materialised:
+        if not self._ids and CrosswalkReader(self.store).materialised:
             return 0
         return materialise(self.store)
 

@@ -100,6 +100,9 @@ _META = f"<{META_GRAPH.value}>"
 _CODES = f"<{CODES_GRAPH.value}>"
 
 #: Removes the concepts no model links to any more, then the schemes left without a concept.
+#: Batches converted but not yet bulk-loaded, at most: each holds its N-Quads in memory, so
+#: without a bound a fast reader queues the whole corpus (3.9 GB at 238,000 models).
+_IN_FLIGHT = 2
 _PRUNE_CODES = sparql_text("ontomap", "store-prune-codes.rq")
 #: Each model's OIFM ID, source file and format.
 _SOURCES = sparql_text("ontomap", "store-sources.rq")
@@ -305,6 +308,8 @@ class Store:
                 lines.extend(self._meta_lines(batch, builder))
                 quads += len(lines)
                 pending.append(pool.submit(self._bulk_load, "".join(lines).encode()))
+                while len(pending) > _IN_FLIGHT:  # reading outpaces Oxigraph: wait for it
+                    pending.pop(0).result()
                 done += len(batch)
                 if progress is not None:
                     progress(done)

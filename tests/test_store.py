@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 from pathlib import Path
 
@@ -10,9 +11,9 @@ import pytest
 from conftest import EXAMPLES, RESOURCES, SEED_MD
 
 from ontomap.errors import StoreError
-from ontomap.graph import GraphBuilder, KnowledgeGraph
+from ontomap.graph import CROSSWALK_GRAPH, GraphBuilder, KnowledgeGraph
 from ontomap.model import ChoiceAttribute, FindingModel
-from ontomap.readers import read_file, read_models
+from ontomap.readers import ModelStream, read_file, read_models
 from ontomap.store import Store, default_store_path
 
 SPN = EXAMPLES / "solitary_pulmonary_nodule.fm.json"
@@ -164,6 +165,42 @@ def test_same_model_twice_in_one_load_keeps_only_the_last(tmp_path: Path) -> Non
         assert (summary.added, summary.replaced) == (1, 1)
         assert _quads_mentioning(store, "OIFMA_OMAP_000012") == [], "stale attribute of the first"
         assert store.graph() == GraphBuilder().graph([trimmed])
+
+
+def _crosswalk_quads(store: Store) -> set[str]:
+    return {str(q) for q in store.oxigraph.quads_for_pattern(None, None, None, CROSSWALK_GRAPH)}
+
+
+def test_a_model_given_twice_in_one_load_gets_the_crosswalk_of_its_later_version(
+    tmp_path: Path,
+) -> None:
+    models = read_models([EXAMPLES]).models
+    spn = next(s for s in models if s.model.oifm_id == "OIFM_OMAP_000001")
+    emptied = dataclasses.replace(spn, model=dataclasses.replace(spn.model, attributes=()))
+    with Store(tmp_path / "twice") as twice, Store(tmp_path / "once") as once:
+        twice.load([*models, emptied])
+        once.load([s for s in models if s is not spn] + [emptied])
+        assert _crosswalk_quads(twice) == _crosswalk_quads(once)
+        assert _crosswalk_quads(once)
+
+
+def test_a_load_holds_no_model_once_it_is_written(tmp_path: Path, corpus_defs: Path) -> None:
+    """A load of any size holds its JSON models only batch by batch (none is alive after it,
+    while the stream and the store are still open)."""
+    files = sorted(corpus_defs.glob("*.fm.json"))[:3]
+    stream = ModelStream(files, keep_models=False)
+    alive: list[int] = []
+
+    def count(_done: int) -> None:
+        gc.collect()
+        alive.append(sum(isinstance(o, FindingModel) for o in gc.get_objects()))
+
+    with Store(tmp_path / "kg") as store:
+        summary = store.load(stream, progress=count, batch_size=1)
+        assert summary.added == stream.report.model_count == 3
+        count(summary.added)
+    assert max(alive[:-1]) <= 1, alive  # the batch being written
+    assert alive[-1] == 0
 
 
 def test_shared_code_stays_while_another_model_uses_it(tmp_path: Path) -> None:

@@ -302,7 +302,8 @@ def build(
     _check_base(base_iri)
     sources = with_examples(sources, examples)
     started = time.perf_counter()
-    stream = ModelStream(sources, strict=strict, max_file_size=max_file_size)
+    # each model is written as it comes and none is needed after: memory stays bounded
+    stream = ModelStream(sources, strict=strict, max_file_size=max_file_size, keep_models=False)
     progress = reading_progress(stream, "loading")
     location = store_path or default_store_path()
     problems: list[str] = []
