@@ -99,10 +99,10 @@ class SourceInfo:
 _META = f"<{META_GRAPH.value}>"
 _CODES = f"<{CODES_GRAPH.value}>"
 
-#: Removes the concepts no model links to any more, then the schemes left without a concept.
 #: Batches converted but not yet bulk-loaded, at most: each holds its N-Quads in memory, so
 #: without a bound a fast reader queues the whole corpus (3.9 GB at 238,000 models).
 _IN_FLIGHT = 2
+#: Removes the concepts no model links to any more, then the schemes left without a concept.
 _PRUNE_CODES = sparql_text("ontomap", "store-prune-codes.rq")
 #: Each model's OIFM ID, source file and format.
 _SOURCES = sparql_text("ontomap", "store-sources.rq")
