@@ -381,6 +381,22 @@ def test_render_term_and_compact() -> None:
     assert render_term(date, known) == "2024-01-01^^xsd:date"
     assert render_term(ox.BlankNode("b0"), known) == "_:b0"
     assert render_term(ox.Literal("x" * 100), known, max_width=10) == "x" * 9 + "…"
+    # an IRI no prefix fits is cut in its namespace; its last segment stays whole
+    long = ox.NamedNode("http://example.org/some/long/namespace/RID5791")
+    assert render_term(long, known, max_width=20) == "<http://ex…/RID5791>"
+    assert (
+        render_term(long, known, max_width=48) == "<http://example.org/some/long/namespace/RID5791>"
+    )
+    assert (
+        render_term(long, known, max_width=10) == "<http://example.org/some/long/namespace/RID5791>"
+    )
+    assert (
+        render_term(long, known, max_width=0) == "<http://example.org/some/long/namespace/RID5791>"
+    )
+    hashed = ox.NamedNode("http://example.org/vocabulary/terms#Finding")
+    assert render_term(hashed, known, max_width=16) == "<http:…#Finding>"
+    # a CURIE is never cut
+    assert render_term(ox.NamedNode("http://radlex.org/RID/RID5791"), known, 5) == "radlex:RID5791"
 
 
 # ------------------------------------------------------------------ the corpus, independently

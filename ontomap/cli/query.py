@@ -126,8 +126,9 @@ def _write(data: bytes) -> None:
     type=click.IntRange(min=0),
     default=60,
     show_default=True,
-    help="table: cut longer values to this many characters (0: never cut). Without it, a "
-    "table wider than the terminal ($COLUMNS) gets narrower cells to fit.",
+    help="table: cut longer values to this many characters (0: never cut); an IRI no prefix "
+    "fits is cut in its namespace, its last segment kept. Without it, a table wider than the "
+    "terminal ($COLUMNS) gets narrower cells to fit.",
 )
 @click.option("--list", "list_only", is_flag=True, help="List the named queries and exit.")
 @store_option

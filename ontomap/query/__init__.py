@@ -433,12 +433,15 @@ def table_compactor(prefix_map: Mapping[str, str]) -> Compactor:
 def render_term(
     term: Term | None, prefix_map: Mapping[str, str] | Compactor, max_width: int = 60
 ) -> str:
-    """A term as one line for a table: IRIs as CURIEs where a prefix fits, literals by their
-    value (cut at ``max_width`` characters; ``@lang`` or ``^^type`` where not plain)."""
+    """A term as one line for a table: IRIs as CURIEs where a prefix fits, else ``<iri>`` cut in
+    its namespace to ``max_width`` characters (its last segment, which tells rows apart, stays
+    whole); literals by their value (cut at ``max_width``; ``@lang`` or ``^^type`` where not
+    plain)."""
     if term is None:
         return ""
     if isinstance(term, ox.NamedNode):
-        return compact(term.value, prefix_map)
+        text = compact(term.value, prefix_map)
+        return _cut_iri(text, max_width) if max_width > 1 and len(text) > max_width else text
     if isinstance(term, ox.BlankNode):
         return f"_:{term.value}"
     if not isinstance(term, ox.Literal):
@@ -451,6 +454,20 @@ def render_term(
     if term.datatype.value not in _PLAIN_DATATYPES:
         return f"{text}^^{compact(term.datatype.value, prefix_map)}"
     return text
+
+
+def _cut_iri(text: str, width: int) -> str:
+    """``<iri>`` in ``width`` characters where its last segment leaves room: the namespace cut
+    with ``…`` after the scheme and host's first characters (``<http://exa…/RID5791>``)."""
+    if not text.startswith("<"):
+        return text  # a CURIE is an identifier: whole
+    iri = text[1:-1]
+    split = max(iri.rfind("/", 0, len(iri) - 1), iri.rfind("#"))
+    local = iri[split:] if split > 0 else ""  # with its "/" or "#"
+    room = width - len(local) - 3  # "<", "…", ">"
+    if split <= 0 or room < 1:
+        return text
+    return f"<{iri[:room]}…{local}>"
 
 
 def format_table(
