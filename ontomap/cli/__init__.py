@@ -57,7 +57,9 @@ def handle_errors(func: F) -> F:
         except BrokenPipeError:
             sys.exit(EXIT_OK)
         except KeyboardInterrupt:
-            fail("interrupted: nothing was written", EXIT_INTERRUPTED)
+            # What a command leaves is its own to say (build: the store as it was; a file
+            # written with -o: never half of one, see ontomap.atomic); here, only that it stopped.
+            fail("interrupted", EXIT_INTERRUPTED)
 
     return wrapper  # type: ignore[return-value]
 
