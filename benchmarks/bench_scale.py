@@ -12,7 +12,10 @@ two letters for ``k``), the digits staying. Then, each in a fresh process, it ti
 
 and prints a Markdown table of the median wall time, the spread (min–max), peak memory (max
 RSS) and the growth against the 1x, with the store's size on disk beside the size of a plain
-Oxigraph database bulk-loaded with the same quads.
+Oxigraph database bulk-loaded with the same quads. A second table sets each step against its
+floor, timed in the same run: reading the JSON plus Oxigraph writing the triples (exports from
+files), Oxigraph dumping the store (``export --store``) and Oxigraph's bulk loader alone
+loading the quads the build stored (``build``).
 
     python benchmarks/bench_scale.py [--sizes 1,10,100] [--runs 3] [--work /tmp/ontomap-scale]
 """
@@ -140,6 +143,15 @@ STORE_FLOOR = (
     "ox.Store.read_only(str(path)).dump(sys.argv[2], format=ox.RdfFormat.N_QUADS)\n"
 )
 
+#: The floor of ``build``: Oxigraph's bulk loader alone writing a fresh database of exactly the
+#: quads the build stored (the N-Quads file STORE_FLOOR dumped), read from one file.
+BUILD_FLOOR = (
+    "import sys, pyoxigraph as ox\n"
+    "store = ox.Store(sys.argv[2])\n"
+    "store.bulk_load(path=sys.argv[1], format=ox.RdfFormat.N_QUADS, lenient=True)\n"
+    "store.flush()\n"
+)
+
 
 def measure(command: list[str], runs: int, before=None) -> dict[str, float]:
     times, peaks = [], []
@@ -198,6 +210,15 @@ def main() -> None:
             [*python, FLOOR, str(corpus), str(out / "x.nt"), str(out / "floor.ttl")], runs
         )
         store_floor = measure([*python, STORE_FLOOR, str(store), str(out / "all.nq")], runs)
+        loaded = out / "bulk-loaded"
+
+        def fresh_database(loaded: Path = loaded) -> None:
+            shutil.rmtree(loaded, ignore_errors=True)
+
+        build_floor = measure(
+            [*python, BUILD_FLOOR, str(out / "all.nq"), str(loaded)], runs, fresh_database
+        )
+        shutil.rmtree(loaded, ignore_errors=True)
         same = (out / "x.nt").read_bytes() == (out / "s.nt").read_bytes() if size <= 10 else None
         triples = sum(1 for _ in (out / "x.nt").open("rb"))
         quads, plain = plain_oxigraph_size(store, args.work / "plain")
@@ -213,6 +234,7 @@ def main() -> None:
                 "store_nt": from_store,
                 "floor": floor,
                 "store_floor": store_floor,
+                "build_floor": build_floor,
                 "store_bytes": disk_size(store),
                 "plain_bytes": plain,
                 "same_bytes": same,
@@ -251,22 +273,25 @@ def main() -> None:
     print(
         "\nAgainst floors measured in the same run (json + pyoxigraph only): an export from files"
         " against reading the JSON and Oxigraph writing the same triples as Turtle; export"
-        " --store against Oxigraph dumping the same store's quads.\n"
+        " --store against Oxigraph dumping the same store's quads; build against Oxigraph's bulk"
+        " loader alone writing a database of the quads the build stored.\n"
     )
     print(
         "| corpus | export .ttl / floor | export .nt / floor | export --store .nt / "
-        "Oxigraph dump | peak .nt / .ttl / --store |"
+        "Oxigraph dump | build / bulk load | peak .nt / .ttl / --store |"
     )
-    print("|---|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|")
     for row in rows:
-        nt, ttl, st = row["nt"], row["ttl"], row["store_nt"]
-        fl, sf = row["floor"], row["store_floor"]
+        nt, ttl, st, b = row["nt"], row["ttl"], row["store_nt"], row["build"]
+        fl, sf, bf = row["floor"], row["store_floor"], row["build_floor"]
         assert isinstance(nt, dict) and isinstance(ttl, dict) and isinstance(st, dict)
         assert isinstance(fl, dict) and isinstance(sf, dict)
+        assert isinstance(b, dict) and isinstance(bf, dict)
         print(
             f"| {row['size']}× | {ttl['median'] / fl['median']:.2f}× ({_span(fl)}) "
             f"| {nt['median'] / fl['median']:.2f}× "
             f"| {st['median'] / sf['median']:.2f}× ({_span(sf)}) "
+            f"| {b['median'] / bf['median']:.2f}× ({_span(bf)}, {bf['peak']:.0f} MB) "
             f"| {nt['peak']:.0f} / {ttl['peak']:.0f} / {st['peak']:.0f} MB |"
         )
     if args.json:

@@ -8,8 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import EXAMPLES, RESOURCES, SEED_MD
 
+from ontomap.cli import main
 from ontomap.errors import StoreError
 from ontomap.graph import CROSSWALK_GRAPH, GraphBuilder, KnowledgeGraph
 from ontomap.model import ChoiceAttribute, FindingModel
@@ -205,6 +207,34 @@ def test_a_load_holds_no_model_once_it_is_written(tmp_path: Path, corpus_defs: P
         count(summary.added)
     assert max(alive[:-1]) <= 1, alive  # the batch being written
     assert alive[-1] == 0
+
+
+def test_ontomap_build_holds_no_model_past_its_batch(
+    tmp_path: Path, corpus_defs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command, not only the library: ``ontomap build`` of three batches' worth of files
+    has at most one batch of models alive whenever Oxigraph is handed quads (a reader keeping
+    its models would hold every model read so far: 2 batches at the third hand-over)."""
+    batch = 400  # Store.load's default
+    files = sorted(corpus_defs.glob("*.fm.json"))[: 2 * batch + 1]
+    held = [o for o in gc.get_objects() if type(o) is FindingModel]  # no weak proxy touched
+    known = {id(o) for o in held}
+    alive: list[int] = []
+    bulk_load = Store._bulk_load
+
+    def counted(store: Store, data: bytes) -> None:
+        gc.collect()
+        new = (o for o in gc.get_objects() if type(o) is FindingModel and id(o) not in known)
+        alive.append(sum(1 for _ in new))
+        bulk_load(store, data)
+
+    monkeypatch.setattr(Store, "_bulk_load", counted)
+    result = CliRunner().invoke(
+        main, ["build", *map(str, files), "--store", str(tmp_path / "kg"), "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    assert len(alive) == 4  # three batches (400, 400, 1), then the base IRI line
+    assert max(alive) <= batch, alive
 
 
 def test_shared_code_stays_while_another_model_uses_it(tmp_path: Path) -> None:
