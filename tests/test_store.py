@@ -13,6 +13,7 @@ from conftest import EXAMPLES, RESOURCES, SEED_MD
 
 from ontomap.cli import main
 from ontomap.errors import StoreError
+from ontomap.generations import current_generation, generation_dir
 from ontomap.graph import CROSSWALK_GRAPH, GraphBuilder, KnowledgeGraph
 from ontomap.model import ChoiceAttribute, FindingModel
 from ontomap.readers import ModelStream, read_file, read_models
@@ -234,6 +235,33 @@ def test_ontomap_build_holds_no_model_past_its_batch(
     )
     assert result.exit_code == 0, result.output
     assert alive == [(batch, batch), (batch, batch), (1, 1)]
+
+
+def _tables_and_families(store: Path) -> tuple[int, int]:
+    """Table files (``*.sst``) of a store's current generation, and its column families (the
+    ``[CFOptions ...]`` sections of RocksDB's options file)."""
+    name = current_generation(store)
+    assert name is not None
+    directory = generation_dir(store, name)
+    (options,) = directory.glob("OPTIONS-*")
+    families = options.read_text().count("\n[CFOptions ")
+    return len(list(directory.glob("*.sst"))), families
+
+
+def test_a_load_of_several_batches_leaves_the_database_compacted(
+    tmp_path: Path, corpus_defs: Path
+) -> None:
+    """Each bulk load adds table files that every read looks into; a load of two batches or
+    more compacts them at its end (then a small database has at most one table per column
+    family), a load of one batch does not (compacting rewrites the whole database)."""
+    files = sorted(corpus_defs.glob("*.fm.json"))[:4]
+    for batch_size in (4, 2):
+        with Store(tmp_path / str(batch_size)) as store:
+            store.load(ModelStream(files), batch_size=batch_size)
+    tables, families = _tables_and_families(tmp_path / "2")
+    assert tables <= families
+    tables, families = _tables_and_families(tmp_path / "4")
+    assert tables > families
 
 
 def test_shared_code_stays_while_another_model_uses_it(tmp_path: Path) -> None:
