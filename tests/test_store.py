@@ -252,16 +252,17 @@ def test_a_load_of_several_batches_leaves_the_database_compacted(
     tmp_path: Path, corpus_defs: Path
 ) -> None:
     """Each bulk load adds table files that every read looks into; a load of two batches or
-    more compacts them at its end (then a small database has at most one table per column
-    family), a load of one batch does not (compacting rewrites the whole database)."""
+    more compacts them at its end, a load of one batch does not (compacting rewrites the whole
+    database)."""
     files = sorted(corpus_defs.glob("*.fm.json"))[:4]
-    for batch_size in (4, 2):
+    for batch_size in (4, 2, 1):  # one, two and four batches
         with Store(tmp_path / str(batch_size)) as store:
             store.load(ModelStream(files), batch_size=batch_size)
-    tables, families = _tables_and_families(tmp_path / "2")
-    assert tables <= families
-    tables, families = _tables_and_families(tmp_path / "4")
-    assert tables > families
+    # Compacted, a small database keeps about one table per column family: 10 to 13 tables
+    # for 12 families in repeated runs here, against 18 to 24 when not compacted.
+    for batch_size, compacted in ((4, False), (2, True), (1, True)):
+        tables, families = _tables_and_families(tmp_path / str(batch_size))
+        assert (tables < families * 5 // 4) == compacted, (batch_size, tables, families)
 
 
 def test_shared_code_stays_while_another_model_uses_it(tmp_path: Path) -> None:
