@@ -393,6 +393,14 @@ def test_render_term_and_compact() -> None:
     assert (
         render_term(long, known, max_width=0) == "<http://example.org/some/long/namespace/RID5791>"
     )
+    urn = ox.NamedNode("urn:isbn:0451450523")  # no segment to keep: whole
+    assert render_term(urn, known, max_width=10) == "<urn:isbn:0451450523>"
+    assert (
+        render_term(long, known, max_width=1) == "<http://example.org/some/long/namespace/RID5791>"
+    )
+    slashed = ox.NamedNode("http://example.org/some/long/namespace/")
+    assert render_term(slashed, known, max_width=20) == "<http:/…/namespace/>"
+    assert render_term(long, known, max_width=21) == "<http://exa…/RID5791>"
     hashed = ox.NamedNode("http://example.org/vocabulary/terms#Finding")
     assert render_term(hashed, known, max_width=16) == "<http:…#Finding>"
     # a CURIE is never cut

@@ -440,8 +440,7 @@ def render_term(
     if term is None:
         return ""
     if isinstance(term, ox.NamedNode):
-        text = compact(term.value, prefix_map)
-        return _cut_iri(text, max_width) if max_width > 1 and len(text) > max_width else text
+        return _cut_iri(compact(term.value, prefix_map), max_width)
     if isinstance(term, ox.BlankNode):
         return f"_:{term.value}"
     if not isinstance(term, ox.Literal):
@@ -458,16 +457,16 @@ def render_term(
 
 def _cut_iri(text: str, width: int) -> str:
     """``<iri>`` in ``width`` characters where its last segment leaves room: the namespace cut
-    with ``…`` after the scheme and host's first characters (``<http://exa…/RID5791>``)."""
-    if not text.startswith("<"):
+    with ``…`` after the scheme and host's first characters (``<http://exa…/RID5791>``); a
+    trailing ``/`` belongs to the last segment. Anything else, or too narrow, stays whole."""
+    if len(text) <= width or not text.startswith("<"):
         return text  # a CURIE is an identifier: whole
     iri = text[1:-1]
     split = max(iri.rfind("/", 0, len(iri) - 1), iri.rfind("#"))
-    local = iri[split:] if split > 0 else ""  # with its "/" or "#"
-    room = width - len(local) - 3  # "<", "…", ">"
+    room = width - (len(iri) - split) - 3  # "<", "…", ">"
     if split <= 0 or room < 1:
         return text
-    return f"<{iri[:room]}…{local}>"
+    return f"<{iri[:room]}…{iri[split:]}>"
 
 
 def format_table(
