@@ -398,6 +398,19 @@ def test_render_term_and_compact() -> None:
     assert (
         render_term(long, known, max_width=1) == "<http://example.org/some/long/namespace/RID5791>"
     )
+    assert (
+        render_term(long, known, max_width=60) == "<http://example.org/some/long/namespace/RID5791>"
+    )
+    assert render_term(long, known, max_width=12) == "<h…/RID5791>"  # one character of room
+    assert (
+        render_term(long, known, max_width=11) == "<http://example.org/some/long/namespace/RID5791>"
+    )
+    one = ox.NamedNode("http://example.org/some/long/namespace/x")
+    assert render_term(one, known, max_width=12) == "<http://…/x>"
+    local = ox.NamedNode("http://e.org/a-very-long-local-name-here")
+    assert render_term(local, known, max_width=36) == "<http:…/a-very-long-local-name-here>"
+    even = ox.NamedNode("http://example.org/some/long/namespaces/")
+    assert render_term(even, known, max_width=20) == "<http:…/namespaces/>"
     slashed = ox.NamedNode("http://example.org/some/long/namespace/")
     assert render_term(slashed, known, max_width=20) == "<http:/…/namespace/>"
     assert render_term(long, known, max_width=21) == "<http://exa…/RID5791>"
