@@ -5,8 +5,11 @@ Python, in README order, in one scratch project folder that sees the clone's ``o
 ``ontomap/`` and ``tests/`` and, beside it, ``../shared`` where the corpus is. Set up is done
 first as the README says (its ``ontomap build`` of the examples into ``./kg``; the installs are
 what this test environment already is). A block right under an HTML comment starting "not run"
-is left out: it says why (a server must run). A command whose line ends in a comment
-``# exits N …`` must exit with N (``validate`` exits 1 when it finds errors).
+is left out: it says why. A command whose line ends in a comment ``# exits N …`` must exit
+with N (``validate`` exits 1 when it finds errors). A command ending in ``&`` (a server) runs in
+the background, and the next line waits until the ``127.0.0.1:PORT`` that line names accepts
+connections, as a user would wait for the server to start; whatever is still running when the
+block ends is stopped.
 """
 
 from __future__ import annotations
@@ -22,6 +25,33 @@ from conftest import CORPUS, ROOT
 
 README = ROOT / "README.md"
 EXITS = re.compile(r"^(?P<command>.*?)\s+#\s*exits (?P<code>\d+)\b.*$", re.M)
+#: A server started in the background, with the port it listens on.
+BACKGROUND = re.compile(r"^(?P<line>[^#\n]*&)[ \t]*(?:#[^\n]*)?$", re.M)
+PORT = re.compile(r"127\.0\.0\.1:(\d+)")
+#: Bash: wait up to 60 s until a local port accepts connections; stop background jobs at exit.
+SERVERS = """
+_wait_port() {
+    for _ in $(seq 600); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "nothing listens on 127.0.0.1:$1 after 60 s" >&2; return 1
+}
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+"""
+
+
+def _with_waits(script: str) -> str:
+    """``script`` with a wait for its port after each line that starts a server (``… &``)."""
+
+    def wait(match: re.Match[str]) -> str:
+        ports = PORT.findall(match.group(0))
+        assert ports, f"a background command names no 127.0.0.1:PORT: {match.group(0)}"
+        return match.group(0) + "\n" + "".join(f"_wait_port {p}\n" for p in ports)
+
+    return BACKGROUND.sub(wait, script)
+
+
 BLOCK = re.compile(r"(?:<!--(?P<note>[^>]*)-->\n)?```(?P<lang>sh|python)\n(?P<body>.*?)```", re.S)
 
 
@@ -79,8 +109,8 @@ def test_readme_example_runs(
         pytest.skip(f"README.md:{line} reads the corpus, which is not at {CORPUS}")
     folder, env = project
     if lang == "sh":
-        script = EXITS.sub(r"(set +e; \g<command>; test $? -eq \g<code>)", body)
-        command = ["bash", "-c", "set -euo pipefail\n" + script]
+        script = _with_waits(EXITS.sub(r"(set +e; \g<command>; test $? -eq \g<code>)", body))
+        command = ["bash", "-c", "set -euo pipefail\n" + SERVERS + script]
     else:
         command = [sys.executable, "-c", body]
     done = subprocess.run(command, cwd=folder, env=env, capture_output=True, timeout=600)
