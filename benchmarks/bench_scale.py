@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -169,6 +170,11 @@ def measure(command: list[str], runs: int, before=None) -> dict[str, float]:
     }
 
 
+def _removing(path: Path) -> Callable[[], None]:
+    """What runs before each run of a step that must start from nothing at ``path``."""
+    return lambda: shutil.rmtree(path, ignore_errors=True)
+
+
 def _load() -> str:
     return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -193,12 +199,8 @@ def main() -> None:
         out.mkdir(parents=True, exist_ok=True)
         runs = args.runs if size <= 10 else 1
         load_before = _load()
-
-        def fresh_store(store: Path = store) -> None:
-            shutil.rmtree(store, ignore_errors=True)
-
         build = measure(
-            [*ontomap, "build", str(corpus), "--store", str(store), "-q"], runs, fresh_store
+            [*ontomap, "build", str(corpus), "--store", str(store), "-q"], runs, _removing(store)
         )
         nt = measure([*ontomap, "export", str(corpus), "-o", str(out / "x.nt"), "-q"], runs)
         ttl = measure([*ontomap, "export", str(corpus), "-o", str(out / "x.ttl"), "-q"], runs)
@@ -211,12 +213,8 @@ def main() -> None:
         )
         store_floor = measure([*python, STORE_FLOOR, str(store), str(out / "all.nq")], runs)
         loaded = out / "bulk-loaded"
-
-        def fresh_database(loaded: Path = loaded) -> None:
-            shutil.rmtree(loaded, ignore_errors=True)
-
         build_floor = measure(
-            [*python, BUILD_FLOOR, str(out / "all.nq"), str(loaded)], runs, fresh_database
+            [*python, BUILD_FLOOR, str(out / "all.nq"), str(loaded)], runs, _removing(loaded)
         )
         shutil.rmtree(loaded, ignore_errors=True)
         same = (out / "x.nt").read_bytes() == (out / "s.nt").read_bytes() if size <= 10 else None

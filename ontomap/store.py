@@ -269,7 +269,8 @@ class Store:
         models are converted in batches and each batch is bulk-loaded by a background thread
         while the next one is read. ``base_iri`` defaults to the store's own (or ontomap's
         default for a new store); a store cannot mix base IRIs. ``progress`` is called with the
-        number of models handed to the store so far.
+        number of models handed to the store so far. A load of more than one batch ends by
+        compacting the database (see ``_COMPACT_AFTER``).
         """
         if self.read_only:
             raise StoreError(f"the store at {self.path} is open read-only")

@@ -26,7 +26,7 @@ from conftest import CORPUS, ROOT
 README = ROOT / "README.md"
 EXITS = re.compile(r"^(?P<command>.*?)\s+#\s*exits (?P<code>\d+)\b.*$", re.M)
 #: A server started in the background, with the port it listens on.
-BACKGROUND = re.compile(r"^(?P<line>[^#\n]*&)[ \t]*(?:#[^\n]*)?$", re.M)
+BACKGROUND = re.compile(r"^[^#\n]*&[ \t]*(?:#[^\n]*)?$", re.M)
 PORT = re.compile(r"127\.0\.0\.1:(\d+)")
 #: Bash: wait up to 60 s until a local port accepts connections; stop background jobs at exit.
 SERVERS = """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -187,20 +188,30 @@ def test_a_model_given_twice_in_one_load_gets_the_crosswalk_of_its_later_version
         assert _crosswalk_quads(once)
 
 
+def _new_models_counter() -> Callable[[], int]:
+    """A function counting the FindingModel objects alive that were not alive when it was made.
+    The models other tests hold stay alive (and so keep their addresses) meanwhile."""
+    held = [o for o in gc.get_objects() if type(o) is FindingModel]  # no weak proxy touched
+    known = {id(o) for o in held}
+
+    def count() -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if type(o) is FindingModel and id(o) not in known)
+
+    count.held = held  # type: ignore[attr-defined]  # keeps them alive as long as the counter
+    return count
+
+
 def test_a_load_holds_no_model_once_it_is_written(tmp_path: Path, corpus_defs: Path) -> None:
     """A load of any size holds its JSON models only batch by batch (none is alive after it,
     while the stream and the store are still open)."""
     files = sorted(corpus_defs.glob("*.fm.json"))[:3]
     stream = ModelStream(files, keep_models=False)
-    # models other tests hold stay alive (and so keep their addresses) while this one runs
-    held = [o for o in gc.get_objects() if type(o) is FindingModel]  # no weak proxy touched
-    known = {id(o) for o in held}
+    new_models = _new_models_counter()
     alive: list[int] = []
 
     def count(_done: int) -> None:
-        gc.collect()
-        new = (o for o in gc.get_objects() if type(o) is FindingModel and id(o) not in known)
-        alive.append(sum(1 for _ in new))
+        alive.append(new_models())
 
     with Store(tmp_path / "kg") as store:
         summary = store.load(stream, progress=count, batch_size=1)
@@ -218,15 +229,12 @@ def test_ontomap_build_holds_no_model_past_its_batch(
     models would hold every model read so far: 801 at the third)."""
     batch = 400  # Store.load's default
     files = sorted(corpus_defs.glob("*.fm.json"))[: 2 * batch + 1]
-    held = [o for o in gc.get_objects() if type(o) is FindingModel]  # no weak proxy touched
-    known = {id(o) for o in held}
+    new_models = _new_models_counter()
     alive: list[tuple[int, int]] = []
     store_nquads = GraphBuilder.store_nquads
 
     def counted(builder: GraphBuilder, sources: list) -> tuple:  # type: ignore[type-arg]
-        gc.collect()
-        new = (o for o in gc.get_objects() if type(o) is FindingModel and id(o) not in known)
-        alive.append((len(sources), sum(1 for _ in new)))
+        alive.append((len(sources), new_models()))
         return store_nquads(builder, sources)
 
     monkeypatch.setattr(GraphBuilder, "store_nquads", counted)
